@@ -24,6 +24,8 @@ export interface Settings {
   dropParams: boolean;
   /** Retries on 429/5xx/connection failures before any output was sent. */
   numRetries: number;
+  /** First retry waits about this long (ms); each further retry doubles it, with jitter. */
+  retryBaseMs: number;
   /** Time-to-first-byte and idle-gap limit for upstream calls, in ms. */
   requestTimeoutMs: number;
   /** Client key; when set every /v1 route requires it. */
@@ -49,6 +51,7 @@ export interface Config {
 export const DEFAULT_SETTINGS: Settings = {
   dropParams: true,
   numRetries: 2,
+  retryBaseMs: 500,
   requestTimeoutMs: 600_000,
   disableSpendLogs: false,
   maxBodyBytes: 32 * 1024 * 1024,

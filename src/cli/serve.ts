@@ -1,0 +1,95 @@
+// `cortex-proxy serve`: load the config (or fall back to demo mode), start the HTTP server, stop cleanly.
+import type { AddressInfo } from 'node:net';
+import pc from 'picocolors';
+import { loadConfig, ConfigError } from '../config/load.js';
+import type { Config } from '../config/types.js';
+import { createApp } from '../server/app.js';
+import { createLogger, isLogLevel, type LogLevel } from '../server/log.js';
+import { startEmulator, type Emulator } from '../emulator/index.js';
+import { randomId } from '../core/ids.js';
+
+export interface ServeOptions {
+  config?: string;
+  port: string;
+  host: string;
+  logLevel: string;
+}
+
+const LOOPBACK = new Set(['127.0.0.1', 'localhost', '::1']);
+
+export async function serve(opts: ServeOptions): Promise<void> {
+  const level = opts.logLevel as LogLevel;
+  if (!isLogLevel(level)) fail(`--log-level must be one of debug, info, warn, error, silent (got '${opts.logLevel}')`);
+  const log = createLogger(level);
+  const port = Number(opts.port);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) fail(`--port must be a number from 0 to 65535 (got '${opts.port}')`);
+
+  let config: Config;
+  try {
+    config = loadConfig({ configPath: opts.config });
+  } catch (err) {
+    if (err instanceof ConfigError) fail(err.message);
+    throw err;
+  }
+  for (const w of config.warnings) log.warn(w);
+
+  if (!LOOPBACK.has(opts.host) && !config.settings.masterKey) {
+    fail(
+      `refusing to listen on ${opts.host} without a master key: anyone who can reach this address could spend your Cortex credits.\n` +
+        '  Set general_settings.master_key in the config (e.g. master_key: os.environ/LITELLM_MASTER_KEY), or listen on 127.0.0.1.',
+    );
+  }
+
+  let emulator: Emulator | undefined;
+  if (config.demo) {
+    // Demo mode: the built-in emulator stands in for Snowflake, reachable only from this process.
+    const token = randomId('demo-', 24);
+    emulator = await startEmulator({ port: 0, host: '127.0.0.1', pats: [token], quiet: true });
+    for (const d of config.deployments) {
+      d.apiBase = emulator.apiBase;
+      d.auth = { type: 'pat', token };
+    }
+  }
+
+  const app = createApp(config, log);
+  await new Promise<void>((resolve, reject) => {
+    app.server.once('error', reject);
+    app.server.listen(port, opts.host, () => resolve());
+  }).catch((err: NodeJS.ErrnoException) => {
+    if (err.code === 'EADDRINUSE') fail(`port ${port} on ${opts.host} is already in use: stop the other process (lsof -i :${port}) or pass --port.`);
+    throw err;
+  });
+  const addr = app.server.address() as AddressInfo;
+  const host = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
+  const base = `http://${host}:${addr.port}`;
+
+  if (config.demo) {
+    process.stderr.write(
+      pc.yellow(pc.bold('\n  DEMO MODE') + ': no Snowflake account configured; answers come from the built-in Cortex emulator.\n') +
+        pc.yellow('  Connect a real account: set SNOWFLAKE_ACCOUNT and SNOWFLAKE_PAT, or pass --config litellm_config.yaml.\n\n'),
+    );
+  }
+  log.info(`cortex-proxy ${config.demo ? '(demo) ' : ''}listening on ${base} (config: ${config.source}; models: ${[...new Set(config.deployments.map((d) => d.modelName))].join(', ')})`);
+  log.info(`OpenAI base URL: ${base}/v1${config.settings.masterKey ? ' (API key: the master key)' : ' (no API key needed)'}`);
+  // Machine-readable line for scripts and tests that start us with --port 0.
+  process.stdout.write(`listening on ${base}\n`);
+
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) process.exit(1); // a second signal: stop now
+    stopping = true;
+    log.info(`${signal}: finishing in-flight requests, then stopping`);
+    const deadline = setTimeout(() => process.exit(0), 10_000);
+    deadline.unref();
+    await app.close();
+    await emulator?.close();
+    process.exit(0);
+  };
+  process.on('SIGINT', () => void stop('SIGINT'));
+  process.on('SIGTERM', () => void stop('SIGTERM'));
+}
+
+function fail(message: string): never {
+  process.stderr.write(`cortex-proxy: ${message}\n`);
+  process.exit(2);
+}

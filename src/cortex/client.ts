@@ -1,0 +1,194 @@
+// The upstream HTTP client: one keep-alive undici Pool per Snowflake origin, retries with backoff
+// before any output exists, time-to-first-byte and idle timeouts, and abort on client disconnect.
+import { Pool, errors as undiciErrors } from 'undici';
+import type { Dispatcher } from 'undici';
+import type { Deployment, Settings } from '../config/types.js';
+import { ProxyError } from '../core/errors.js';
+import { isRetryableStatus, snowflakeError } from './snowflake-errors.js';
+import type { Logger } from '../server/log.js';
+
+export const USER_AGENT = 'cortex-proxy/0.1.0';
+const MAX_ERROR_BODY = 64 * 1024;
+const MAX_BACKOFF_MS = 30_000;
+
+export interface UpstreamResponse {
+  statusCode: number;
+  contentType: string;
+  requestId?: string;
+  body: Dispatcher.ResponseData['body'];
+  /** Retries spent before this answer. */
+  retries: number;
+}
+
+interface Target {
+  pool: Pool;
+  pathPrefix: string;
+}
+
+export class Upstream {
+  private readonly targets = new Map<string, Target>();
+
+  constructor(
+    private readonly settings: Settings,
+    private readonly log: Logger,
+  ) {}
+
+  private readonly pools = new Map<string, Pool>();
+
+  private target(apiBase: string): Target {
+    let t = this.targets.get(apiBase);
+    if (!t) {
+      const url = new URL(apiBase);
+      let pool = this.pools.get(url.origin);
+      if (!pool) {
+        // pipelining 1: long streaming POSTs must never queue behind one another on a socket.
+        pool = new Pool(url.origin, { connections: 256, pipelining: 1, keepAliveTimeout: 30_000 });
+        this.pools.set(url.origin, pool);
+      }
+      t = { pool, pathPrefix: url.pathname.replace(/\/+$/, '') };
+      this.targets.set(apiBase, t);
+    }
+    return t;
+  }
+
+  /**
+   * POSTs the body and resolves once a usable 200 arrived. Retries 429/5xx and connection failures
+   * (nothing has reached the client yet, so a retry is invisible to it); throws a ProxyError otherwise.
+   */
+  async post(
+    deployment: Deployment,
+    path: string,
+    body: string,
+    signal: AbortSignal,
+    configuredModels: string[],
+  ): Promise<UpstreamResponse> {
+    const { pool, pathPrefix } = this.target(deployment.apiBase);
+    const headers = {
+      authorization: `Bearer ${deployment.auth.token}`,
+      'x-snowflake-authorization-token-type': 'PROGRAMMATIC_ACCESS_TOKEN',
+      'content-type': 'application/json',
+      accept: 'application/json, text/event-stream',
+      'user-agent': USER_AGENT,
+    };
+    const timeout = this.settings.requestTimeoutMs;
+    for (let attempt = 0; ; attempt++) {
+      let failure: ProxyError;
+      let retryAfterMs: number | undefined;
+      try {
+        const res = await pool.request({
+          method: 'POST',
+          path: pathPrefix + path,
+          headers,
+          body,
+          signal,
+          headersTimeout: timeout,
+          bodyTimeout: timeout,
+        });
+        const requestId = headerValue(res.headers['x-snowflake-request-id']);
+        if (res.statusCode === 200) {
+          return {
+            statusCode: 200,
+            contentType: headerValue(res.headers['content-type']) ?? '',
+            requestId,
+            body: res.body,
+            retries: attempt,
+          };
+        }
+        const text = await readCapped(res.body, MAX_ERROR_BODY);
+        const retryAfter = parseRetryAfter(headerValue(res.headers['retry-after']));
+        failure = snowflakeError(res.statusCode, text, requestId, configuredModels, retryAfter);
+        if (!isRetryableStatus(res.statusCode)) throw failure;
+        retryAfterMs = retryAfter !== undefined ? retryAfter * 1000 : undefined;
+      } catch (err) {
+        if (err instanceof ProxyError) {
+          if (!isRetryableStatus(err.status)) throw err;
+          failure = err;
+        } else {
+          if (signal.aborted) throw new ProxyError('upstream', 'client disconnected');
+          failure = connectionError(err, deployment.apiBase, timeout);
+          // A timeout already waited request_timeout: retrying would multiply the wait.
+          if (failure.kind === 'timeout') throw failure;
+        }
+      }
+      if (attempt >= this.settings.numRetries) throw failure;
+      const backoff = retryAfterMs ?? jittered(this.settings.retryBaseMs * 2 ** attempt);
+      this.log.debug(`upstream ${failure.status} (${failure.message.slice(0, 120)}); retry ${attempt + 1} in ${backoff} ms`);
+      await abortableDelay(Math.min(backoff, MAX_BACKOFF_MS), signal);
+    }
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([...this.pools.values()].map((p) => p.close().catch(() => undefined)));
+  }
+}
+
+function headerValue(v: string | string[] | undefined): string | undefined {
+  return Array.isArray(v) ? v[0] : v;
+}
+
+/** Full jitter between half and all of the delay, so retrying clients do not stampede together. */
+function jittered(ms: number): number {
+  return Math.round(ms / 2 + Math.random() * (ms / 2));
+}
+
+export function parseRetryAfter(v: string | undefined): number | undefined {
+  if (!v) return undefined;
+  const secs = Number(v);
+  if (Number.isFinite(secs) && secs >= 0) return secs;
+  const date = Date.parse(v);
+  if (Number.isFinite(date)) return Math.max(0, Math.ceil((date - Date.now()) / 1000));
+  return undefined;
+}
+
+function abortableDelay(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal.aborted) return reject(new ProxyError('upstream', 'client disconnected'));
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(new ProxyError('upstream', 'client disconnected'));
+    };
+    const timer = setTimeout(() => {
+      signal.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
+async function readCapped(body: AsyncIterable<Buffer>, max: number): Promise<string> {
+  const parts: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of body) {
+    if (size < max) parts.push(chunk);
+    size += chunk.length;
+  }
+  return Buffer.concat(parts).toString('utf8').slice(0, max);
+}
+
+/** A transport failure as the error a user can act on. */
+export function connectionError(err: unknown, apiBase: string, timeoutMs: number): ProxyError {
+  const code = (err as { code?: string })?.code ?? '';
+  const host = safeHost(apiBase);
+  if (err instanceof undiciErrors.HeadersTimeoutError || err instanceof undiciErrors.BodyTimeoutError || code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT') {
+    return new ProxyError(
+      'timeout',
+      `Snowflake (${host}) sent nothing for ${Math.round(timeoutMs / 1000)} s (request_timeout). Raise litellm_settings.request_timeout if long generations are expected.`,
+    );
+  }
+  if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') {
+    return new ProxyError('upstream', `cannot resolve ${host}: check the account identifier in api_base (e.g. myorg-myaccount.snowflakecomputing.com).`);
+  }
+  if (code === 'ECONNREFUSED') return new ProxyError('upstream', `connection to ${host} refused.`);
+  if (code.startsWith('ERR_TLS') || code.includes('CERT') || code === 'DEPTH_ZERO_SELF_SIGNED_CERT') {
+    return new ProxyError('upstream', `TLS handshake with ${host} failed (${code}).`);
+  }
+  return new ProxyError('upstream', `connection to ${host} failed${code ? ` (${code})` : ''}.`);
+}
+
+function safeHost(apiBase: string): string {
+  try {
+    return new URL(apiBase).host;
+  } catch {
+    return 'upstream';
+  }
+}

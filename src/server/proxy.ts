@@ -1,0 +1,214 @@
+// One chat exchange, whatever the dialect: decode → route → drop/refuse params → encode for the wire →
+// call Cortex (retries live in the client) → decode events → stream them out, or aggregate them.
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Config, WireName } from '../config/types.js';
+import type { ChatRequest, StreamEvent, Usage } from '../core/types.js';
+import { ProxyError, invalidRequest } from '../core/errors.js';
+import { nowSeconds, randomId } from '../core/ids.js';
+import { Aggregator } from '../core/aggregate.js';
+import type { Dialect, ResponseMeta } from '../dialects/dialect.js';
+import type { Wire } from '../cortex/wire.js';
+import { completeWire } from '../cortex/complete.js';
+import { resolveImages } from '../cortex/images.js';
+import { connectionError, type Upstream, type UpstreamResponse } from '../cortex/client.js';
+import type { Router } from '../cortex/router.js';
+import type { Logger } from './log.js';
+import { SSE_HEADERS, sendJson, write } from './http.js';
+
+export const WIRES: Record<WireName, Wire> = { complete: completeWire };
+
+/** What one exchange did, for the request log (and later the usage log). */
+export interface Exchange {
+  startedAt: number;
+  dialect: string;
+  model?: string;
+  status?: number;
+  usage?: Usage;
+  requestId?: string;
+  retries: number;
+  ttftMs?: number;
+  error?: string;
+}
+
+export interface ProxyContext {
+  config: Config;
+  router: Router;
+  upstream: Upstream;
+  log: Logger;
+  /** Headers added to every answer (e.g. the demo-mode marker). */
+  extraHeaders: Record<string, string>;
+}
+
+const ID_PREFIX: Record<string, string> = {
+  'openai-chat': 'chatcmpl-',
+  'anthropic-messages': 'msg_',
+  'openai-responses': 'resp_',
+};
+
+export async function proxyChat(
+  ctx: ProxyContext,
+  dialect: Dialect,
+  body: unknown,
+  req: IncomingMessage,
+  res: ServerResponse,
+  x: Exchange,
+): Promise<void> {
+  const chat = dialect.decodeRequest(body, req.headers);
+  x.model = chat.model;
+  const deployment = ctx.router.resolve(chat.model);
+  const wire = WIRES[deployment.wire];
+  dropUnsupported(chat, wire, ctx);
+  if (hasRemoteImages(chat)) await resolveImages(chat, { maxBytes: ctx.config.settings.maxImageBytes });
+  const encoded = wire.encodeRequest(chat, deployment);
+
+  // A client that goes away aborts the upstream call at once (no tokens burnt for nobody).
+  const abort = new AbortController();
+  const onClose = () => {
+    if (!res.writableFinished) abort.abort();
+  };
+  res.once('close', onClose);
+  try {
+    const up = await ctx.upstream.post(deployment, encoded.path, JSON.stringify(encoded.body), abort.signal, ctx.router.modelNames);
+    x.requestId = up.requestId;
+    x.retries = up.retries;
+    const meta: ResponseMeta = { id: randomId(ID_PREFIX[dialect.name] ?? 'cp-'), created: nowSeconds(), model: chat.model };
+    const headers: Record<string, string> = { ...ctx.extraHeaders };
+    if (up.requestId) headers['x-request-id'] = up.requestId;
+    const decodeCtx = { maxTokens: encoded.maxTokens, requestId: up.requestId };
+
+    if (chat.stream) {
+      const encoder = dialect.createStreamEncoder(chat, meta);
+      let out = '';
+      let early: ProxyError | undefined;
+      const emit = (e: StreamEvent) => {
+        observe(x, e);
+        // Until content exists an error can still be a proper HTTP error instead of an in-stream one.
+        if (e.type === 'error' && !res.headersSent && x.ttftMs === undefined) {
+          early = e.error;
+          out = '';
+        } else out += encoder.event(e);
+      };
+      const flush = async (): Promise<boolean> => {
+        if (early) return false;
+        // Hold the opening frames until content arrives, so an early failure can still be an HTTP error.
+        if (out === '' || (!res.headersSent && x.ttftMs === undefined)) return true;
+        if (!res.headersSent) {
+          res.writeHead(200, { ...SSE_HEADERS, ...headers });
+          x.status = 200;
+        }
+        const text = out;
+        out = '';
+        return write(res, text);
+      };
+      await pumpEvents(up, wire, decodeCtx, emit, flush, deployment.apiBase, ctx.config.settings.requestTimeoutMs);
+      if (early) throw early;
+      out += encoder.end();
+      if (!res.headersSent) {
+        res.writeHead(200, { ...SSE_HEADERS, ...headers });
+        x.status = 200;
+      }
+      if (!res.destroyed) res.end(out);
+    } else {
+      const agg = new Aggregator({ id: meta.id, created: meta.created });
+      const emit = (e: StreamEvent) => {
+        observe(x, e);
+        agg.push(e);
+      };
+      await pumpEvents(up, wire, decodeCtx, emit, async () => true, deployment.apiBase, ctx.config.settings.requestTimeoutMs);
+      const final = agg.result(); // throws the upstream error, if any
+      x.status = 200;
+      sendJson(res, 200, dialect.encodeResponse(final, chat, meta), headers);
+    }
+  } finally {
+    res.off('close', onClose);
+  }
+}
+
+/** Reads the upstream answer (SSE or JSON) into canonical events, flushing to the client after each chunk. */
+async function pumpEvents(
+  up: UpstreamResponse,
+  wire: Wire,
+  decodeCtx: { maxTokens?: number; requestId?: string },
+  emit: (e: StreamEvent) => void,
+  flush: () => Promise<boolean>,
+  apiBase: string,
+  timeoutMs: number,
+): Promise<void> {
+  if (!up.contentType.includes('text/event-stream')) {
+    // A 200 that is not a stream: a stream:false answer or an error dressed as success (e.g. 390112).
+    const chunks: Buffer[] = [];
+    for await (const chunk of up.body) chunks.push(chunk);
+    const text = Buffer.concat(chunks).toString('utf8');
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(text);
+    } catch {
+      emit({ type: 'error', error: new ProxyError('upstream', `Snowflake answered 200 with an unreadable ${up.contentType || 'untyped'} body`, { requestId: up.requestId }) });
+      return;
+    }
+    wire.decodeJson(parsed, decodeCtx, emit);
+    await flush();
+    return;
+  }
+  const decoder = wire.createStreamDecoder(decodeCtx);
+  const utf8 = new TextDecoder();
+  try {
+    for await (const chunk of up.body) {
+      decoder.feed(utf8.decode(chunk, { stream: true }), emit);
+      if (!(await flush())) {
+        up.body.destroy();
+        return;
+      }
+    }
+  } catch (err) {
+    const e = connectionError(err, apiBase, timeoutMs);
+    e.requestId = up.requestId;
+    emit({ type: 'error', error: new ProxyError(e.kind, `the Cortex stream broke off: ${e.message}`, { requestId: up.requestId }) });
+    await flush();
+    return;
+  }
+  decoder.end(emit);
+  await flush();
+}
+
+function observe(x: Exchange, e: StreamEvent): void {
+  switch (e.type) {
+    case 'text':
+    case 'thinking':
+    case 'tool_call_start':
+      if (x.ttftMs === undefined) x.ttftMs = performance.now() - x.startedAt;
+      break;
+    case 'usage':
+      x.usage = e.usage;
+      break;
+    case 'finish':
+      if (e.usage) x.usage = e.usage;
+      break;
+    case 'error':
+      x.error = e.error.message;
+      break;
+  }
+}
+
+/** drop_params: parameters Cortex cannot honour are dropped, or refused with a 400 that says how to allow dropping. */
+function dropUnsupported(chat: ChatRequest, wire: Wire, ctx: ProxyContext): void {
+  const fields = [...chat.unsupported, ...wire.unsupportedFields(chat)];
+  if (fields.length === 0) return;
+  if (!ctx.config.settings.dropParams) {
+    throw invalidRequest(
+      `Cortex cannot honour ${fields.join(', ')}. Remove ${fields.length > 1 ? 'them' : 'it'}, or set litellm_settings.drop_params: true to have cortex-proxy drop unsupported parameters.`,
+      fields[0],
+    );
+  }
+  for (const f of fields) if (f in chat) delete (chat as unknown as Record<string, unknown>)[f];
+  ctx.log.debug(`dropped unsupported parameters: ${fields.join(', ')}`);
+}
+
+function hasRemoteImages(chat: ChatRequest): boolean {
+  for (const m of chat.messages)
+    for (const p of m.parts) {
+      if (p.type === 'image' && p.url) return true;
+      if (p.type === 'tool_result' && p.parts.some((q) => q.type === 'image' && q.url)) return true;
+    }
+  return false;
+}
