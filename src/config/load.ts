@@ -1,0 +1,734 @@
+// Configuration loading: a LiteLLM-style YAML file (the quickstart's litellm_config.yaml loads unchanged),
+// or SNOWFLAKE_ACCOUNT + SNOWFLAKE_PAT from the environment (zero-config), or demo mode when nothing at all is
+// configured. Every problem in a file is reported with its line; unknown keys are warnings, never crashes.
+// Secret values (PAT, master key) never appear in an error message or a warning.
+//
+// Where the config comes from (first match wins):
+//   1. opts.configPath (the --config flag), relative to opts.cwd;
+//   2. CORTEX_PROXY_CONFIG in the environment, relative to opts.cwd;
+//   3. in opts.cwd: cortex-proxy.yaml, cortex-proxy.yml, litellm_config.yaml, litellm_config.yml, and
+//      config.yaml (only when it has a top-level model_list:, since the name is generic);
+//   4. no file: SNOWFLAKE_ACCOUNT (or SNOWFLAKE_ACCOUNT_ID) + SNOWFLAKE_PAT → zero-config;
+//   5. none of those → demo mode.
+// A path named by 1 or 2 must exist. `.env` files are read from the config file's folder, then from opts.cwd,
+// into opts.env (process.env by default) without overwriting keys that are already set.
+
+import fs from 'node:fs';
+import path from 'node:path';
+import { parseEnv } from 'node:util';
+import { isAlias, isMap, isScalar, isSeq, LineCounter, parseDocument } from 'yaml';
+import type { Document, Node, YAMLError } from 'yaml';
+import { DEFAULT_SETTINGS } from './types.js';
+import type { Config, Deployment, Settings } from './types.js';
+import { KNOWN_MODELS } from '../cortex/models.js';
+import { AccountError, accountToApiBase, normaliseApiBase, patFromKey } from './account.js';
+
+export class ConfigError extends Error {
+  /** Absolute path of the offending file, when a file is at fault. */
+  readonly file?: string;
+  /** 1-based line and column of the offending YAML node. */
+  readonly line?: number;
+  readonly column?: number;
+  /** What to do about it. */
+  readonly hint: string;
+  /** The message without location and hint. */
+  readonly detail: string;
+
+  constructor(detail: string, hint: string, where: { file?: string; display?: string; line?: number; column?: number } = {}) {
+    let loc = '';
+    if (where.file) {
+      loc = where.display ?? where.file;
+      if (where.line) loc += `:${where.line}${where.column ? `:${where.column}` : ''}`;
+      loc += ': ';
+    }
+    super(`${loc}${detail}\n  hint: ${hint}`);
+    this.name = 'ConfigError';
+    this.file = where.file;
+    this.line = where.line;
+    this.column = where.column;
+    this.hint = hint;
+    this.detail = detail;
+  }
+}
+
+export interface LoadOptions {
+  /** --config; relative paths are resolved against cwd. */
+  configPath?: string;
+  /** Working directory for the config search and the second .env (default process.cwd()). */
+  cwd?: string;
+  /**
+   * Environment for os.environ/ references, zero-config and master-key fallbacks (default process.env).
+   * `.env` values and the config's environment_variables are written into this object, never overwriting a
+   * key that is already set, the way run-proxy.sh's `set -a; source .env` feeds LiteLLM.
+   */
+  env?: NodeJS.ProcessEnv;
+}
+
+/** Config file names looked for in the working directory, in order. */
+export const CONFIG_FILE_NAMES = ['cortex-proxy.yaml', 'cortex-proxy.yml', 'litellm_config.yaml', 'litellm_config.yml', 'config.yaml'];
+
+/** Models served in zero-config and demo mode (model_name = Cortex id). SNOWFLAKE_MODELS overrides. */
+export const DEFAULT_MODELS = [
+  'claude-sonnet-4-5',
+  'claude-4-sonnet',
+  'claude-3-7-sonnet',
+  'openai-gpt-4.1',
+  'openai-gpt-5',
+  'llama3.1-70b',
+  'mistral-large2',
+];
+
+const MAX_TIMEOUT_MS = 2_147_483_647; // setTimeout's limit; larger values fire at once
+const MB = 1024 * 1024;
+const ENV_REF = 'os.environ/';
+
+/** The config file to load when --config is absent (see the search order at the top of this file). */
+export function findConfigFile(cwd: string, env: NodeJS.ProcessEnv = process.env): string | undefined {
+  const fromEnv = env.CORTEX_PROXY_CONFIG?.trim();
+  if (fromEnv) return path.resolve(cwd, fromEnv);
+  for (const name of CONFIG_FILE_NAMES) {
+    const p = path.join(cwd, name);
+    if (!isFile(p)) continue;
+    if (name === 'config.yaml' && !/^model_list\s*:/m.test(readSafe(p))) continue;
+    return p;
+  }
+  return undefined;
+}
+
+export function loadConfig(opts: LoadOptions = {}): Config {
+  const cwd = path.resolve(opts.cwd ?? process.cwd());
+  const env = opts.env ?? process.env;
+  const warnings: string[] = [];
+
+  let file: string | undefined;
+  let named: string | undefined;
+  if (opts.configPath) {
+    file = path.resolve(cwd, opts.configPath);
+    named = '--config';
+  } else {
+    file = findConfigFile(cwd, env);
+    if (file && env.CORTEX_PROXY_CONFIG?.trim()) named = 'CORTEX_PROXY_CONFIG';
+  }
+
+  if (file) {
+    const display = displayPath(file, cwd);
+    if (!fs.existsSync(file))
+      throw new ConfigError(`config file not found: ${display}`, `check the path given by ${named ?? 'the search'}`);
+    if (!isFile(file))
+      throw new ConfigError(`${display} is not a file`, 'point --config at a YAML file such as litellm_config.yaml');
+    loadDotEnv(path.dirname(file), cwd, env, warnings);
+    if (path.dirname(file) !== cwd) loadDotEnv(cwd, cwd, env, warnings);
+    return loadFile(file, display, env, warnings);
+  }
+
+  loadDotEnv(cwd, cwd, env, warnings);
+  return fromEnvironment(env, warnings) ?? demoConfig(env, warnings);
+}
+
+// ───────────────────────────── .env ─────────────────────────────
+
+function loadDotEnv(dir: string, cwd: string, env: NodeJS.ProcessEnv, warnings: string[]): void {
+  const p = path.join(dir, '.env');
+  let text: string;
+  let mode: number;
+  try {
+    const st = fs.statSync(p);
+    if (!st.isFile()) return;
+    mode = st.mode;
+    text = fs.readFileSync(p, 'utf8');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code !== 'ENOENT' && code !== 'ENOTDIR') warnings.push(`could not read ${displayPath(p, cwd)} (${code ?? 'error'}) — skipped`);
+    return;
+  }
+  const vars = parseEnv(text);
+  for (const [k, v] of Object.entries(vars)) if (env[k] === undefined && v !== undefined) env[k] = v;
+  if (process.platform !== 'win32' && (mode & 0o077) !== 0 && Object.keys(vars).length > 0) {
+    const d = displayPath(p, cwd);
+    warnings.push(`${d} is readable by other users; it holds secrets — run: chmod 600 ${d}`);
+  }
+}
+
+// ───────────────────────────── YAML file ─────────────────────────────
+
+interface Entry {
+  key: string;
+  keyNode: Node;
+  value: Node | null;
+}
+
+type Where = { line?: number; column?: number };
+
+class FileCtx {
+  constructor(
+    readonly file: string,
+    readonly display: string,
+    readonly lc: LineCounter,
+    readonly doc: Document,
+    readonly env: NodeJS.ProcessEnv,
+    readonly warnings: string[],
+  ) {}
+
+  at(node: Node | null | undefined): Where {
+    const start = node?.range?.[0];
+    if (start === undefined) return {};
+    const { line, col } = this.lc.linePos(start);
+    return { line, column: col };
+  }
+
+  fail(node: Node | null | undefined, detail: string, hint: string): never {
+    throw new ConfigError(detail, hint, { file: this.file, display: this.display, ...this.at(node) });
+  }
+
+  failAccount(node: Node | null | undefined, err: unknown): never {
+    if (err instanceof AccountError) this.fail(node, err.message, err.hint);
+    throw err;
+  }
+
+  warn(node: Node | null | undefined, text: string): void {
+    const { line } = this.at(node);
+    this.warnings.push(line ? text.replace('{at}', ` at line ${line}`) : text.replace('{at}', ''));
+  }
+
+  unknown(e: Entry, section: string, known: readonly string[], litellm: ReadonlySet<string>): void {
+    const name = section ? `${section}.${e.key}` : e.key;
+    // A key that only holds a YAML anchor (x: &defaults {...}) exists to be merged elsewhere; say nothing.
+    const v = e.value as { anchor?: string } | null;
+    if (v?.anchor) return;
+    if (litellm.has(e.key)) {
+      this.warn(e.keyNode, `LiteLLM key '${name}'{at} is not implemented by cortex-proxy — ignored`);
+      return;
+    }
+    const guess = closest(e.key, known);
+    this.warn(e.keyNode, `unknown key '${name}'{at} — ignored${guess ? ` (did you mean '${guess}'?)` : ''}`);
+  }
+
+  deref(node: Node | null | undefined): Node | null {
+    let n: unknown = node ?? null;
+    for (let i = 0; i < 32 && isAlias(n); i++) {
+      const target = n.resolve(this.doc);
+      if (!target) this.fail(n, `alias *${n.source} points to no anchor`, `define &${n.source} before using *${n.source}`);
+      n = target;
+    }
+    return (n as Node | null) ?? null;
+  }
+
+  /** A mapping's entries, with YAML merge keys (<<: *anchor) applied; explicit keys win over merged ones. */
+  entries(node: Node, where: string, depth = 0): Entry[] {
+    if (!isMap(node)) this.fail(node, `${where} must be a mapping (key: value lines)`, 'indent its keys under it, e.g.\n    num_retries: 2');
+    const own = new Map<string, Entry>();
+    const merged: Entry[] = [];
+    for (const pair of node.items) {
+      const k = pair.key as Node | null;
+      const value = this.deref(pair.value as Node | null);
+      if (isScalar(k) && typeof k.value === 'symbol') {
+        if (depth > 16) this.fail(k, 'merge keys nest too deeply', 'simplify the anchors');
+        const sources = isSeq(value) ? value.items.map((n) => this.deref(n as Node)) : [value];
+        for (const src of sources) {
+          if (!src || !isMap(src)) this.fail(k, `'<<' must merge a mapping`, 'write <<: *anchor where &anchor names a mapping');
+          for (const e of this.entries(src, where, depth + 1)) if (!merged.some((m) => m.key === e.key)) merged.push(e);
+        }
+        continue;
+      }
+      if (!isScalar(k) || k.value === null || typeof k.value === 'object')
+        this.fail(k ?? value, `${where} has a key that is not a plain word`, 'write keys as plain names, e.g. model_name:');
+      const key = String(k.value);
+      own.set(key, { key, keyNode: k, value });
+    }
+    for (const e of merged) if (!own.has(e.key)) own.set(e.key, e);
+    return [...own.values()];
+  }
+
+  /** A scalar's value with os.environ/NAME resolved. undefined when the value is empty (null). */
+  scalar(e: Entry, name: string, expected: string, secret = false): { value: unknown; envName?: string } | undefined {
+    const n = e.value;
+    if (n === null || (isScalar(n) && n.value === null)) return undefined;
+    if (!isScalar(n)) this.fail(n, `${name} must be ${expected}, not a ${isSeq(n) ? 'list' : 'mapping'}`, `write ${e.key}: <value> on one line`);
+    const v = n.value;
+    if (typeof v === 'string' && v.trim().startsWith(ENV_REF)) {
+      const envName = v.trim().slice(ENV_REF.length);
+      if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(envName))
+        this.fail(n, `${name} refers to os.environ/${secret ? '…' : envName}, which is not a valid variable name`, 'write os.environ/NAME with letters, digits and underscores');
+      const resolved = this.env[envName];
+      if (resolved === undefined)
+        this.fail(n, `${name} refers to os.environ/${envName}, but ${envName} is not set`, `set ${envName} in your environment or in .env next to the config${this.envFileNote()}`);
+      return { value: resolved, envName };
+    }
+    return { value: v };
+  }
+
+  private envFileNote(): string {
+    const dir = path.dirname(this.display);
+    return dir === '.' ? '' : ` (${path.join(dir, '.env')})`;
+  }
+
+  /** Describes a non-secret value for an error message. */
+  got(s: { value: unknown; envName?: string }): string {
+    const j = JSON.stringify(s.value) ?? String(s.value);
+    const shown = j.length > 40 ? j.slice(0, 37) + '…' : j;
+    return s.envName ? `got ${shown} from ${s.envName}` : `got ${shown}`;
+  }
+
+  bool(e: Entry, name: string): boolean | undefined {
+    const s = this.scalar(e, name, 'true or false');
+    if (!s) return undefined;
+    if (typeof s.value === 'boolean') return s.value;
+    if (typeof s.value === 'string') {
+      const t = s.value.trim().toLowerCase();
+      if (['true', 'yes', 'on', '1'].includes(t)) return true;
+      if (['false', 'no', 'off', '0'].includes(t)) return false;
+    }
+    this.fail(e.value, `${name} must be true or false (${this.got(s)})`, `write ${e.key}: true`);
+  }
+
+  number(e: Entry, name: string, ok: (n: number) => boolean, expected: string, example: string): number | undefined {
+    const s = this.scalar(e, name, expected);
+    if (!s) return undefined;
+    let n = NaN;
+    if (typeof s.value === 'number') n = s.value;
+    else if (typeof s.value === 'string' && s.value.trim() !== '') n = Number(s.value.trim());
+    if (!Number.isFinite(n) || !ok(n)) this.fail(e.value, `${name} must be ${expected} (${this.got(s)})`, `write e.g. ${e.key}: ${example}`);
+    return n;
+  }
+
+  string(e: Entry, name: string, example: string): string | undefined {
+    const s = this.scalar(e, name, 'a string');
+    if (!s) return undefined;
+    if (typeof s.value === 'number') return String(s.value);
+    if (typeof s.value !== 'string') this.fail(e.value, `${name} must be a string (${this.got(s)})`, `write e.g. ${e.key}: ${example}`);
+    return s.value.trim();
+  }
+
+  /** A secret string (api_key, master_key). Its value never reaches a message. */
+  secret(e: Entry, name: string, example: string): { value: string; envName?: string } | undefined {
+    const s = this.scalar(e, name, 'a string', true);
+    if (!s) return undefined;
+    if (typeof s.value !== 'string') this.fail(e.value, `${name} must be a string`, `write ${e.key}: ${example}, or quote the value`);
+    if (!s.envName)
+      this.warn(e.value, `${name}{at} is written literally in the config file — prefer ${e.key}: ${example} with the value in .env`);
+    return { value: s.value, envName: s.envName };
+  }
+}
+
+const TOP_KEYS = ['model_list', 'litellm_settings', 'general_settings', 'environment_variables'];
+const TOP_LITELLM = new Set([
+  'router_settings', 'include', 'credential_list', 'guardrails', 'callback_settings', 'mcp_servers',
+  'files_settings', 'assistant_settings', 'finetune_settings', 'vector_store_registry', 'search_tools',
+  'prompts', 'model_group_settings', 'batch_settings',
+]);
+const MODEL_KEYS = ['model_name', 'litellm_params'];
+const MODEL_LITELLM = new Set(['model_info', 'tpm', 'rpm']);
+const PARAM_KEYS = ['model', 'api_base', 'api_key', 'stream', 'max_tokens', 'temperature', 'custom_llm_provider'];
+const PARAM_LITELLM = new Set([
+  'rpm', 'tpm', 'timeout', 'stream_timeout', 'max_retries', 'num_retries', 'api_version', 'organization',
+  'input_cost_per_token', 'output_cost_per_token', 'input_cost_per_second', 'output_cost_per_second',
+  'drop_params', 'additional_drop_params', 'weight', 'order', 'tags', 'region_name', 'top_p', 'mock_response',
+  'max_parallel_requests', 'use_in_pass_through', 'merge_reasoning_content_in_choices', 'litellm_credential_name',
+  'configurable_clientside_auth_params', 'cache_control_injection_points', 'seed', 'stop', 'model_info',
+  'base_model', 'api_type', 'headers', 'extra_headers', 'reasoning_effort', 'thinking', 'user',
+]);
+const LITELLM_KEYS = ['drop_params', 'num_retries', 'request_timeout', 'disable_spend_logs'];
+const LITELLM_LITELLM = new Set([
+  'set_verbose', 'json_logs', 'callbacks', 'success_callback', 'failure_callback', 'service_callback', 'cache',
+  'cache_params', 'telemetry', 'max_budget', 'budget_duration', 'fallbacks', 'context_window_fallbacks',
+  'content_policy_fallbacks', 'default_fallbacks', 'modify_params', 'turn_off_message_logging',
+  'redact_user_api_key_info', 'redact_messages_in_exceptions', 'force_ipv4', 'enable_json_schema_validation',
+  'default_team_settings', 'upperbound_key_generate_params', 'default_key_generate_params',
+  'key_generation_settings', 'allowed_fails', 'cooldown_time', 'return_response_headers', 'ssl_verify',
+  'ssl_certificate', 'disable_end_user_cost_tracking', 'enable_preview_features', 'mcp_aliases',
+  'default_internal_user_params', 'default_max_internal_user_budget', 'max_internal_user_budget',
+  'internal_user_budget_duration', 'global_disable_no_log_param', 'disable_add_transform_inline_image_block',
+  'request_timeout_seconds', 'use_chat_completions_url_for_anthropic_messages', 'check_provider_endpoint',
+]);
+const GENERAL_KEYS = ['master_key', 'disable_spend_logs', 'max_request_body_mb', 'max_request_size_mb', 'max_image_mb'];
+const GENERAL_LITELLM = new Set([
+  'database_url', 'database_connection_pool_limit', 'database_connection_timeout', 'store_model_in_db',
+  'store_prompts_in_spend_logs', 'alerting', 'alerting_threshold', 'alert_types', 'alert_to_webhook_url',
+  'proxy_batch_write_at', 'disable_master_key_return', 'max_response_size_mb', 'disable_reset_budget',
+  'disable_adding_master_key_hash_to_db', 'disable_retry_on_max_parallel_request_limit_error', 'enable_jwt_auth',
+  'litellm_jwtauth', 'allowed_routes', 'admin_only_routes', 'public_routes', 'enforce_user_param',
+  'background_health_checks', 'health_check_interval', 'health_check_details', 'infer_model_from_keys',
+  'custom_auth', 'custom_key_generate', 'allowed_ips', 'use_x_forwarded_for', 'forward_client_headers_to_llm_api',
+  'user_header_name', 'disable_prisma_schema_update', 'pass_through_endpoints', 'key_management_system',
+  'key_management_settings', 'use_redis_transaction_buffer', 'maximum_spend_logs_retention_period',
+  'disable_error_logs', 'ui_access_mode', 'service_account_settings', 'global_max_parallel_requests',
+  'allow_requests_on_db_unavailable', 'spend_report_frequency', 'proxy_budget_rescheduler_min_time',
+  'proxy_budget_rescheduler_max_time', 'disable_spend_updates', 'store_audit_logs', 'embedding_model',
+]);
+
+const EXAMPLE_MODEL =
+  'model_list:\n    - model_name: cortex-claude-4-sonnet\n      litellm_params:\n        model: snowflake/claude-4-sonnet\n' +
+  '        api_base: https://<account>.snowflakecomputing.com/api/v2\n        api_key: os.environ/SNOWFLAKE_PAT';
+
+function loadFile(file: string, display: string, env: NodeJS.ProcessEnv, warnings: string[]): Config {
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new ConfigError(`cannot read ${display} (${(err as NodeJS.ErrnoException).code ?? 'error'})`, 'check the file permissions', { file, display });
+  }
+  if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
+  const lc = new LineCounter();
+  const doc = parseDocument(text, { lineCounter: lc, merge: true, prettyErrors: true, uniqueKeys: true });
+  if (doc.errors.length > 0) throw yamlError(doc.errors[0], file, display);
+  for (const w of doc.warnings) {
+    const line = w.linePos?.[0].line;
+    warnings.push(`YAML warning${line ? ` at line ${line}` : ''}: ${firstSentence(w.message)}`);
+  }
+
+  const ctx: FileCtx = new FileCtx(file, display, lc, doc, env, warnings);
+  const root = ctx.deref(doc.contents as Node | null);
+  if (root === null || (isScalar(root) && (root.value === null || root.value === '')))
+    throw new ConfigError(`${display} is empty`, `start with\n  ${EXAMPLE_MODEL}`, { file, display });
+  if (!isMap(root))
+    ctx.fail(root, 'the top level of the config must be a mapping (model_list:, litellm_settings:, general_settings:)', `start with\n  ${EXAMPLE_MODEL}`);
+
+  const top = new Map(ctx.entries(root, 'the config').map((e) => [e.key, e]));
+  for (const e of top.values()) if (!TOP_KEYS.includes(e.key)) ctx.unknown(e, '', TOP_KEYS, TOP_LITELLM);
+
+  // environment_variables first: LiteLLM sets them before resolving os.environ/ references.
+  const ev = top.get('environment_variables');
+  if (ev?.value) {
+    for (const e of ctx.entries(ev.value, 'environment_variables')) {
+      const n = e.value;
+      if (n === null || (isScalar(n) && n.value === null)) continue;
+      if (!isScalar(n) || typeof n.value === 'object')
+        ctx.fail(n, `environment_variables.${e.key} must be a plain value`, `write ${e.key}: "value"`);
+      if (env[e.key] === undefined) env[e.key] = String(n.value);
+    }
+  }
+
+  const settings: Settings = { ...DEFAULT_SETTINGS };
+  const ls = top.get('litellm_settings');
+  if (ls?.value && !(isScalar(ls.value) && ls.value.value === null)) {
+    for (const e of ctx.entries(ls.value, 'litellm_settings')) {
+      const name = `litellm_settings.${e.key}`;
+      switch (e.key) {
+        case 'drop_params':
+          settings.dropParams = ctx.bool(e, name) ?? settings.dropParams;
+          break;
+        case 'num_retries':
+          settings.numRetries = ctx.number(e, name, (n) => Number.isInteger(n) && n >= 0, 'a non-negative integer', '2') ?? settings.numRetries;
+          break;
+        case 'request_timeout': {
+          const s = ctx.number(e, name, (n) => n > 0 && n * 1000 <= MAX_TIMEOUT_MS, `a positive number of seconds (at most ${Math.floor(MAX_TIMEOUT_MS / 1000)})`, '120');
+          if (s !== undefined) settings.requestTimeoutMs = Math.max(1, Math.round(s * 1000));
+          break;
+        }
+        case 'disable_spend_logs':
+          settings.disableSpendLogs = ctx.bool(e, name) ?? settings.disableSpendLogs;
+          break;
+        default:
+          ctx.unknown(e, 'litellm_settings', LITELLM_KEYS, LITELLM_LITELLM);
+      }
+    }
+  }
+
+  const gs = top.get('general_settings');
+  if (gs?.value && !(isScalar(gs.value) && gs.value.value === null)) {
+    const gEntries = ctx.entries(gs.value, 'general_settings');
+    const hasBody = gEntries.some((e) => e.key === 'max_request_body_mb');
+    for (const e of gEntries) {
+      const name = `general_settings.${e.key}`;
+      switch (e.key) {
+        case 'master_key': {
+          const s = ctx.secret(e, name, 'os.environ/LITELLM_MASTER_KEY');
+          if (!s) break;
+          const key = s.value.trim();
+          if (key === '')
+            ctx.fail(e.value, `${name} is empty${s.envName ? ` (${s.envName} is set to an empty string)` : ''}`, `set ${s.envName ?? 'it'} to a key such as sk-…, or delete master_key to run without client authentication`);
+          if (/[\s\x00-\x1f\x7f]/.test(key))
+            ctx.fail(e.value, `${name} contains spaces or control characters`, 'use a key made of printable characters without spaces, e.g. sk-…');
+          settings.masterKey = key;
+          break;
+        }
+        case 'disable_spend_logs':
+          settings.disableSpendLogs = ctx.bool(e, name) ?? settings.disableSpendLogs;
+          break;
+        case 'max_request_body_mb':
+        case 'max_request_size_mb': {
+          const mb = ctx.number(e, name, (n) => n > 0 && n <= 4096, 'a positive number of megabytes (at most 4096)', '32');
+          if (e.key === 'max_request_size_mb' && hasBody) {
+            ctx.warn(e.keyNode, `${name}{at} is overridden by general_settings.max_request_body_mb`);
+            break;
+          }
+          if (mb !== undefined) settings.maxBodyBytes = Math.round(mb * MB);
+          break;
+        }
+        case 'max_image_mb': {
+          const mb = ctx.number(e, name, (n) => n >= 0 && n <= 1024, 'a number of megabytes from 0 to 1024', '10');
+          if (mb !== undefined) settings.maxImageBytes = Math.round(mb * MB);
+          break;
+        }
+        default:
+          ctx.unknown(e, 'general_settings', GENERAL_KEYS, GENERAL_LITELLM);
+      }
+    }
+  }
+  if (settings.masterKey === undefined) {
+    const k = envMasterKey(env);
+    if (k) settings.masterKey = k;
+  }
+
+  const ml = top.get('model_list');
+  if (!ml) ctx.fail(root, 'the config has no model_list', `add\n  ${EXAMPLE_MODEL}`);
+  const list = ml.value;
+  if (list === null || (isScalar(list) && list.value === null) || (isSeq(list) && list.items.length === 0))
+    ctx.fail(ml.keyNode, 'model_list is empty', `add at least one model:\n  ${EXAMPLE_MODEL}`);
+  if (!isSeq(list)) ctx.fail(list, 'model_list must be a list of models (lines starting with "- ")', `write\n  ${EXAMPLE_MODEL}`);
+  const deployments = list.items.map((item, i) => deploymentFrom(ctx, ctx.deref(item as Node), i));
+
+  return { deployments, settings, source: file, demo: false, warnings };
+}
+
+function deploymentFrom(ctx: FileCtx, item: Node | null, i: number): Deployment {
+  const where = `model_list[${i}]`;
+  if (!item || !isMap(item))
+    ctx.fail(item, `${where} must be a mapping with model_name and litellm_params`, `write\n  ${EXAMPLE_MODEL}`);
+  const fields = new Map(ctx.entries(item, where).map((e) => [e.key, e]));
+  for (const e of fields.values()) if (!MODEL_KEYS.includes(e.key)) ctx.unknown(e, where, MODEL_KEYS, MODEL_LITELLM);
+
+  const mn = fields.get('model_name');
+  const modelName = mn ? ctx.string(mn, `${where}.model_name`, 'cortex-claude-4-sonnet') : undefined;
+  if (!modelName) ctx.fail(mn?.value ?? item, `${where} has no model_name`, 'add model_name: <the name clients ask for>, e.g. model_name: cortex-claude-4-sonnet');
+
+  const lp = fields.get('litellm_params');
+  if (!lp || lp.value === null || (isScalar(lp.value) && lp.value.value === null))
+    ctx.fail(lp?.keyNode ?? item, `model '${modelName}' has no litellm_params`, 'add litellm_params: with model: snowflake/<cortex model>, api_base and api_key');
+  const params = new Map(ctx.entries(lp.value, `${where}.litellm_params`).map((e) => [e.key, e]));
+  const pw = `${where}.litellm_params`;
+  for (const e of params.values()) if (!PARAM_KEYS.includes(e.key)) ctx.unknown(e, pw, PARAM_KEYS, PARAM_LITELLM);
+
+  // model: snowflake/<cortex id>
+  const me = params.get('model');
+  const model = me ? ctx.string(me, `${pw}.model`, 'snowflake/claude-4-sonnet') : undefined;
+  if (!model) ctx.fail(me?.value ?? lp.keyNode, `model '${modelName}' has no litellm_params.model`, 'add model: snowflake/<cortex model>, e.g. model: snowflake/claude-4-sonnet');
+  const cp = params.get('custom_llm_provider');
+  const provider = cp ? ctx.string(cp, `${pw}.custom_llm_provider`, 'snowflake') : undefined;
+  if (provider && provider.toLowerCase() !== 'snowflake')
+    ctx.fail(cp!.value, `only snowflake/ models are supported (custom_llm_provider is '${provider}')`, 'cortex-proxy talks only to Snowflake Cortex; remove custom_llm_provider or set it to snowflake');
+  let cortexModel: string;
+  const slash = model.indexOf('/');
+  if (model.toLowerCase().startsWith('snowflake/')) cortexModel = model.slice('snowflake/'.length).trim();
+  else if (slash > 0)
+    ctx.fail(me!.value, `only snowflake/ models are supported (got provider '${model.slice(0, slash)}')`, 'cortex-proxy talks only to Snowflake Cortex; write model: snowflake/<cortex model>, e.g. snowflake/claude-4-sonnet');
+  else if (provider) cortexModel = model;
+  else ctx.fail(me!.value, `model '${model}' has no provider prefix`, `write model: snowflake/${model}`);
+  if (cortexModel.includes('*'))
+    ctx.fail(me!.value, 'wildcard models (snowflake/*) are not supported', 'list each Cortex model as its own model_list entry');
+  if (!/^[A-Za-z0-9][A-Za-z0-9._:-]*$/.test(cortexModel))
+    ctx.fail(me!.value, `'${cortexModel}' is not a valid Cortex model id`, 'use an id such as claude-4-sonnet, openai-gpt-4.1 or llama3.1-70b');
+  const guess = !KNOWN_MODELS.has(cortexModel) ? closest(cortexModel, [...KNOWN_MODELS.keys()]) : undefined;
+  if (guess) ctx.warn(me!.value, `Cortex model '${cortexModel}'{at} is not one cortex-proxy knows — did you mean '${guess}'?`);
+
+  // api_base, or SNOWFLAKE_ACCOUNT when absent (LiteLLM builds the base from the account id the same way).
+  let apiBase: string;
+  const be = params.get('api_base');
+  const rawBase = be ? ctx.string(be, `${pw}.api_base`, 'https://<account>.snowflakecomputing.com/api/v2') : undefined;
+  if (rawBase) {
+    try {
+      const b = normaliseApiBase(rawBase);
+      apiBase = b.url;
+      for (const w of b.warnings) ctx.warn(be!.value, `${pw}.api_base{at}: ${w}`);
+    } catch (err) {
+      ctx.failAccount(be!.value, err);
+    }
+  } else {
+    const acctVar = envAccountVar(ctx.env);
+    if (!acctVar)
+      ctx.fail(be?.value ?? lp.keyNode, `model '${modelName}' has no api_base`, 'add api_base: https://<account>.snowflakecomputing.com/api/v2 (or set SNOWFLAKE_ACCOUNT)');
+    try {
+      apiBase = accountToApiBase(ctx.env[acctVar]!, acctVar).url;
+    } catch (err) {
+      ctx.failAccount(be?.value ?? lp.keyNode, err);
+    }
+  }
+
+  // api_key: os.environ/NAME or literal; LiteLLM's pat/ prefix is optional.
+  const ke = params.get('api_key');
+  const key = ke ? ctx.secret(ke, `${pw}.api_key`, 'os.environ/SNOWFLAKE_PAT') : undefined;
+  let token: string;
+  if (key) {
+    try {
+      token = patFromKey(key.value, key.envName ?? `${pw}.api_key`);
+    } catch (err) {
+      ctx.failAccount(ke!.value, err);
+    }
+  } else if (ctx.env.SNOWFLAKE_PAT?.trim()) {
+    try {
+      token = patFromKey(ctx.env.SNOWFLAKE_PAT, 'SNOWFLAKE_PAT');
+    } catch (err) {
+      ctx.failAccount(lp.keyNode, err);
+    }
+  } else {
+    ctx.fail(ke?.value ?? lp.keyNode, `model '${modelName}' has no api_key`, 'add api_key: os.environ/SNOWFLAKE_PAT and put SNOWFLAKE_PAT=pat/<your_pat> in .env next to the config');
+  }
+
+  const d: Deployment = { modelName, cortexModel, apiBase, auth: { type: 'pat', token }, wire: 'complete' };
+  const se = params.get('stream');
+  if (se) ctx.bool(se, `${pw}.stream`); // informational: each client request says whether it streams
+  const mt = params.get('max_tokens');
+  const maxTokens = mt ? ctx.number(mt, `${pw}.max_tokens`, (n) => Number.isInteger(n) && n > 0, 'a positive integer', '4096') : undefined;
+  if (maxTokens !== undefined) d.maxTokens = maxTokens;
+  const te = params.get('temperature');
+  const temperature = te ? ctx.number(te, `${pw}.temperature`, (n) => n >= 0 && n <= 2, 'a number from 0 to 2', '0.2') : undefined;
+  if (temperature !== undefined) d.temperature = temperature;
+  return d;
+}
+
+const YAML_HINTS: Record<string, string> = {
+  TAB_AS_INDENT: 'YAML does not allow tabs for indentation; replace them with spaces',
+  DUPLICATE_KEY: 'each key may appear only once in a mapping; delete or merge the duplicate',
+  MULTIPLE_DOCS: "the config must be a single YAML document; remove the '---' separator",
+  BAD_ALIAS: 'check anchors (&name) and aliases (*name)',
+  MISSING_CHAR: 'check for an unclosed quote or bracket',
+  BAD_INDENT: 'check the indentation: nested keys need more spaces than their parent, siblings the same number',
+  BLOCK_AS_IMPLICIT_KEY: 'check the indentation and that every "key: value" has a space after the colon',
+  MULTILINE_IMPLICIT_KEY: 'check the indentation and that every "key: value" has a space after the colon',
+};
+
+function yamlError(err: YAMLError, file: string, display: string): ConfigError {
+  const pos = err.linePos?.[0];
+  const hint =
+    (err.code === 'MISSING_CHAR' && /indicator/.test(err.message)
+      ? 'check the indentation: the keys of a list item must line up with the first key after its "- "'
+      : YAML_HINTS[err.code]) ?? 'check the YAML near this line: spaces (not tabs) for indentation, "key: value" pairs, list items starting with "- "';
+  return new ConfigError(`invalid YAML: ${firstSentence(err.message)}`, hint, { file, display, line: pos?.line, column: pos?.col });
+}
+
+/** yaml's messages append a source excerpt (which could show a literal secret); keep only the description. */
+function firstSentence(message: string): string {
+  return message.split('\n')[0].replace(/ at line \d+, column \d+:?\s*$/, '').trim();
+}
+
+// ───────────────────────────── environment-only modes ─────────────────────────────
+
+function envAccountVar(env: NodeJS.ProcessEnv): 'SNOWFLAKE_ACCOUNT' | 'SNOWFLAKE_ACCOUNT_ID' | undefined {
+  if (env.SNOWFLAKE_ACCOUNT?.trim()) return 'SNOWFLAKE_ACCOUNT';
+  if (env.SNOWFLAKE_ACCOUNT_ID?.trim()) return 'SNOWFLAKE_ACCOUNT_ID';
+  return undefined;
+}
+
+function envMasterKey(env: NodeJS.ProcessEnv): string | undefined {
+  for (const name of ['CORTEX_PROXY_MASTER_KEY', 'LITELLM_MASTER_KEY']) {
+    const v = env[name]?.trim();
+    if (!v) continue;
+    if (/[\s\x00-\x1f\x7f]/.test(v))
+      throw new ConfigError(`${name} contains spaces or control characters`, 'use a key made of printable characters without spaces, e.g. sk-…');
+    return v;
+  }
+  return undefined;
+}
+
+function envModels(env: NodeJS.ProcessEnv): string[] {
+  const raw = env.SNOWFLAKE_MODELS?.trim();
+  if (!raw) return DEFAULT_MODELS;
+  const ids = [
+    ...new Set(
+      raw
+        .split(',')
+        .map((s) => s.trim().replace(/^snowflake\//i, ''))
+        .filter(Boolean),
+    ),
+  ];
+  const bad = ids.find((id) => !/^[A-Za-z0-9][A-Za-z0-9._:-]*$/.test(id));
+  if (bad !== undefined || ids.length === 0)
+    throw new ConfigError(
+      bad !== undefined ? `SNOWFLAKE_MODELS contains '${bad.slice(0, 60)}', which is not a Cortex model id` : 'SNOWFLAKE_MODELS lists no models',
+      'set SNOWFLAKE_MODELS to a comma-separated list such as claude-4-sonnet,openai-gpt-4.1',
+    );
+  return ids;
+}
+
+/** Zero-config: SNOWFLAKE_ACCOUNT + SNOWFLAKE_PAT. undefined when neither is set. */
+function fromEnvironment(env: NodeJS.ProcessEnv, warnings: string[]): Config | undefined {
+  const acctVar = envAccountVar(env);
+  const pat = env.SNOWFLAKE_PAT?.trim();
+  if (!acctVar && !pat) return undefined;
+  if (!acctVar)
+    throw new ConfigError('SNOWFLAKE_PAT is set but SNOWFLAKE_ACCOUNT is not', 'set SNOWFLAKE_ACCOUNT=<orgname>-<account_name> (in the environment or .env), or write a litellm_config.yaml');
+  if (!pat)
+    throw new ConfigError(`${acctVar} is set but SNOWFLAKE_PAT is not`, 'set SNOWFLAKE_PAT=pat/<your_pat> (in the environment or .env)');
+  let apiBase: string;
+  let token: string;
+  try {
+    const b = accountToApiBase(env[acctVar]!, acctVar);
+    apiBase = b.url;
+    warnings.push(...b.warnings);
+    token = patFromKey(pat, 'SNOWFLAKE_PAT');
+  } catch (err) {
+    if (err instanceof AccountError) throw new ConfigError(err.message, err.hint);
+    throw err;
+  }
+  const settings: Settings = { ...DEFAULT_SETTINGS };
+  const masterKey = envMasterKey(env);
+  if (masterKey) settings.masterKey = masterKey;
+  const deployments = envModels(env).map(
+    (id): Deployment => ({ modelName: id, cortexModel: id, apiBase, auth: { type: 'pat', token }, wire: 'complete' }),
+  );
+  return { deployments, settings, source: 'environment', demo: false, warnings };
+}
+
+/**
+ * Demo mode: nothing is configured. The deployments carry apiBase '' and an empty PAT; the caller (the server)
+ * MUST replace apiBase with the in-process emulator's base URL (and may set any token it likes) before use.
+ */
+function demoConfig(env: NodeJS.ProcessEnv, warnings: string[]): Config {
+  const settings: Settings = { ...DEFAULT_SETTINGS };
+  const masterKey = envMasterKey(env);
+  if (masterKey) settings.masterKey = masterKey;
+  const deployments = envModels(env).map(
+    (id): Deployment => ({ modelName: id, cortexModel: id, apiBase: '', auth: { type: 'pat', token: '' }, wire: 'complete' }),
+  );
+  return { deployments, settings, source: 'demo', demo: true, warnings };
+}
+
+// ───────────────────────────── small helpers ─────────────────────────────
+
+function isFile(p: string): boolean {
+  try {
+    return fs.statSync(p).isFile();
+  } catch {
+    return false;
+  }
+}
+
+function readSafe(p: string): string {
+  try {
+    return fs.readFileSync(p, 'utf8');
+  } catch {
+    return '';
+  }
+}
+
+function displayPath(p: string, cwd: string): string {
+  const rel = path.relative(cwd, p);
+  return rel && !rel.startsWith('..') && !path.isAbsolute(rel) ? rel : p;
+}
+
+/** The closest candidate within edit distance 2 (for "did you mean"), if any. */
+function closest(word: string, candidates: readonly string[]): string | undefined {
+  let best: string | undefined;
+  let bestD = 3;
+  for (const c of candidates) {
+    if (c === word) return undefined;
+    const d = editDistance(word.toLowerCase(), c.toLowerCase(), bestD);
+    if (d < bestD) {
+      bestD = d;
+      best = c;
+    }
+  }
+  return best;
+}
+
+function editDistance(a: string, b: string, limit: number): number {
+  if (Math.abs(a.length - b.length) >= limit) return limit;
+  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const cur = [i];
+    for (let j = 1; j <= b.length; j++)
+      cur[j] = Math.min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
+    prev = cur;
+  }
+  return prev[b.length];
+}
