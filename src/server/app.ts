@@ -5,6 +5,8 @@ import type { Config } from '../config/types.js';
 import { ProxyError, asProxyError } from '../core/errors.js';
 import type { Dialect } from '../dialects/dialect.js';
 import { openaiChat } from '../dialects/openai-chat.js';
+import { anthropicMessages, countTokens } from '../dialects/anthropic-messages.js';
+import { openaiResponses } from '../dialects/openai-responses.js';
 import { Router } from '../cortex/router.js';
 import { Upstream } from '../cortex/client.js';
 import type { Logger } from './log.js';
@@ -23,6 +25,9 @@ export interface App {
 const CHAT_ROUTES: Record<string, Dialect> = {
   '/v1/chat/completions': openaiChat,
   '/chat/completions': openaiChat,
+  '/v1/messages': anthropicMessages,
+  '/v1/responses': openaiResponses,
+  '/responses': openaiResponses,
 };
 
 export function createApp(config: Config, log: Logger): App {
@@ -45,7 +50,9 @@ export function createApp(config: Config, log: Logger): App {
     const q = url.indexOf('?');
     const path = q === -1 ? url : url.slice(0, q);
     const chatDialect = CHAT_ROUTES[path];
-    if (chatDialect) x.dialect = chatDialect.name;
+    // Errors go out in the envelope of the dialect the route speaks.
+    const envelope = chatDialect ?? (path.startsWith('/v1/messages') ? anthropicMessages : openaiChat);
+    x.dialect = envelope.name;
     try {
       if (path === '/health' && (req.method === 'GET' || req.method === 'HEAD')) {
         return sendJson(res, 200, health(config), context.extraHeaders);
@@ -61,10 +68,14 @@ export function createApp(config: Config, log: Logger): App {
         await proxyChat(context, chatDialect, body, req, res, x);
         return;
       }
+      if (path === '/v1/messages/count_tokens' && req.method === 'POST') {
+        const body = parseJson(await readBody(req, config.settings.maxBodyBytes));
+        return sendJson(res, 200, countTokens(body, req.headers), context.extraHeaders);
+      }
       if ((path === '/v1/models' || path === '/models') && req.method === 'GET') {
         return sendJson(res, 200, modelList(router.modelNames), context.extraHeaders);
       }
-      throw new ProxyError('not_found', `no route ${req.method} ${path}. cortex-proxy serves POST /v1/chat/completions, GET /v1/models and GET /health.`);
+      throw new ProxyError('not_found', `no route ${req.method} ${path}. cortex-proxy serves POST /v1/chat/completions, POST /v1/messages, POST /v1/responses, GET /v1/models and GET /health.`);
     } catch (err) {
       const e = asProxyError(err);
       if (e.kind === 'internal') log.error(`${req.method} ${path}: ${(err as Error)?.stack ?? String(err)}`);
@@ -75,7 +86,7 @@ export function createApp(config: Config, log: Logger): App {
         const requestId = e.requestId ?? x.requestId;
         if (requestId) headers['x-request-id'] = requestId;
         if (e.retryAfter !== undefined) headers['retry-after'] = String(e.retryAfter);
-        sendJson(res, e.status, (chatDialect ?? openaiChat).encodeError(e), headers);
+        sendJson(res, e.status, envelope.encodeError(e), headers);
       } else if (!res.writableEnded) {
         res.destroy();
       }
