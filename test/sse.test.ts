@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { SseParser, parseSse } from '../src/cortex/sse.ts';
+import { SseParser, parseSse } from '../src/cortex/sse.js';
 
 function splitEvery(text: string, n: number): string[] {
   const out: string[] = [];
