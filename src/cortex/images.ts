@@ -149,7 +149,7 @@ async function fetchImage(url: string, opts: ResolveImagesOptions): Promise<{ me
   }
   const declaredLength = Number(headerValue(res.headers['content-length']));
   if (Number.isFinite(declaredLength) && declaredLength > opts.maxBytes) {
-    res.body.destroy();
+    discard(res.body);
     throw tooLarge(name, opts.maxBytes);
   }
   const chunks: Buffer[] = [];
@@ -159,7 +159,7 @@ async function fetchImage(url: string, opts: ResolveImagesOptions): Promise<{ me
       const b = chunk as Buffer;
       size += b.length;
       if (size > opts.maxBytes) {
-        res.body.destroy();
+        discard(res.body);
         throw tooLarge(name, opts.maxBytes);
       }
       chunks.push(b);
@@ -178,6 +178,12 @@ async function fetchImage(url: string, opts: ResolveImagesOptions): Promise<{ me
       'image_url',
     );
   return { mediaType, base64: bytes.toString('base64') };
+}
+
+/** Stops reading a body we no longer want (the abort error it raises has nobody to tell). */
+function discard(body: Dispatcher.ResponseData['body']): void {
+  body.on('error', () => undefined);
+  body.destroy();
 }
 
 function headerValue(v: string | string[] | undefined): string | undefined {
