@@ -552,7 +552,7 @@ describe('default (demo) reply', () => {
   });
 });
 
-describe('faults', () => {
+describe('faults', { timeout: 5000 }, () => {
   it('429 with Retry-After does not consume the script', async () => {
     emu.inject({ status: 429, retryAfter: 2 });
     emu.script({ text: 'after the storm' });
@@ -563,6 +563,11 @@ describe('faults', () => {
     assert.equal(collect(parseSse((await call(simple())).text)).text, 'after the storm');
     assert.deepEqual(emu.requests.map((q) => q.outcome), ['rejected', 'ok']);
     assert.deepEqual(emu.requests[0].fault, { status: 429, retryAfter: 2 });
+    const seen = emu.requests[1];
+    assert.equal(seen.method, 'POST');
+    assert.equal(seen.path, '/api/v2/cortex/inference:complete');
+    assert.equal(seen.headers['content-type'], 'application/json');
+    assert.equal((seen.body as Json).model, 'claude-sonnet-4-5');
   });
 
   it('503 inference timed out, 500, and a custom 401 in FIFO order', async () => {
@@ -604,7 +609,7 @@ describe('faults', () => {
   });
 
   it('TCP cut after n chunks: the client sees the chunks, then a broken body', async () => {
-    emu.setKnobs({ chunkChars: 2, chunkDelayMs: 1 });
+    emu.setKnobs({ chunkChars: 2 });
     emu.inject({ cutAfterChunks: 1 });
     emu.script({ text: 'abcdefgh' });
     const r = await request(emu.url + '/api/v2/cortex/inference:complete', {
@@ -628,7 +633,7 @@ describe('faults', () => {
   });
 });
 
-describe('client disconnects (abort detection)', () => {
+describe('client disconnects (abort detection)', { timeout: 5000 }, () => {
   async function openStream(body: unknown, signal: AbortSignal) {
     return request(emu.url + '/api/v2/cortex/inference:complete', {
       method: 'POST',
@@ -655,7 +660,7 @@ describe('client disconnects (abort detection)', () => {
 
   it('a slow stream stops generating once the client leaves (waitForAbort called after)', async () => {
     emu.setKnobs({ chunkDelayMs: 15, chunkChars: 1 });
-    emu.script({ text: 'abcdefghij' }, { text: 'klmnopqrst' });
+    emu.script({ text: 'abcdefghij' }, { text: 'klmnopqrstuvwxyz0123' });
     const ac = new AbortController();
     const r = await openStream(simple(), ac.signal);
     const it = r.body[Symbol.asyncIterator]();
@@ -667,7 +672,7 @@ describe('client disconnects (abort detection)', () => {
     // A full second stream takes longer than what was left of the first; had the first kept generating,
     // it would have finished (and been recorded 'ok') by now.
     const second = await call(simple());
-    assert.equal(collect(parseSse(second.text)).text, 'klmnopqrst');
+    assert.equal(collect(parseSse(second.text)).text, 'klmnopqrstuvwxyz0123');
     assert.equal(emu.requests[0].outcome, 'aborted');
     assert.equal(emu.requests[1].outcome, 'ok');
   });

@@ -183,7 +183,7 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulato
   const unavailable = new Set(opts.unavailableInRegion ?? []);
   for (const id of unavailable) if (!models.has(id)) models.set(id, modelInfo(id)); // known, but not here
   const policy: AuthPolicy = { pats: new Set(opts.pats ?? []) };
-  const recordLimit = opts.recordLimit ?? 10_000;
+  const recordLimit = opts.recordLimit ?? 1000;
 
   let scripts: ScriptedReply[] = [];
   let faults: Fault[] = [];
@@ -206,7 +206,8 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulato
 
   function record(rec: ReceivedRequest): void {
     requests.push(rec);
-    if (requests.length > recordLimit + 1000) requests.splice(0, requests.length - recordLimit);
+    // Trim in batches so a long benchmark stays O(1) per request.
+    if (requests.length > recordLimit + Math.max(100, recordLimit / 10)) requests.splice(0, requests.length - recordLimit);
   }
 
   function sendJson(ex: Exchange, status: number, body: string, outcome: Outcome, headers: Record<string, string> = {}): void {

@@ -64,7 +64,7 @@ export interface EmulatorOptions {
   knobs?: Partial<Knobs>;
   /** No log lines on stderr (rejections are logged with their reason otherwise). */
   quiet?: boolean;
-  /** Most requests kept in `requests` (oldest dropped first). Default 10,000. */
+  /** Most requests kept in `requests` (oldest dropped in batches; bodies can be large). Default 1,000. */
   recordLimit?: number;
 }
 
