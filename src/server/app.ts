@@ -79,7 +79,6 @@ export function createApp(config: Config, log: Logger): App {
     } catch (err) {
       const e = asProxyError(err);
       if (e.kind === 'internal') log.error(`${req.method} ${path}: ${(err as Error)?.stack ?? String(err)}`);
-      x.status = e.status;
       x.error = e.message;
       if (!res.headersSent) {
         const headers: Record<string, string> = { ...context.extraHeaders };
@@ -91,7 +90,7 @@ export function createApp(config: Config, log: Logger): App {
         res.destroy();
       }
     } finally {
-      logExchange(log, req.method ?? '', path, x);
+      logExchange(log, req.method ?? '', path, res, x);
     }
   };
 
@@ -131,7 +130,7 @@ function health(config: Config) {
     version: VERSION,
     demo: config.demo,
     models: config.deployments.length,
-    ...(config.demo ? { note: 'demo mode: answers come from the built-in Cortex emulator. Run `cortex-proxy init` to connect a Snowflake account.' } : {}),
+    ...(config.demo ? { note: 'demo mode: answers come from the built-in Cortex emulator. Set SNOWFLAKE_ACCOUNT and SNOWFLAKE_PAT, or start with --config litellm_config.yaml, to connect a Snowflake account.' } : {}),
   };
 }
 
@@ -146,15 +145,17 @@ function modelList(names: string[]) {
   };
 }
 
-function logExchange(log: Logger, method: string, path: string, x: Exchange): void {
+function logExchange(log: Logger, method: string, path: string, res: ServerResponse, x: Exchange): void {
   if (!log.enabled('info')) return;
+  const status = res.statusCode;
   const ms = (performance.now() - x.startedAt).toFixed(1);
-  let line = `${method} ${path} status=${x.status ?? '-'} ${ms}ms`;
+  let line = `${method} ${path} status=${status} ${ms}ms`;
   if (x.model) line += ` model=${x.model}`;
   if (x.ttftMs !== undefined) line += ` ttft=${x.ttftMs.toFixed(1)}ms`;
   if (x.usage) line += ` tokens=${x.usage.promptTokens}+${x.usage.completionTokens}`;
   if (x.retries) line += ` retries=${x.retries}`;
   if (x.requestId) line += ` sf_request_id=${x.requestId}`;
+  if (!res.writableEnded) line += ' client_closed=true';
   if (x.error) line += ` error="${x.error.slice(0, 300).replace(/"/g, "'")}"`;
-  (x.status !== undefined && x.status >= 500 ? log.warn : log.info)(line);
+  (status >= 500 ? log.warn : log.info)(line);
 }

@@ -22,7 +22,6 @@ export interface Exchange {
   startedAt: number;
   dialect: string;
   model?: string;
-  status?: number;
   usage?: Usage;
   requestId?: string;
   retries: number;
@@ -92,10 +91,7 @@ export async function proxyChat(
         if (early) return false;
         // Hold the opening frames until content arrives, so an early failure can still be an HTTP error.
         if (out === '' || (!res.headersSent && x.ttftMs === undefined)) return true;
-        if (!res.headersSent) {
-          res.writeHead(200, { ...SSE_HEADERS, ...headers });
-          x.status = 200;
-        }
+        if (!res.headersSent) res.writeHead(200, { ...SSE_HEADERS, ...headers });
         const text = out;
         out = '';
         return write(res, text);
@@ -103,10 +99,7 @@ export async function proxyChat(
       await pumpEvents(up, wire, decodeCtx, emit, flush, deployment.apiBase, ctx.config.settings.requestTimeoutMs);
       if (early) throw early;
       out += encoder.end();
-      if (!res.headersSent) {
-        res.writeHead(200, { ...SSE_HEADERS, ...headers });
-        x.status = 200;
-      }
+      if (!res.headersSent) res.writeHead(200, { ...SSE_HEADERS, ...headers });
       if (!res.destroyed) res.end(out);
     } else {
       const agg = new Aggregator({ id: meta.id, created: meta.created });
@@ -116,7 +109,6 @@ export async function proxyChat(
       };
       await pumpEvents(up, wire, decodeCtx, emit, async () => true, deployment.apiBase, ctx.config.settings.requestTimeoutMs);
       const final = agg.result(); // throws the upstream error, if any
-      x.status = 200;
       sendJson(res, 200, dialect.encodeResponse(final, chat, meta), headers);
     }
   } finally {
