@@ -14,6 +14,8 @@ export interface RunningProxy {
   child: ChildProcess;
   /** Everything the proxy wrote to stderr so far (its log). */
   stderr(): string;
+  /** Resolves with the first stderr line matching `pattern` (the log is written just after the response). */
+  waitForLog(pattern: RegExp | string): Promise<string>;
   stop(): Promise<void>;
 }
 
@@ -45,6 +47,8 @@ export async function startProxy(args: string[], opts: { cwd: string; env?: Node
   let err = '';
   let out = '';
   child.stderr!.setEncoding('utf8').on('data', (d: string) => (err += d));
+  const findLine = (pattern: RegExp | string) =>
+    err.split('\n').find((l) => (typeof pattern === 'string' ? l.includes(pattern) : pattern.test(l)));
   const url = await new Promise<string>((resolveUrl, reject) => {
     child.stdout!.setEncoding('utf8').on('data', (d: string) => {
       out += d;
@@ -57,6 +61,21 @@ export async function startProxy(args: string[], opts: { cwd: string; env?: Node
     url,
     child,
     stderr: () => err,
+    waitForLog(pattern) {
+      const found = findLine(pattern);
+      if (found) return Promise.resolve(found);
+      return new Promise((resolveLine, reject) => {
+        const onData = () => {
+          const line = findLine(pattern);
+          if (line) {
+            child.stderr!.off('data', onData);
+            resolveLine(line);
+          }
+        };
+        child.stderr!.on('data', onData);
+        child.once('exit', () => reject(new Error(`proxy exited before logging ${pattern}`)));
+      });
+    },
     async stop() {
       if (child.exitCode !== null) return;
       child.kill('SIGTERM');

@@ -1,0 +1,62 @@
+// The CLI itself: demo mode, start-up refusals, bad config files.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import OpenAI from 'openai';
+import { request } from 'undici';
+import { cleanEnv, runCli, startProxy, tempDir, writeFiles } from './helpers.js';
+
+test('with no config and no credentials, serve starts in demo mode and says so loudly', async () => {
+  const dir = tempDir();
+  const p = await startProxy([], { cwd: dir });
+  try {
+    assert.match(p.stderr(), /DEMO MODE/);
+    const h = await request(`${p.url}/health`);
+    assert.equal(h.headers['x-cortex-proxy-demo'], 'true');
+    const health = (await h.body.json()) as any;
+    assert.equal(health.demo, true);
+    assert.match(health.note, /SNOWFLAKE_ACCOUNT/);
+    const client = new OpenAI({ baseURL: `${p.url}/v1`, apiKey: 'anything', maxRetries: 0 });
+    const { data, response } = await client.chat.completions.create({ model: 'claude-sonnet-4-5', messages: [{ role: 'user', content: 'ping' }] }).withResponse();
+    assert.equal(response.headers.get('x-cortex-proxy-demo'), 'true');
+    assert.match(data.choices[0].message.content!, /demo emulator/);
+  } finally {
+    await p.stop();
+  }
+});
+
+test('a bad config file exits non-zero with the file, the line and a hint', async () => {
+  const dir = tempDir();
+  writeFiles(dir, { 'litellm_config.yaml': 'model_list:\n  - model_name: x\n    litellm_params:\n      model: snowflake/claude-4-sonnet\n      api_base: http://127.0.0.1:9/api/v2\n      api_key: os.environ/NOT_SET_ANYWHERE\n' });
+  const r = await runCli(['serve', '--port', '0'], { cwd: dir });
+  assert.equal(r.code, 2);
+  assert.match(r.stderr, /litellm_config\.yaml:6/);
+  assert.match(r.stderr, /NOT_SET_ANYWHERE/);
+  assert.match(r.stderr, /hint/i);
+});
+
+test('serving on a non-loopback address without a master key is refused with an explanation', async () => {
+  const r = await runCli(['serve', '--port', '0', '--host', '0.0.0.0'], { cwd: tempDir() });
+  assert.equal(r.code, 2);
+  assert.match(r.stderr, /master key/);
+});
+
+test('zero-config: SNOWFLAKE_ACCOUNT + SNOWFLAKE_PAT give a default model list', async () => {
+  const p = await startProxy([], { cwd: tempDir(), env: cleanEnv({ SNOWFLAKE_ACCOUNT: 'myorg-myacct', SNOWFLAKE_PAT: 'pat/' + 'z'.repeat(40) }) });
+  try {
+    const r = await request(`${p.url}/v1/models`);
+    const ids = ((await r.body.json()) as any).data.map((m: any) => m.id);
+    assert.ok(ids.includes('claude-sonnet-4-5'));
+    assert.doesNotMatch(p.stderr(), /DEMO/);
+  } finally {
+    await p.stop();
+  }
+});
+
+test('--help lists the commands and --version prints the version', async () => {
+  const help = await runCli(['--help'], { cwd: tempDir() });
+  assert.equal(help.code, 0);
+  assert.match(help.stdout, /serve/);
+  assert.match(help.stdout, /emulate/);
+  const v = await runCli(['--version'], { cwd: tempDir() });
+  assert.match(v.stdout.trim(), /^\d+\.\d+\.\d+$/);
+});
