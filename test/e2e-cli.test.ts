@@ -60,3 +60,29 @@ test('--help lists the commands and --version prints the version', async () => {
   const v = await runCli(['--version'], { cwd: tempDir() });
   assert.match(v.stdout.trim(), /^\d+\.\d+\.\d+$/);
 });
+
+test('`cortex-proxy emulate` serves a strict Cortex stand-in that a proxy can use', async () => {
+  const { spawn } = await import('node:child_process');
+  const { BIN } = await import('./helpers.js');
+  const child = spawn(process.execPath, [BIN, 'emulate', '--port', '0', '--pat', 'emu-pat-1234567890'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  try {
+    const url = await new Promise<string>((resolve, reject) => {
+      let out = '';
+      child.stdout.setEncoding('utf8').on('data', (d: string) => {
+        out += d;
+        const m = /listening on (\S+)/.exec(out);
+        if (m) resolve(m[1]);
+      });
+      child.once('exit', (code) => reject(new Error(`emulate exited ${code}`)));
+    });
+    const bad = await request(`${url}/api/v2/cortex/inference:complete`, {
+      method: 'POST',
+      headers: { authorization: 'Bearer emu-pat-1234567890', 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'claude-4-sonnet', messages: [{ role: 'tool', content: 'x' }] }),
+    });
+    assert.equal(bad.statusCode, 400);
+    assert.match(await bad.body.text(), /unknown role \\"tool\\"/);
+  } finally {
+    child.kill('SIGTERM');
+  }
+});

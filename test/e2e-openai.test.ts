@@ -362,3 +362,70 @@ test('a body over max_request_body_mb is refused with 413', async () => {
     await p.stop();
   }
 });
+
+test('a 200 JSON body that is really an error (expired session 390112) becomes a 401', async () => {
+  emu.inject({ json200Error: { code: '390112', message: 'Your session has expired. Please login again.' } });
+  await assert.rejects(client.chat.completions.create({ model: 'cortex-claude-4-sonnet', messages: [{ role: 'user', content: 'hi' }] }), (err: any) => {
+    assert.equal(err.status, 401);
+    assert.match(err.message, /expired/i);
+    return true;
+  });
+});
+
+test('request_timeout bounds the wait for a first byte and idle gaps, not a healthy stream', async () => {
+  const dir = tempDir();
+  writeFiles(dir, {
+    'cortex-proxy.yaml': `model_list:\n  - model_name: m\n    litellm_params:\n      model: snowflake/claude-4-sonnet\n      api_base: ${emu.apiBase}\n      api_key: os.environ/SNOWFLAKE_PAT\nlitellm_settings:\n  request_timeout: 1\n  num_retries: 0\n`,
+  });
+  const p = await startProxy([], { cwd: dir, env: cleanEnv({ SNOWFLAKE_PAT: PAT }) });
+  try {
+    const c = new OpenAI({ baseURL: `${p.url}/v1`, apiKey: 'x', maxRetries: 0 });
+    // Upstream never answers: 504 with a hint, after about request_timeout.
+    emu.inject({ hangBeforeHeaders: true });
+    await assert.rejects(c.chat.completions.create({ model: 'm', messages: [{ role: 'user', content: 'hi' }] }), (err: any) => {
+      assert.equal(err.status, 504);
+      assert.match(err.message, /request_timeout/);
+      return true;
+    });
+    // Upstream stalls after some output: the stream ends with an error event, never hangs.
+    emu.inject({ stallAfterChunks: 2 });
+    emu.script({ text: 'some words that start streaming and then stop forever' });
+    const stream = await c.chat.completions.create({ model: 'm', messages: [{ role: 'user', content: 'hi' }], stream: true });
+    await assert.rejects(
+      (async () => {
+        for await (const _ of stream);
+      })(),
+      /request_timeout|sent nothing/,
+    );
+    // A stream slower in total than request_timeout, but never idle that long, completes.
+    emu.setKnobs({ chunkDelayMs: 150, chunkChars: 3 });
+    emu.script({ text: 'slow but steady wins' });
+    const slow = await c.chat.completions.create({ model: 'm', messages: [{ role: 'user', content: 'hi' }], stream: true });
+    let text = '';
+    for await (const ch of slow) text += ch.choices[0]?.delta?.content ?? '';
+    assert.equal(text, 'slow but steady wins');
+  } finally {
+    await p.stop();
+  }
+});
+
+test('connection refused: retried, then a 502 that names the host', async () => {
+  const dir = tempDir();
+  // Port 9 on loopback: nothing listens there.
+  writeFiles(dir, {
+    'cortex-proxy.yaml': `model_list:\n  - model_name: m\n    litellm_params:\n      model: snowflake/claude-4-sonnet\n      api_base: http://127.0.0.1:9/api/v2\n      api_key: os.environ/SNOWFLAKE_PAT\nlitellm_settings:\n  num_retries: 1\n`,
+  });
+  const p = await startProxy([], { cwd: dir, env: cleanEnv({ SNOWFLAKE_PAT: PAT }) });
+  try {
+    const c = new OpenAI({ baseURL: `${p.url}/v1`, apiKey: 'x', maxRetries: 0 });
+    await assert.rejects(c.chat.completions.create({ model: 'm', messages: [{ role: 'user', content: 'hi' }] }), (err: any) => {
+      assert.equal(err.status, 502);
+      assert.match(err.message, /127\.0\.0\.1:9/);
+      return true;
+    });
+    const line = await p.waitForLog('status=502');
+    assert.match(line, /retries=1|error=/);
+  } finally {
+    await p.stop();
+  }
+});
