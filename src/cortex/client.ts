@@ -6,6 +6,7 @@ import type { Deployment, Settings } from '../config/types.js';
 import { ProxyError } from '../core/errors.js';
 import { isRetryableStatus, snowflakeError } from './snowflake-errors.js';
 import type { Logger } from '../server/log.js';
+import { authHeaders } from '../snowflake/auth.js';
 
 export const USER_AGENT = 'cortex-proxy/0.1.0';
 const MAX_ERROR_BODY = 64 * 1024;
@@ -63,9 +64,9 @@ export class Upstream {
     configuredModels: string[],
   ): Promise<UpstreamResponse> {
     const { pool, pathPrefix } = this.target(deployment.apiBase);
+    const credential = authHeaders(deployment.auth);
     const headers = {
-      authorization: `Bearer ${deployment.auth.token}`,
-      'x-snowflake-authorization-token-type': 'PROGRAMMATIC_ACCESS_TOKEN',
+      ...(credential instanceof Promise ? await credential : credential),
       'content-type': 'application/json',
       accept: 'application/json, text/event-stream',
       'user-agent': USER_AGENT,

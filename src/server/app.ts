@@ -1,4 +1,5 @@
-// The HTTP surface: routing, client auth, body limits, error envelopes and the per-request log line.
+// The HTTP surface: a route table, client auth, body limits, error envelopes, and the per-request log line.
+// Features add routes to ROUTES (one line each) and listen to finished exchanges via context.onExchange.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { Config } from '../config/types.js';
@@ -21,14 +22,49 @@ export interface App {
   close(): Promise<void>;
 }
 
-/** Chat routes and the dialect each speaks. The /v1 prefix is optional (Cursor and others vary). */
-const CHAT_ROUTES: Record<string, Dialect> = {
-  '/v1/chat/completions': openaiChat,
-  '/chat/completions': openaiChat,
-  '/v1/messages': anthropicMessages,
-  '/v1/responses': openaiResponses,
-  '/responses': openaiResponses,
+export interface Route {
+  method: 'GET' | 'POST';
+  /** Dialect whose error envelope this route answers errors in (default: OpenAI's). */
+  envelope?: Dialect;
+  /** Served without the master key (nothing secret, nothing that spends credits). */
+  public?: boolean;
+  handle(ctx: ProxyContext, req: IncomingMessage, res: ServerResponse, x: Exchange): Promise<void> | void;
+}
+
+const chat = (dialect: Dialect): Route => ({
+  method: 'POST',
+  envelope: dialect,
+  async handle(ctx, req, res, x) {
+    x.dialect = dialect.name;
+    await proxyChat(ctx, dialect, await readJson(ctx, req), req, res, x);
+  },
+});
+
+const models: Route = {
+  method: 'GET',
+  handle: (ctx, _req, res) => sendJson(res, 200, modelList(ctx.router.modelNames), ctx.extraHeaders),
 };
+
+/** path → route. The /v1 prefix is optional where clients vary (Cursor, Continue, Codex base URLs). */
+const ROUTES: Record<string, Route> = {
+  '/v1/chat/completions': chat(openaiChat),
+  '/chat/completions': chat(openaiChat),
+  '/v1/messages': chat(anthropicMessages),
+  '/v1/messages/count_tokens': {
+    method: 'POST',
+    envelope: anthropicMessages,
+    handle: async (ctx, req, res) => sendJson(res, 200, countTokens(await readJson(ctx, req), req.headers), ctx.extraHeaders),
+  },
+  '/v1/responses': chat(openaiResponses),
+  '/responses': chat(openaiResponses),
+  '/v1/models': models,
+  '/models': models,
+  '/health': { method: 'GET', public: true, handle: (ctx, _req, res) => sendJson(res, 200, health(ctx.config), ctx.extraHeaders) },
+};
+
+async function readJson(ctx: ProxyContext, req: IncomingMessage): Promise<unknown> {
+  return parseJson(await readBody(req, ctx.config.settings.maxBodyBytes));
+}
 
 export function createApp(config: Config, log: Logger): App {
   const router = new Router(config.deployments);
@@ -39,6 +75,7 @@ export function createApp(config: Config, log: Logger): App {
     upstream,
     log,
     extraHeaders: config.demo ? { 'x-cortex-proxy-demo': 'true' } : {},
+    onExchange: [],
   };
   const masterKeyDigest = config.settings.masterKey ? digest(config.settings.masterKey) : undefined;
   log.addSecret(config.settings.masterKey);
@@ -49,33 +86,21 @@ export function createApp(config: Config, log: Logger): App {
     const url = req.url ?? '/';
     const q = url.indexOf('?');
     const path = q === -1 ? url : url.slice(0, q);
-    const chatDialect = CHAT_ROUTES[path];
+    const route = ROUTES[path];
     // Errors go out in the envelope of the dialect the route speaks.
-    const envelope = chatDialect ?? (path.startsWith('/v1/messages') ? anthropicMessages : openaiChat);
-    x.dialect = envelope.name;
+    const envelope = route?.envelope ?? (path.startsWith('/v1/messages') ? anthropicMessages : openaiChat);
     try {
-      if (path === '/health' && (req.method === 'GET' || req.method === 'HEAD')) {
-        return sendJson(res, 200, health(config), context.extraHeaders);
-      }
-      if (masterKeyDigest && !authorized(req, masterKeyDigest)) {
+      if (!route?.public && masterKeyDigest && !authorized(req, masterKeyDigest)) {
         throw new ProxyError('auth', 'missing or wrong API key: send the master key as "Authorization: Bearer <key>" (or x-api-key).', {
           code: 'invalid_api_key',
         });
       }
-      if (chatDialect) {
-        if (req.method !== 'POST') throw new ProxyError('invalid_request', `${path} takes POST`, { status: 405 });
-        const body = parseJson(await readBody(req, config.settings.maxBodyBytes));
-        await proxyChat(context, chatDialect, body, req, res, x);
-        return;
+      if (!route) {
+        throw new ProxyError('not_found', `no route ${req.method} ${path}. cortex-proxy serves POST /v1/chat/completions, POST /v1/messages, POST /v1/responses, GET /v1/models and GET /health.`);
       }
-      if (path === '/v1/messages/count_tokens' && req.method === 'POST') {
-        const body = parseJson(await readBody(req, config.settings.maxBodyBytes));
-        return sendJson(res, 200, countTokens(body, req.headers), context.extraHeaders);
-      }
-      if ((path === '/v1/models' || path === '/models') && req.method === 'GET') {
-        return sendJson(res, 200, modelList(router.modelNames), context.extraHeaders);
-      }
-      throw new ProxyError('not_found', `no route ${req.method} ${path}. cortex-proxy serves POST /v1/chat/completions, POST /v1/messages, POST /v1/responses, GET /v1/models and GET /health.`);
+      const method = req.method === 'HEAD' ? 'GET' : req.method;
+      if (method !== route.method) throw new ProxyError('invalid_request', `${path} takes ${route.method}`, { status: 405 });
+      await route.handle(context, req, res, x);
     } catch (err) {
       const e = asProxyError(err);
       if (e.kind === 'internal') log.error(`${req.method} ${path}: ${(err as Error)?.stack ?? String(err)}`);
@@ -90,7 +115,10 @@ export function createApp(config: Config, log: Logger): App {
         res.destroy();
       }
     } finally {
-      logExchange(log, req.method ?? '', path, res, x);
+      x.status = res.statusCode;
+      x.clientClosed = !res.writableEnded;
+      logExchange(log, req.method ?? '', path, x);
+      for (const listener of context.onExchange) listener(x, req);
     }
   };
 
@@ -130,32 +158,35 @@ function health(config: Config) {
     version: VERSION,
     demo: config.demo,
     models: config.deployments.length,
-    ...(config.demo ? { note: 'demo mode: answers come from the built-in Cortex emulator. Set SNOWFLAKE_ACCOUNT and SNOWFLAKE_PAT, or start with --config litellm_config.yaml, to connect a Snowflake account.' } : {}),
+    ...(config.demo
+      ? { note: 'demo mode: answers come from the built-in Cortex emulator. Set SNOWFLAKE_ACCOUNT and SNOWFLAKE_PAT, or start with --config litellm_config.yaml, to connect a Snowflake account.' }
+      : {}),
   };
 }
 
 function modelList(names: string[]) {
   const created = Math.floor(Date.now() / 1000);
+  const createdAt = new Date(created * 1000).toISOString();
   return {
     object: 'list',
-    data: names.map((id) => ({ id, object: 'model', created, owned_by: 'snowflake-cortex', type: 'model', display_name: id, created_at: new Date(created * 1000).toISOString() })),
+    // OpenAI fields plus the Anthropic ones Claude Code's gateway model discovery reads.
+    data: names.map((id) => ({ id, object: 'model', created, owned_by: 'snowflake-cortex', type: 'model', display_name: id, created_at: createdAt })),
     has_more: false,
     first_id: names[0] ?? null,
     last_id: names[names.length - 1] ?? null,
   };
 }
 
-function logExchange(log: Logger, method: string, path: string, res: ServerResponse, x: Exchange): void {
+function logExchange(log: Logger, method: string, path: string, x: Exchange): void {
   if (!log.enabled('info')) return;
-  const status = res.statusCode;
   const ms = (performance.now() - x.startedAt).toFixed(1);
-  let line = `${method} ${path} status=${status} ${ms}ms`;
+  let line = `${method} ${path} status=${x.status} ${ms}ms`;
   if (x.model) line += ` model=${x.model}`;
   if (x.ttftMs !== undefined) line += ` ttft=${x.ttftMs.toFixed(1)}ms`;
   if (x.usage) line += ` tokens=${x.usage.promptTokens}+${x.usage.completionTokens}`;
   if (x.retries) line += ` retries=${x.retries}`;
   if (x.requestId) line += ` sf_request_id=${x.requestId}`;
-  if (!res.writableEnded) line += ' client_closed=true';
+  if (x.clientClosed) line += ' client_closed=true';
   if (x.error) line += ` error="${x.error.slice(0, 300).replace(/"/g, "'")}"`;
-  (status >= 500 ? log.warn : log.info)(line);
+  (x.status !== undefined && x.status >= 500 ? log.warn : log.info)(line);
 }

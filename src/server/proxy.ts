@@ -22,6 +22,13 @@ export interface Exchange {
   startedAt: number;
   dialect: string;
   model?: string;
+  /** The deployment that served it (Cortex model id, wire). */
+  cortexModel?: string;
+  wire?: string;
+  /** HTTP status the client got (200 for a stream that later failed in-band: see error). */
+  status?: number;
+  /** The client went away before the answer was complete. */
+  clientClosed?: boolean;
   usage?: Usage;
   requestId?: string;
   retries: number;
@@ -36,6 +43,8 @@ export interface ProxyContext {
   log: Logger;
   /** Headers added to every answer (e.g. the demo-mode marker). */
   extraHeaders: Record<string, string>;
+  /** Called once per finished HTTP exchange (usage log, metrics, dashboard). Must not throw or block. */
+  onExchange: Array<(x: Exchange, req: IncomingMessage) => void>;
 }
 
 const ID_PREFIX: Record<string, string> = {
@@ -55,6 +64,8 @@ export async function proxyChat(
   const chat = dialect.decodeRequest(body, req.headers);
   x.model = chat.model;
   const deployment = ctx.router.resolve(chat.model);
+  x.cortexModel = deployment.cortexModel;
+  x.wire = deployment.wire;
   const wire = WIRES[deployment.wire];
   dropUnsupported(chat, wire, ctx);
   if (hasRemoteImages(chat)) await resolveImages(chat, { maxBytes: ctx.config.settings.maxImageBytes });
