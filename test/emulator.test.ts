@@ -749,6 +749,45 @@ describe('admin surface and API', () => {
     assert.match(after.json.choices[0].message.content, /demo emulator/, 'reset also cleared the script');
   });
 
+  it('when: a scripted reply is consumed only by a matching request; others get the demo reply and leave it queued', async () => {
+    emu.script(
+      { when: { tool: 'get_weather', lastUserIncludes: 'weather' }, toolCalls: [{ name: 'get_weather', input: { location: 'Oslo' } }] },
+      { when: { model: 'llama3.1-70b' }, text: 'from llama' },
+    );
+    const side = await call(simple({ stream: false, messages: [{ role: 'user', content: 'Write a title for: weather?' }] }));
+    assert.match(side.json.choices[0].message.content, /demo emulator/, 'no tools offered: not the scripted call');
+    const otherText = await call(withTools({ stream: false, messages: [{ role: 'user', content: 'quota' }] }));
+    assert.match(otherText.json.choices[0].message.content, /demo emulator/, 'tool offered but the prompt does not match');
+    const main = await call(withTools({ stream: false }));
+    assert.equal(main.json.choices[0].message.content_list[0].tool_use.name, 'get_weather');
+    assert.deepEqual(main.json.choices[0].message.content_list[0].tool_use.input, { location: 'Oslo' });
+    const again = await call(withTools({ stream: false }));
+    assert.match(again.json.choices[0].message.content, /demo emulator/, 'consumed once');
+    const llama = await call(simple({ stream: false, model: 'llama3.1-70b' }));
+    assert.equal(llama.json.choices[0].message.content, 'from llama');
+    // A tool-result turn has no user text, so lastUserIncludes does not match it.
+    emu.script({ when: { lastUserIncludes: 'weather' }, text: 'scripted' });
+    const followUp = await call({ ...TOOL_FOLLOW_UP, stream: false });
+    assert.match(followUp.json.choices[0].message.content, /Tool results received/);
+    // Without `when`, the queue stays strictly FIFO.
+    emu.reset();
+    emu.script({ text: 'first' }, { when: { tool: 'nope' }, text: 'never' }, { text: 'second' });
+    assert.equal((await call(simple({ stream: false }))).json.choices[0].message.content, 'first');
+    assert.equal((await call(simple({ stream: false }))).json.choices[0].message.content, 'second');
+  });
+
+  it('when over HTTP: accepted on /_emulator/script, typos rejected', async () => {
+    assert.equal((await admin('script', { when: { tool: 'get_weather' }, text: 'with tools' })).json.queued, 1);
+    assert.match((await call(simple({ stream: false }))).json.choices[0].message.content, /demo emulator/);
+    assert.equal((await call(withTools({ stream: false }))).json.choices[0].message.content, 'with tools');
+    const typo = await admin('script', { when: { tools: 'get_weather' }, text: 'x' });
+    assert.equal(typo.status, 400);
+    assert.match(typo.json.message, /unknown when field "tools"/);
+    assert.equal((await admin('script', { when: { model: 7 } })).status, 400);
+    assert.equal((await admin('script', { when: 'always' })).status, 400);
+    assert.throws(() => emu.script({ when: { lastUser: 'x' } } as never), /unknown when field/);
+  });
+
   it('setKnobs rejects typos; reset restores construction knobs', async () => {
     assert.throws(() => emu.setKnobs({ chunkSize: 3 } as never), /unknown knob/);
     assert.throws(() => emu.setKnobs({ usage: 'sometimes' } as never), /bad value/);

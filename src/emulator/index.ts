@@ -18,6 +18,7 @@ export type {
   Knobs,
   Outcome,
   ReceivedRequest,
+  ReplyMatch,
   ScriptedReply,
   ScriptedToolCall,
   Variant,

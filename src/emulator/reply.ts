@@ -2,7 +2,7 @@
 // max_tokens truncation. No randomness except ids.
 import { createHash, randomBytes } from 'node:crypto';
 import type { CompleteCall } from './validate.js';
-import type { ScriptedReply } from './types.js';
+import type { ReplyMatch, ScriptedReply } from './types.js';
 
 export interface PlannedToolCall {
   id: string;
@@ -30,6 +30,19 @@ export interface ReplyPlan {
 export const toolUseId = () => 'tooluse_' + randomBytes(16).toString('base64url').slice(0, 22);
 
 const tokens = (chars: number) => Math.ceil(chars / 4);
+
+/** Whether a request may consume a scripted reply with this `when` (undefined: any request). */
+export function replyMatches(when: ReplyMatch | undefined, call: CompleteCall): boolean {
+  if (!when) return true;
+  if (when.model !== undefined && call.model !== when.model) return false;
+  if (when.tool !== undefined && !call.tools.some((t) => t.name === when.tool)) return false;
+  if (when.lastUserIncludes !== undefined) {
+    const users = call.messages.filter((m) => m.role === 'user');
+    const user = users[users.length - 1];
+    if (!user || !user.text.includes(when.lastUserIncludes)) return false;
+  }
+  return true;
+}
 
 export function planReply(call: CompleteCall, scripted: ScriptedReply | undefined): ReplyPlan {
   const r = scripted ?? defaultReply(call);

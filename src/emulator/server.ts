@@ -6,7 +6,7 @@ import type { AddressInfo } from 'node:net';
 import { KNOWN_MODELS, modelInfo, type ModelInfo } from '../cortex/models.js';
 import { authenticate, type AuthPolicy } from './auth.js';
 import { CortexError, defaultFaultMessage, invalidPayload } from './errors.js';
-import { planReply, type ReplyPlan } from './reply.js';
+import { planReply, replyMatches, type ReplyPlan } from './reply.js';
 import { encodeJson, encodeStream, frame, resolveVariant } from './sse.js';
 import {
   DEFAULT_KNOBS,
@@ -145,7 +145,14 @@ export function checkFault(f: unknown): Fault {
 export function checkReply(r: unknown): ScriptedReply {
   if (!isObj(r)) throw new Error('a scripted reply must be an object');
   for (const k of Object.keys(r)) {
-    if (!['text', 'thinking', 'toolCalls', 'usage', 'finishReason'].includes(k)) throw new Error(`unknown scripted-reply field "${k}"`);
+    if (!['when', 'text', 'thinking', 'toolCalls', 'usage', 'finishReason'].includes(k)) throw new Error(`unknown scripted-reply field "${k}"`);
+  }
+  if (r.when !== undefined) {
+    if (!isObj(r.when)) throw new Error('when must be an object {tool?, model?, lastUserIncludes?}');
+    for (const [k, v] of Object.entries(r.when)) {
+      if (!['tool', 'model', 'lastUserIncludes'].includes(k)) throw new Error(`unknown when field "${k}"`);
+      if (typeof v !== 'string') throw new Error(`when.${k} must be a string`);
+    }
   }
   if (r.toolCalls !== undefined) {
     if (!Array.isArray(r.toolCalls) || !r.toolCalls.every((t) => isObj(t) && typeof t.name === 'string')) {
@@ -312,7 +319,8 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulato
       return;
     }
 
-    const plan = planReply(call, scripts.shift());
+    const i = scripts.findIndex((r) => replyMatches(r.when, call));
+    const plan = planReply(call, i < 0 ? undefined : scripts.splice(i, 1)[0]);
     recordReply(rec, plan);
     const created = Math.floor(Date.now() / 1000);
     if (!call.stream && !fault) {

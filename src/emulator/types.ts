@@ -75,7 +75,23 @@ export interface ScriptedToolCall {
   id?: string;
 }
 
+/**
+ * When a scripted reply may be used. Every given condition must hold; a request that matches no queued reply
+ * gets the demo reply and leaves the queue alone (so an agent's side requests — titles, quota probes — do not
+ * eat the reply meant for its main turn).
+ */
+export interface ReplyMatch {
+  /** The request offers a tool of this name. */
+  tool?: string;
+  /** The request is for this Cortex model id. */
+  model?: string;
+  /** The text of the last `user` message contains this (tool results do not count as text). */
+  lastUserIncludes?: string;
+}
+
 export interface ScriptedReply {
+  /** Only a matching request consumes this reply (default: any request). */
+  when?: ReplyMatch;
   text?: string;
   thinking?: string;
   toolCalls?: ScriptedToolCall[];
@@ -141,7 +157,10 @@ export interface Emulator {
   apiBase: string;
   port: number;
   close(): Promise<void>;
-  /** Queue scripted replies, consumed one per valid inference:complete request, FIFO. */
+  /**
+   * Queue scripted replies, consumed one per valid inference:complete request, FIFO: each request takes the
+   * first queued reply whose `when` it matches (a reply without `when` matches any request).
+   */
   script(...replies: ScriptedReply[]): void;
   /** Queue faults, consumed one per valid inference:complete request, before replies. */
   inject(...faults: Fault[]): void;
