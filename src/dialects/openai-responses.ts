@@ -156,7 +156,7 @@ interface ToolsDecoded {
   custom: Set<string>;
 }
 
-function customToolSchema(tool: Json, param: string): Record<string, unknown> {
+export function customToolSchema(tool: Json, param: string): Record<string, unknown> {
   const format = tool.format;
   let description = 'The raw input for this tool as plain text (not JSON-encoded).';
   if (isObj(format) && format.type === 'grammar') {
