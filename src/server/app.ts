@@ -8,6 +8,7 @@ import type { Dialect } from '../dialects/dialect.js';
 import { openaiChat } from '../dialects/openai-chat.js';
 import { anthropicMessages, countTokens } from '../dialects/anthropic-messages.js';
 import { openaiResponses } from '../dialects/openai-responses.js';
+import { azureDeployment, cursorAwareChat, withDeploymentModel } from '../dialects/cursor.js';
 import { Router } from '../cortex/router.js';
 import { Upstream } from '../cortex/client.js';
 import type { Logger } from './log.js';
@@ -47,8 +48,8 @@ const models: Route = {
 
 /** path → route. The /v1 prefix is optional where clients vary (Cursor, Continue, Codex base URLs). */
 const ROUTES: Record<string, Route> = {
-  '/v1/chat/completions': chat(openaiChat),
-  '/chat/completions': chat(openaiChat),
+  '/v1/chat/completions': chat(cursorAwareChat),
+  '/chat/completions': chat(cursorAwareChat),
   '/v1/messages': chat(anthropicMessages),
   '/v1/messages/count_tokens': {
     method: 'POST',
@@ -61,6 +62,24 @@ const ROUTES: Record<string, Route> = {
   '/models': models,
   '/health': { method: 'GET', public: true, handle: (ctx, _req, res) => sendJson(res, 200, health(ctx.config), ctx.extraHeaders) },
 };
+
+/**
+ * Routes with a path parameter, tried only when no exact route matched (the common paths stay one lookup):
+ * Cursor's Azure-style `POST /openai/deployments/{deployment}/chat/completions?api-version=…`, where the
+ * deployment name is the model.
+ */
+function paramRoute(path: string): Route | undefined {
+  const deployment = azureDeployment(path);
+  if (deployment === undefined) return undefined;
+  return {
+    method: 'POST',
+    envelope: cursorAwareChat,
+    async handle(ctx, req, res, x) {
+      x.dialect = cursorAwareChat.name;
+      await proxyChat(ctx, cursorAwareChat, withDeploymentModel(await readJson(ctx, req), deployment), req, res, x);
+    },
+  };
+}
 
 async function readJson(ctx: ProxyContext, req: IncomingMessage): Promise<unknown> {
   return parseJson(await readBody(req, ctx.config.settings.maxBodyBytes));
@@ -86,7 +105,7 @@ export function createApp(config: Config, log: Logger): App {
     const url = req.url ?? '/';
     const q = url.indexOf('?');
     const path = q === -1 ? url : url.slice(0, q);
-    const route = ROUTES[path];
+    const route = ROUTES[path] ?? paramRoute(path);
     // Errors go out in the envelope of the dialect the route speaks.
     const envelope = route?.envelope ?? (path.startsWith('/v1/messages') ? anthropicMessages : openaiChat);
     try {
@@ -148,6 +167,7 @@ function authorized(req: IncomingMessage, expected: Buffer): boolean {
   let key: string | undefined;
   if (auth && auth.slice(0, 7).toLowerCase() === 'bearer ') key = auth.slice(7).trim();
   else if (typeof req.headers['x-api-key'] === 'string') key = req.headers['x-api-key'];
+  else if (typeof req.headers['api-key'] === 'string') key = req.headers['api-key']; // Azure-style clients
   if (!key) return false;
   return timingSafeEqual(digest(key), expected);
 }
