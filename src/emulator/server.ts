@@ -19,9 +19,12 @@ import {
   type ScriptedReply,
 } from './types.js';
 import { validateComplete, type CompleteCall } from './validate.js';
+import { DEFAULT_ACCOUNT, checkAccount, credentialRefusal, type AccountState } from './account.js';
+import { runStatement } from './statements.js';
 
 const COMPLETE_PATH = '/api/v2/cortex/inference:complete';
 const MODELS_PATH = '/api/v2/cortex/models';
+const STATEMENTS_PATH = '/api/v2/statements';
 const MAX_BODY = 10 * 1024 * 1024; // §2.5.5 [DOC] "request body < 10 MB"
 
 // §3.1 [OBS ml-python capture].
@@ -189,6 +192,20 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulato
   const models = new Map<string, ModelInfo>((opts.models ?? [...KNOWN_MODELS.keys()]).map((id) => [id, modelInfo(id)]));
   const unavailable = new Set(opts.unavailableInRegion ?? []);
   for (const id of unavailable) if (!models.has(id)) models.set(id, modelInfo(id)); // known, but not here
+  // The account's identity and failure modes (account.ts); its unavailableInRegion list drives `unavailable`.
+  const account: AccountState = { ...DEFAULT_ACCOUNT, unavailableInRegion: [...unavailable] };
+  const setAccount = (patch: Partial<AccountState>) => {
+    Object.assign(account, checkAccount(patch));
+    if (patch.unavailableInRegion) {
+      unavailable.clear();
+      for (const id of patch.unavailableInRegion) {
+        unavailable.add(id);
+        if (!models.has(id)) models.set(id, modelInfo(id));
+      }
+    }
+  };
+  if (opts.account) setAccount(opts.account);
+  const baseAccount: AccountState = { ...account, unavailableInRegion: [...account.unavailableInRegion] };
   const policy: AuthPolicy = { pats: new Set(opts.pats ?? []) };
   const recordLimit = opts.recordLimit ?? 1000;
 
@@ -387,13 +404,19 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulato
         }
         rec.body = body;
       }
-      const route = path === COMPLETE_PATH ? 'POST' : path === MODELS_PATH ? 'GET' : undefined;
+      const route = path === COMPLETE_PATH || path === STATEMENTS_PATH ? 'POST' : path === MODELS_PATH ? 'GET' : undefined;
       if (!route) throw new CortexError(404, `Not found: ${path}`, undefined, 'unknown path');
       if (rec.method !== route) {
         throw new CortexError(405, `Method ${rec.method} not allowed`, undefined, `use ${route}`, { Allow: route });
       }
       const auth = authenticate(req.headers, policy);
       if (!auth.ok) throw auth.error;
+      const refused = credentialRefusal(account, path, req.socket.remoteAddress);
+      if (refused) throw refused;
+      if (path === STATEMENTS_PATH) {
+        const r = runStatement(body, { account, models, requests });
+        return sendJson(ex, r.status, JSON.stringify(r.body), r.status === 200 ? 'ok' : 'rejected');
+      }
       if (path === MODELS_PATH) return handleModels(ex, raw, body);
       // §2.1: Content-Type application/json is required; the 415 answer mirrors §1's [INF].
       const ct = req.headers['content-type'] ?? '';
@@ -425,7 +448,8 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulato
         if (req.method !== 'GET') return reply(405, { message: 'use GET' });
         return reply(200, requests);
       }
-      if (!['script', 'inject', 'knobs', 'reset'].includes(action)) return reply(404, { message: `Not found: ${path}` });
+      if (action === 'account' && req.method === 'GET') return reply(200, account);
+      if (!['script', 'inject', 'knobs', 'reset', 'account'].includes(action)) return reply(404, { message: `Not found: ${path}` });
       if (req.method !== 'POST') return reply(405, { message: 'use POST' });
       let body: unknown = undefined;
       if (raw.length > 0) {
@@ -446,6 +470,9 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulato
         case 'knobs':
           api.setKnobs(body as Partial<Knobs>);
           return reply(200, { ok: true, knobs });
+        case 'account':
+          api.setAccount(body as Partial<AccountState>);
+          return reply(200, { ok: true, account });
         default:
           api.reset();
           return reply(200, { ok: true });
@@ -485,6 +512,8 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulato
     get knobs() {
       return knobs;
     },
+    account,
+    setAccount,
     script(...replies) {
       scripts.push(...replies.map(checkReply));
     },
@@ -503,6 +532,7 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulato
       return new Promise((resolve) => waiters.push({ pred, resolve }));
     },
     reset() {
+      setAccount({ ...baseAccount, unavailableInRegion: [...baseAccount.unavailableInRegion] });
       scripts = [];
       faults = [];
       requests.length = 0;

@@ -66,6 +66,8 @@ export interface EmulatorOptions {
   quiet?: boolean;
   /** Most requests kept in `requests` (oldest dropped in batches; bodies can be large). Default 1,000. */
   recordLimit?: number;
+  /** The account's identity, SQL API mode and credential failure class (account.ts). */
+  account?: Partial<import('./account.js').AccountState>;
 }
 
 export interface ScriptedToolCall {
@@ -166,6 +168,9 @@ export interface Emulator {
   inject(...faults: Fault[]): void;
   setKnobs(k: Partial<Knobs>): void;
   readonly knobs: Readonly<Knobs>;
+  /** The emulated account (region, cross-region, credential failure class, SQL API mode): see account.ts. */
+  readonly account: Readonly<import('./account.js').AccountState>;
+  setAccount(patch: Partial<import('./account.js').AccountState>): void;
   /** Every /api request received, in order. */
   readonly requests: ReceivedRequest[];
   /**
