@@ -19,6 +19,8 @@ export interface RunningProxy {
   stop(): Promise<void>;
 }
 
+let emptyConfigHome: string | undefined;
+
 /** A clean environment: no Snowflake credentials leak in from the developer's shell. */
 export function cleanEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {};
@@ -27,6 +29,9 @@ export function cleanEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv 
     env[k] = v;
   }
   env.NO_COLOR = '1';
+  // No user-wide config (config/paths.ts) from the developer's machine: an empty platform config folder.
+  env.XDG_CONFIG_HOME = emptyConfigHome ??= mkdtempSync(join(tmpdir(), 'cortex-proxy-xdg-'));
+  env.APPDATA = emptyConfigHome;
   return { ...env, ...extra };
 }
 

@@ -8,6 +8,7 @@
 //   2. CORTEX_PROXY_CONFIG in the environment, relative to opts.cwd;
 //   3. in opts.cwd: cortex-proxy.yaml, cortex-proxy.yml, litellm_config.yaml, litellm_config.yml, and
 //      config.yaml (only when it has a top-level model_list:, since the name is generic);
+//   3b. in the platform config folder (config/paths.ts): cortex-proxy.yaml, cortex-proxy.yml;
 //   4. no file: SNOWFLAKE_ACCOUNT (or SNOWFLAKE_ACCOUNT_ID) + SNOWFLAKE_PAT → zero-config;
 //   5. none of those → demo mode.
 // A path named by 1 or 2 must exist. `.env` files are read from the config file's folder, then from opts.cwd,
@@ -22,6 +23,7 @@ import { DEFAULT_SETTINGS } from './types.js';
 import type { Config, Deployment, Settings } from './types.js';
 import { KNOWN_MODELS } from '../cortex/models.js';
 import { AccountError, accountToApiBase, normaliseApiBase, patFromKey } from './account.js';
+import { PLATFORM_CONFIG_NAMES, platformConfigDir } from './paths.js';
 
 export class ConfigError extends Error {
   /** Absolute path of the offending file, when a file is at fault. */
@@ -92,6 +94,9 @@ export function findConfigFile(cwd: string, env: NodeJS.ProcessEnv = process.env
     if (name === 'config.yaml' && !/^model_list\s*:/m.test(readSafe(p))) continue;
     return p;
   }
+  // Then the user-wide config `cortex-proxy init --global` writes (config/paths.ts).
+  const home = platformConfigDir(env);
+  for (const name of PLATFORM_CONFIG_NAMES) if (isFile(path.join(home, name))) return path.join(home, name);
   return undefined;
 }
 
