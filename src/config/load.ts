@@ -345,7 +345,7 @@ const LITELLM_LITELLM = new Set([
   'internal_user_budget_duration', 'global_disable_no_log_param', 'disable_add_transform_inline_image_block',
   'request_timeout_seconds', 'use_chat_completions_url_for_anthropic_messages', 'check_provider_endpoint',
 ]);
-const GENERAL_KEYS = ['master_key', 'disable_spend_logs', 'max_request_body_mb', 'max_request_size_mb', 'max_image_mb'];
+const GENERAL_KEYS = ['master_key', 'disable_spend_logs', 'max_request_body_mb', 'max_request_size_mb', 'max_image_mb', 'min_output_tokens'];
 const GENERAL_LITELLM = new Set([
   'database_url', 'database_connection_pool_limit', 'database_connection_timeout', 'store_model_in_db',
   'store_prompts_in_spend_logs', 'alerting', 'alerting_threshold', 'alert_types', 'alert_to_webhook_url',
@@ -463,6 +463,11 @@ function loadFile(file: string, display: string, env: NodeJS.ProcessEnv, warning
         case 'max_image_mb': {
           const mb = ctx.number(e, name, (n) => n >= 0 && n <= 1024, 'a number of megabytes from 0 to 1024', '10');
           if (mb !== undefined) settings.maxImageBytes = Math.round(mb * MB);
+          break;
+        }
+        case 'min_output_tokens': {
+          const n = ctx.number(e, name, (v) => Number.isInteger(v) && v > 0, 'a positive integer (tokens)', '8192');
+          if (n !== undefined) settings.minOutputTokens = n;
           break;
         }
         default:

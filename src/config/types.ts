@@ -35,6 +35,8 @@ export interface Settings {
   maxBodyBytes: number;
   /** Largest remote image the proxy fetches for a client, in bytes. */
   maxImageBytes: number;
+  /** general_settings.min_output_tokens: a client's (or model default's) max_tokens below this is raised to it; unset = respect the client. */
+  minOutputTokens?: number;
 }
 
 export interface Config {

@@ -14,6 +14,7 @@ import { connectionError, type Upstream, type UpstreamResponse } from '../cortex
 import type { Router } from '../cortex/router.js';
 import type { Logger } from './log.js';
 import { SSE_HEADERS, sendJson, write } from './http.js';
+import { applyOutputFloor } from './max-tokens.js';
 
 export const WIRES: Record<WireName, Wire> = { complete: completeWire };
 
@@ -66,6 +67,7 @@ export async function proxyChat(
   const deployment = ctx.router.resolve(chat.model);
   x.cortexModel = deployment.cortexModel;
   x.wire = deployment.wire;
+  applyOutputFloor(chat, deployment, ctx.config.settings.minOutputTokens);
   const wire = WIRES[deployment.wire];
   dropUnsupported(chat, wire, ctx);
   if (hasRemoteImages(chat)) await resolveImages(chat, { maxBytes: ctx.config.settings.maxImageBytes });
