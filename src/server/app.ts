@@ -102,6 +102,7 @@ export function createApp(config: Config, log: Logger): App {
 
   const handle = async (req: IncomingMessage, res: ServerResponse) => {
     const x: Exchange = { startedAt: performance.now(), dialect: 'http', retries: 0 };
+    if (context.clientAddress) x.remote = context.clientAddress(req); // tunnelled: the forwarded client address
     const url = req.url ?? '/';
     const q = url.indexOf('?');
     const path = q === -1 ? url : url.slice(0, q);
@@ -175,6 +176,7 @@ function authorized(req: IncomingMessage, expected: Buffer): boolean {
 function health(config: Config) {
   return {
     status: 'ok',
+    name: 'cortex-proxy', // lets `doctor` tell its own proxy from another program on the port
     version: VERSION,
     demo: config.demo,
     models: config.deployments.length,
@@ -206,6 +208,7 @@ function logExchange(log: Logger, method: string, path: string, x: Exchange): vo
   if (x.usage) line += ` tokens=${x.usage.promptTokens}+${x.usage.completionTokens}`;
   if (x.retries) line += ` retries=${x.retries}`;
   if (x.requestId) line += ` sf_request_id=${x.requestId}`;
+  if (x.remote) line += ` remote=${x.remote}`;
   if (x.clientClosed) line += ' client_closed=true';
   if (x.error) line += ` error="${x.error.slice(0, 300).replace(/"/g, "'")}"`;
   (x.status !== undefined && x.status >= 500 ? log.warn : log.info)(line);

@@ -35,6 +35,8 @@ export interface Exchange {
   retries: number;
   ttftMs?: number;
   error?: string;
+  /** The client's address, when the request log should show it (serve --tunnel: server/tunnel-guard.ts). */
+  remote?: string;
 }
 
 export interface ProxyContext {
@@ -46,6 +48,8 @@ export interface ProxyContext {
   extraHeaders: Record<string, string>;
   /** Called once per finished HTTP exchange (usage log, metrics, dashboard). Must not throw or block. */
   onExchange: Array<(x: Exchange, req: IncomingMessage) => void>;
+  /** Set while tunnelled (server/tunnel-guard.ts): the client's real address, shown in the request log. */
+  clientAddress?: (req: IncomingMessage) => string;
 }
 
 const ID_PREFIX: Record<string, string> = {
