@@ -215,7 +215,6 @@ wat: 1
       "LiteLLM key 'litellm_settings.callbacks' at line 13 is not implemented by cortex-proxy — ignored",
       "unknown key 'litellm_settings.num_retrys' at line 12 — ignored (did you mean 'num_retries'?)",
       "LiteLLM key 'general_settings.database_url' at line 18 is not implemented by cortex-proxy — ignored",
-      "LiteLLM key 'model_list[0].model_info' at line 3 is not implemented by cortex-proxy — ignored",
       "LiteLLM key 'model_list[0].litellm_params.rpm' at line 9 is not implemented by cortex-proxy — ignored",
       "unknown key 'model_list[0].litellm_params.foo' at line 10 — ignored",
     ].sort());

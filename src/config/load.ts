@@ -21,7 +21,8 @@ import { isAlias, isMap, isScalar, isSeq, LineCounter, parseDocument } from 'yam
 import type { Document, Node, YAMLError } from 'yaml';
 import { DEFAULT_SETTINGS } from './types.js';
 import type { Config, Deployment, Settings } from './types.js';
-import { KNOWN_MODELS } from '../cortex/models.js';
+import { knownModelIds } from '../cortex/models.js';
+import { parseModelInfo } from './model-info.js';
 import { AccountError, accountToApiBase, normaliseApiBase, patFromKey } from './account.js';
 import { PLATFORM_CONFIG_NAMES, platformConfigDir } from './paths.js';
 
@@ -321,7 +322,7 @@ const TOP_LITELLM = new Set([
   'files_settings', 'assistant_settings', 'finetune_settings', 'vector_store_registry', 'search_tools',
   'prompts', 'model_group_settings', 'batch_settings',
 ]);
-const MODEL_KEYS = ['model_name', 'litellm_params'];
+const MODEL_KEYS = ['model_name', 'litellm_params', 'model_info'];
 const MODEL_LITELLM = new Set(['model_info', 'tpm', 'rpm']);
 const PARAM_KEYS = ['model', 'api_base', 'api_key', 'stream', 'max_tokens', 'temperature', 'custom_llm_provider'];
 const PARAM_LITELLM = new Set([
@@ -528,7 +529,7 @@ function deploymentFrom(ctx: FileCtx, item: Node | null, i: number): Deployment 
     ctx.fail(me!.value, 'wildcard models (snowflake/*) are not supported', 'list each Cortex model as its own model_list entry');
   if (!/^[A-Za-z0-9][A-Za-z0-9._:-]*$/.test(cortexModel))
     ctx.fail(me!.value, `'${cortexModel}' is not a valid Cortex model id`, 'use an id such as claude-4-sonnet, openai-gpt-4.1 or llama3.1-70b');
-  const guess = !KNOWN_MODELS.has(cortexModel) ? closest(cortexModel, [...KNOWN_MODELS.keys()]) : undefined;
+  const guess = closest(cortexModel, knownModelIds());
   if (guess) ctx.warn(me!.value, `Cortex model '${cortexModel}'{at} is not one cortex-proxy knows — did you mean '${guess}'?`);
 
   // api_base, or SNOWFLAKE_ACCOUNT when absent (LiteLLM builds the base from the account id the same way).
@@ -583,6 +584,7 @@ function deploymentFrom(ctx: FileCtx, item: Node | null, i: number): Deployment 
   const te = params.get('temperature');
   const temperature = te ? ctx.number(te, `${pw}.temperature`, (n) => n >= 0 && n <= 2, 'a number from 0 to 2', '0.2') : undefined;
   if (temperature !== undefined) d.temperature = temperature;
+  if (fields.has('model_info')) d.info = parseModelInfo(ctx, fields.get('model_info')!, where);
   return d;
 }
 

@@ -17,6 +17,8 @@ export interface Deployment {
   /** Per-deployment overrides from litellm_params. */
   maxTokens?: number;
   temperature?: number;
+  /** model_info overrides of the model catalogue (config/model-info.ts; applied by cortex/models.ts deploymentInfo). */
+  info?: import('../cortex/models.js').ModelInfoOverride;
 }
 
 export interface Settings {

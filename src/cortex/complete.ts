@@ -9,7 +9,8 @@ import type { DecoderContext, Emit, EncodedRequest, StreamDecoder, Wire } from '
 import { ProxyError, invalidRequest } from '../core/errors.js';
 import { deriveFinishReason, normalizeUsage } from '../core/finish.js';
 import { randomId } from '../core/ids.js';
-import { COMPLETE_MAX_TOKENS, modelInfo, type ModelInfo } from './models.js';
+import { COMPLETE_MAX_TOKENS, deploymentInfo, type ModelInfo } from './models.js';
+import { cortexResponseFormat } from './response-format.js';
 import { SseParser, type SseHandler } from './sse.js';
 import { scrubSnowflakeText, snowflakeError } from './snowflake-errors.js';
 import { sniffImageType } from './images.js';
@@ -109,19 +110,19 @@ function effortFromBudget(budget: number): 'low' | 'medium' | 'high' {
   return budget <= 2048 ? 'low' : budget <= 8192 ? 'medium' : 'high';
 }
 
-/** Models that take `openai.reasoning` (gpt-4.1 and the -chat variants do not reason). */
+/** OpenAI models that take `openai.reasoning` (catalogue flag; gpt-4.1 and the -chat variants do not reason). */
 function takesReasoningEffort(info: ModelInfo): boolean {
-  return info.family === 'openai' && !info.id.includes('gpt-4') && !info.id.endsWith('-chat');
+  return info.family === 'openai' && info.reasoning;
 }
 
-/** Claude models with extended thinking (3.7 and later). */
+/** Claude models with extended thinking (catalogue flag: 3.7 and later). */
 function takesThinking(info: ModelInfo): boolean {
-  return info.family === 'claude' && !info.id.startsWith('claude-3-5') && !info.id.startsWith('claude-3-haiku');
+  return info.family === 'claude' && info.reasoning;
 }
 
 function encodeRequest(req: ChatRequest, deployment: Deployment): EncodedRequest {
   const model = deployment.cortexModel;
-  const info = modelInfo(model);
+  const info = deploymentInfo(deployment);
   const family = info.family;
   const claude = family === 'claude';
 
@@ -237,18 +238,13 @@ function encodeRequest(req: ChatRequest, deployment: Deployment): EncodedRequest
   }
 
   if (req.responseFormat?.type === 'json') {
-    const schema = req.responseFormat.schema;
-    body.response_format = { type: 'json', schema: schema ? stripDollarSchema(schema) : { type: 'object' } };
+    // $schema stripped; strict form for OpenAI models; json_object left to the prompt where no schema fits.
+    const rf = cortexResponseFormat(req.responseFormat, info);
+    if (rf) body.response_format = rf;
   }
 
   body.stream = true;
   return { path: COMPLETE_PATH, body, maxTokens };
-}
-
-function stripDollarSchema(s: Record<string, unknown>): Json {
-  if (!('$schema' in s)) return s;
-  const { $schema: _drop, ...rest } = s;
-  return rest;
 }
 
 function toolSpec(t: Tool): Json {

@@ -1,48 +1,98 @@
-// What Cortex models can do (reference/cortex-api.md §9.2). Used to clamp max_tokens and to refuse
-// impossible requests before spending a round trip. Unknown models get permissive defaults.
+// The model catalogue: what each Cortex model can do (reference/cortex-api.md §9.2 for chat models; Snowflake's
+// EMBED_TEXT_768/1024 and REST embed docs for embedding models). Used to clamp max_tokens, to refuse impossible
+// requests before spending a round trip (cortex/preflight.ts), to pick reasoning controls per wire, and to
+// describe models on GET /v1/models. Unknown models get permissive defaults so Cortex decides; a config's
+// `model_info:` overrides any field per deployment (config/model-info.ts → Deployment.info → deploymentInfo).
+import type { Deployment } from '../config/types.js';
+
+export type ModelKind = 'chat' | 'embedding';
+export type ModelFamily = 'claude' | 'openai' | 'llama' | 'mistral' | 'deepseek' | 'snowflake' | 'other';
 
 export interface ModelInfo {
   id: string;
+  /** chat (inference:complete, v1 chat/messages) or embedding (inference:embed). */
+  kind: ModelKind;
+  family: ModelFamily;
+  /** Largest prompt in tokens (LiteLLM max_input_tokens). */
   contextWindow: number;
+  /** Largest answer in tokens (LiteLLM max_output_tokens); 0 for embedding models. */
   maxOutputTokens: number;
+  /** Tool (function) calling. */
   tools: boolean;
+  /** Image input. */
   vision: boolean;
-  family: 'claude' | 'openai' | 'llama' | 'mistral' | 'deepseek' | 'snowflake' | 'other';
+  /** Images per request the model accepts (the complete wire caps this further at 5). */
+  maxImages: number;
+  /** response_format json_schema / json_object. */
+  structuredOutput: boolean;
+  /**
+   * Takes a reasoning control: Claude extended thinking (`anthropic.thinking` / `thinking`) or OpenAI reasoning
+   * effort (`openai.reasoning` / `reasoning_effort`), chosen by family. Models that reason without a control
+   * (deepseek-r1) are false: there is nothing to send.
+   */
+  reasoning: boolean;
+  /** Embedding vector length (embedding models only). */
+  dimensions?: number;
+  /** In the built-in catalogue (false: defaults guessed for an id cortex-proxy does not know). */
+  known: boolean;
 }
+
+/** Overrides from a config's model_info (any subset; `kind` switches chat ⇄ embedding). */
+export type ModelInfoOverride = Partial<Omit<ModelInfo, 'id' | 'family' | 'known'>> & {
+  /** model_info.base_model: start from this catalogue entry instead of the deployment's own id. */
+  baseModel?: string;
+};
 
 /** inference:complete caps max_tokens at 16,384 for every model (Jan-2026 REST docs). */
 export const COMPLETE_MAX_TOKENS = 16_384;
 
 const K = 1000;
-const rows: Array<[string, number, number, boolean, boolean]> = [
-  // id, context, max output, tools, vision
-  ['claude-3-5-sonnet', 200 * K, 8192, true, false],
-  ['claude-3-7-sonnet', 200 * K, 32 * K, true, true],
-  ['claude-4-sonnet', 200 * K, 32 * K, true, true],
-  ['claude-4-opus', 200 * K, 8192, true, true],
-  ['claude-sonnet-4-5', 200 * K, 64 * K, true, true],
-  ['claude-haiku-4-5', 200 * K, 64 * K, true, true],
-  ['claude-opus-4-5', 200 * K, 64 * K, true, true],
-  ['claude-sonnet-4-6', 200 * K, 64 * K, true, true],
-  ['claude-opus-4-6', 200 * K, 128 * K, true, true],
-  ['openai-gpt-4.1', 128 * K, 32 * K, true, true],
-  ['openai-gpt-5', 272 * K, 8192, true, true],
-  ['openai-gpt-5-mini', 272 * K, 8192, true, true],
-  ['openai-gpt-5-nano', 272 * K, 8192, true, true],
-  ['openai-gpt-5-chat', 128 * K, 8192, true, true],
-  ['openai-gpt-oss-120b', 128 * K, 8192, true, false],
-  ['deepseek-r1', 32_768, 8192, false, false],
-  ['mistral-large2', 128 * K, 8192, false, false],
-  ['mistral-large', 32 * K, 8192, false, false],
-  ['mistral-7b', 32 * K, 8192, false, false],
-  ['llama3.1-8b', 128 * K, 8192, false, false],
-  ['llama3.1-70b', 128 * K, 8192, false, false],
-  ['llama3.1-405b', 128 * K, 8192, false, false],
-  ['snowflake-llama-3.3-70b', 128 * K, 8192, false, false],
-  ['llama4-maverick', 128 * K, 8192, false, false],
+/** Claude accepts 20 images per prompt, OpenAI models 5 (AI_COMPLETE docs, §9.2). */
+const CLAUDE_IMAGES = 20;
+const OPENAI_IMAGES = 5;
+
+// id, context, max output, tools, vision, reasoning control
+const CHAT_ROWS: Array<[string, number, number, boolean, boolean, boolean]> = [
+  ['claude-3-5-sonnet', 200 * K, 8192, true, false, false],
+  ['claude-3-7-sonnet', 200 * K, 32 * K, true, true, true],
+  ['claude-4-sonnet', 200 * K, 32 * K, true, true, true],
+  ['claude-4-opus', 200 * K, 8192, true, true, true],
+  ['claude-sonnet-4-5', 200 * K, 64 * K, true, true, true],
+  ['claude-haiku-4-5', 200 * K, 64 * K, true, true, true],
+  ['claude-opus-4-5', 200 * K, 64 * K, true, true, true],
+  ['claude-sonnet-4-6', 200 * K, 64 * K, true, true, true],
+  ['claude-opus-4-6', 200 * K, 128 * K, true, true, true],
+  ['openai-gpt-4.1', 128 * K, 32 * K, true, true, false],
+  ['openai-gpt-5', 272 * K, 8192, true, true, true],
+  ['openai-gpt-5-mini', 272 * K, 8192, true, true, true],
+  ['openai-gpt-5-nano', 272 * K, 8192, true, true, true],
+  ['openai-gpt-5-chat', 128 * K, 8192, true, true, false],
+  ['openai-gpt-oss-120b', 128 * K, 8192, true, false, true],
+  ['deepseek-r1', 32_768, 8192, false, false, false],
+  ['mistral-large2', 128 * K, 8192, false, false, false],
+  ['mistral-large', 32 * K, 8192, false, false, false],
+  ['mistral-7b', 32 * K, 8192, false, false, false],
+  ['llama3.1-8b', 128 * K, 8192, false, false, false],
+  ['llama3.1-70b', 128 * K, 8192, false, false, false],
+  ['llama3.1-405b', 128 * K, 8192, false, false, false],
+  ['snowflake-llama-3.3-70b', 128 * K, 8192, false, false, false],
+  ['llama4-maverick', 128 * K, 8192, false, false, false],
 ];
 
-function familyOf(id: string): ModelInfo['family'] {
+// id, dimensions, context (tokens). EMBED_TEXT_768 / EMBED_TEXT_1024 model lists; the REST embed page lists
+// the first four per region. Context windows are from the AI_EMBED model table [INF: not verified per region].
+const EMBED_ROWS: Array<[string, number, number]> = [
+  ['snowflake-arctic-embed-m-v1.5', 768, 512],
+  ['snowflake-arctic-embed-m', 768, 512],
+  ['e5-base-v2', 768, 512],
+  ['snowflake-arctic-embed-l-v2.0', 1024, 512],
+  ['snowflake-arctic-embed-l-v2.0-8k', 1024, 8192],
+  ['nv-embed-qa-4', 1024, 512],
+  ['multilingual-e5-large', 1024, 512],
+  ['voyage-multilingual-2', 1024, 32 * K],
+];
+
+function familyOf(id: string): ModelFamily {
   if (id.startsWith('claude')) return 'claude';
   if (id.startsWith('openai-')) return 'openai';
   if (id.startsWith('llama')) return 'llama';
@@ -52,18 +102,95 @@ function familyOf(id: string): ModelInfo['family'] {
   return 'other';
 }
 
+function imagesFor(family: ModelFamily, vision: boolean): number {
+  if (!vision) return 0;
+  return family === 'claude' ? CLAUDE_IMAGES : OPENAI_IMAGES;
+}
+
+/** The chat (completion) models cortex-proxy knows, by Cortex id. The emulator serves these. */
 export const KNOWN_MODELS: ReadonlyMap<string, ModelInfo> = new Map(
-  rows.map(([id, contextWindow, maxOutputTokens, tools, vision]) => [
+  CHAT_ROWS.map(([id, contextWindow, maxOutputTokens, tools, vision, reasoning]): [string, ModelInfo] => {
+    const family = familyOf(id);
+    return [
+      id,
+      { id, kind: 'chat', family, contextWindow, maxOutputTokens, tools, vision, maxImages: imagesFor(family, vision), structuredOutput: true, reasoning, known: true },
+    ];
+  }),
+);
+
+/** The embedding models cortex-proxy knows (POST /api/v2/cortex/inference:embed), by Cortex id. */
+export const EMBEDDING_MODELS: ReadonlyMap<string, ModelInfo> = new Map(
+  EMBED_ROWS.map(([id, dimensions, contextWindow]): [string, ModelInfo] => [
     id,
-    { id, contextWindow, maxOutputTokens, tools, vision, family: familyOf(id) },
+    {
+      id,
+      kind: 'embedding',
+      family: familyOf(id),
+      contextWindow,
+      maxOutputTokens: 0,
+      tools: false,
+      vision: false,
+      maxImages: 0,
+      structuredOutput: false,
+      reasoning: false,
+      dimensions,
+      known: true,
+    },
   ]),
 );
 
+/** Every Cortex id in the catalogue (chat and embedding), for "did you mean" hints. */
+export function knownModelIds(): string[] {
+  return [...KNOWN_MODELS.keys(), ...EMBEDDING_MODELS.keys()];
+}
+
+/** A guess for an id that is in neither table: embedding-looking ids are embedding models. */
+function looksLikeEmbedding(id: string): boolean {
+  return /embed|(^|-)e5-|^voyage/i.test(id);
+}
+
 /** Facts for a Cortex model id; unknown ids (new or fine-tuned models) are assumed capable so Cortex decides. */
 export function modelInfo(id: string): ModelInfo {
-  const known = KNOWN_MODELS.get(id);
+  const known = KNOWN_MODELS.get(id) ?? EMBEDDING_MODELS.get(id);
   if (known) return known;
   const family = familyOf(id);
+  if (looksLikeEmbedding(id)) {
+    return { id, kind: 'embedding', family, contextWindow: 512, maxOutputTokens: 0, tools: false, vision: false, maxImages: 0, structuredOutput: false, reasoning: false, known: false };
+  }
   const capable = family === 'claude' || family === 'openai' || family === 'other';
-  return { id, contextWindow: 128 * K, maxOutputTokens: COMPLETE_MAX_TOKENS, tools: capable, vision: capable, family };
+  return {
+    id,
+    kind: 'chat',
+    family,
+    contextWindow: 128 * K,
+    maxOutputTokens: COMPLETE_MAX_TOKENS,
+    tools: capable,
+    vision: capable,
+    maxImages: capable ? imagesFor(family, true) : 0,
+    structuredOutput: true,
+    reasoning: family === 'claude' || family === 'openai',
+    known: false,
+  };
+}
+
+const merged = new WeakMap<object, ModelInfo>();
+
+/** Catalogue facts for a deployment: its Cortex id's entry (or model_info.base_model's) with model_info applied. */
+export function deploymentInfo(d: Pick<Deployment, 'cortexModel'> & { info?: ModelInfoOverride }): ModelInfo {
+  const o = d.info;
+  if (!o) return modelInfo(d.cortexModel);
+  const cached = merged.get(o);
+  if (cached && cached.id === d.cortexModel) return cached;
+  const base = modelInfo(o.baseModel ?? d.cortexModel);
+  const info: ModelInfo = { ...base, id: d.cortexModel, family: familyOf(o.baseModel ?? d.cortexModel) };
+  if (o.kind !== undefined && o.kind !== base.kind) {
+    // Switching kind without a base: start from that kind's defaults rather than the other kind's numbers.
+    const fresh = o.kind === 'embedding' ? modelInfo('unknown-embed') : modelInfo('unknown-chat-model');
+    Object.assign(info, { ...fresh, id: info.id, family: info.family, known: false });
+  }
+  for (const [k, v] of Object.entries(o)) if (v !== undefined && k !== 'baseModel') (info as unknown as Record<string, unknown>)[k] = v;
+  if (o.vision === false && o.maxImages === undefined) info.maxImages = 0;
+  if (o.vision === true && o.maxImages === undefined && info.maxImages === 0) info.maxImages = imagesFor(info.family, true);
+  merged.set(o, info);
+  return info;
 }

@@ -21,6 +21,7 @@ import {
 import { validateComplete, type CompleteCall } from './validate.js';
 import { DEFAULT_ACCOUNT, checkAccount, credentialRefusal, type AccountState } from './account.js';
 import { runStatement } from './statements.js';
+import { EMBED_PATH, answerEmbed } from './embed.js';
 
 const COMPLETE_PATH = '/api/v2/cortex/inference:complete';
 const MODELS_PATH = '/api/v2/cortex/models';
@@ -404,7 +405,7 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulato
         }
         rec.body = body;
       }
-      const route = path === COMPLETE_PATH || path === STATEMENTS_PATH ? 'POST' : path === MODELS_PATH ? 'GET' : undefined;
+      const route = path === COMPLETE_PATH || path === STATEMENTS_PATH || path === EMBED_PATH ? 'POST' : path === MODELS_PATH ? 'GET' : undefined;
       if (!route) throw new CortexError(404, `Not found: ${path}`, undefined, 'unknown path');
       if (rec.method !== route) {
         throw new CortexError(405, `Method ${rec.method} not allowed`, undefined, `use ${route}`, { Allow: route });
@@ -424,6 +425,7 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulato
         throw new CortexError(415, 'Invalid input value. null', '391910', 'Content-Type must be application/json [INF]');
       }
       if (!parsed) throw invalidPayload(raw.length === 0 ? 'empty body' : 'body is not JSON');
+      if (path === EMBED_PATH) return answerEmbed(ex, body, { unavailable, takeFault: () => faults.shift(), sendJson, sendError });
       await handleComplete(ex, body);
     } catch (e) {
       if (ex.ended) return;

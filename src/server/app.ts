@@ -14,6 +14,7 @@ import { Upstream } from '../cortex/client.js';
 import type { Logger } from './log.js';
 import { parseJson, readBody, sendJson } from './http.js';
 import { proxyChat, type Exchange, type ProxyContext } from './proxy.js';
+import { CATALOGUE_ROUTES, modelList } from './catalogue.js';
 
 export const VERSION = '0.1.0';
 
@@ -43,7 +44,7 @@ const chat = (dialect: Dialect): Route => ({
 
 const models: Route = {
   method: 'GET',
-  handle: (ctx, _req, res) => sendJson(res, 200, modelList(ctx.router.modelNames), ctx.extraHeaders),
+  handle: (ctx, _req, res) => sendJson(res, 200, modelList(ctx), ctx.extraHeaders),
 };
 
 /** path → route. The /v1 prefix is optional where clients vary (Cursor, Continue, Codex base URLs). */
@@ -61,6 +62,7 @@ const ROUTES: Record<string, Route> = {
   '/v1/models': models,
   '/models': models,
   '/health': { method: 'GET', public: true, handle: (ctx, _req, res) => sendJson(res, 200, health(ctx.config), ctx.extraHeaders) },
+  ...CATALOGUE_ROUTES, // /v1/embeddings, /embeddings (cortex/embed.ts), /v1/model/info, /model/info
 };
 
 /**
@@ -116,7 +118,7 @@ export function createApp(config: Config, log: Logger): App {
         });
       }
       if (!route) {
-        throw new ProxyError('not_found', `no route ${req.method} ${path}. cortex-proxy serves POST /v1/chat/completions, POST /v1/messages, POST /v1/responses, GET /v1/models and GET /health.`);
+        throw new ProxyError('not_found', `no route ${req.method} ${path}. cortex-proxy serves POST /v1/chat/completions, POST /v1/messages, POST /v1/responses, POST /v1/embeddings, GET /v1/models and GET /health.`);
       }
       const method = req.method === 'HEAD' ? 'GET' : req.method;
       if (method !== route.method) throw new ProxyError('invalid_request', `${path} takes ${route.method}`, { status: 405 });
@@ -183,19 +185,6 @@ function health(config: Config) {
     ...(config.demo
       ? { note: 'demo mode: answers come from the built-in Cortex emulator. Set SNOWFLAKE_ACCOUNT and SNOWFLAKE_PAT, or start with --config litellm_config.yaml, to connect a Snowflake account.' }
       : {}),
-  };
-}
-
-function modelList(names: string[]) {
-  const created = Math.floor(Date.now() / 1000);
-  const createdAt = new Date(created * 1000).toISOString();
-  return {
-    object: 'list',
-    // OpenAI fields plus the Anthropic ones Claude Code's gateway model discovery reads.
-    data: names.map((id) => ({ id, object: 'model', created, owned_by: 'snowflake-cortex', type: 'model', display_name: id, created_at: createdAt })),
-    has_more: false,
-    first_id: names[0] ?? null,
-    last_id: names[names.length - 1] ?? null,
   };
 }
 

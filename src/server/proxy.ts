@@ -15,6 +15,7 @@ import type { Router } from '../cortex/router.js';
 import type { Logger } from './log.js';
 import { SSE_HEADERS, sendJson, write } from './http.js';
 import { applyOutputFloor } from './max-tokens.js';
+import { preflightChat } from '../cortex/preflight.js';
 
 export const WIRES: Record<WireName, Wire> = { complete: completeWire };
 
@@ -71,6 +72,7 @@ export async function proxyChat(
   const deployment = ctx.router.resolve(chat.model);
   x.cortexModel = deployment.cortexModel;
   x.wire = deployment.wire;
+  preflightChat(chat, deployment); // catalogue limits: refuse what cannot succeed before a round trip
   applyOutputFloor(chat, deployment, ctx.config.settings.minOutputTokens);
   const wire = WIRES[deployment.wire];
   dropUnsupported(chat, wire, ctx);
