@@ -1,6 +1,6 @@
 // Bearer-token checks (§2.1, §6, §7, §13). A PAT is an opaque registered secret (or a JWT-like ES256 token);
-// a key-pair JWT is RS256. Signature verification of key-pair JWTs is not done yet: `AuthPolicy.verifyJwt`
-// is the hook for it (until then a configured account accepts no JWTs, demo mode accepts any unexpired one).
+// a key-pair JWT is RS256, verified by `AuthPolicy.verifyJwt` (jwt.ts: registered public keys); OAuth tokens are
+// registered secrets. Nothing registered at all = demo mode: any bearer token, any unexpired JWT.
 import { randomUUID } from 'node:crypto';
 import { CortexError } from './errors.js';
 
@@ -10,9 +10,16 @@ const TOKEN_TYPES: ReadonlySet<string> = new Set<TokenType>(['PROGRAMMATIC_ACCES
 export interface AuthPolicy {
   /** Registered PATs; empty = demo mode (any bearer token). */
   pats: ReadonlySet<string>;
-  /** Future: verify a key-pair JWT's signature and claims; return an error to reject it. */
+  /** Verifies a key-pair JWT's signature and claims (jwt.ts); returns an error to reject it. */
   verifyJwt?: (token: string, header: Record<string, unknown>, payload: Record<string, unknown>) => CortexError | undefined;
+  /** Registered OAuth access tokens. */
+  oauthTokens?: ReadonlySet<string>;
+  /** Clock for iat/exp, ms (default Date.now). */
+  now?: () => number;
 }
+
+/** Demo mode: no credential of any kind is registered. */
+const isDemo = (p: AuthPolicy) => p.pats.size === 0 && !p.verifyJwt && !p.oauthTokens?.size;
 
 export type AuthResult = { ok: true; tokenType: TokenType | 'unknown' } | { ok: false; error: CortexError };
 
@@ -60,12 +67,12 @@ function detect(token: string, pats: ReadonlySet<string>): { kind: TokenType | '
 
 function checkKeypairJwt(token: string, jwt: Jwt, policy: AuthPolicy): CortexError | undefined {
   const { iat, exp } = jwt.payload;
-  const now = Math.floor(Date.now() / 1000);
+  const now = Math.floor((policy.now ?? Date.now)() / 1000);
   if (typeof exp !== 'number' || typeof iat !== 'number') return jwtInvalid('iat/exp missing');
   if (exp <= now) return jwtExpired();
   if (exp - iat > 3600) return jwtInvalid('exp - iat > 3600 s (§7.2)');
   if (policy.verifyJwt) return policy.verifyJwt(token, jwt.header, jwt.payload);
-  if (policy.pats.size > 0) return jwtInvalid('no key-pair public keys are registered with this emulator');
+  if (!isDemo(policy)) return jwtInvalid('no key-pair public keys are registered with this emulator');
   return undefined;
 }
 
@@ -75,7 +82,8 @@ export function authenticate(headers: Record<string, string | string[] | undefin
   if (!m) return { ok: false, error: missing() };
   const token = m[1];
   const { kind, jwt } = detect(token, policy.pats);
-  const demo = policy.pats.size === 0;
+  const demo = isDemo(policy);
+  const oauth = policy.oauthTokens?.has(token) ?? false;
 
   const declared = headers['x-snowflake-authorization-token-type'];
   let type: TokenType | 'unknown';
@@ -92,7 +100,7 @@ export function authenticate(headers: Record<string, string | string[] | undefin
     if (type === 'PROGRAMMATIC_ACCESS_TOKEN' && kind === 'KEYPAIR_JWT') {
       return { ok: false, error: patInvalid('token declared PROGRAMMATIC_ACCESS_TOKEN but is a key-pair JWT') };
     }
-    if (type === 'OAUTH' && kind !== 'opaque') {
+    if (type === 'OAUTH' && kind !== 'opaque' && !oauth) {
       return { ok: false, error: oauthInvalid(`token declared OAUTH but is ${kind === 'KEYPAIR_JWT' ? 'a key-pair JWT' : 'a PAT'}`) };
     }
   } else {
@@ -104,7 +112,8 @@ export function authenticate(headers: Record<string, string | string[] | undefin
     return err ? { ok: false, error: err } : { ok: true, tokenType: type };
   }
   if (demo) return { ok: true, tokenType: type };
-  if (type === 'OAUTH') return { ok: false, error: oauthInvalid('no OAuth tokens are registered with this emulator') };
+  if (type === 'OAUTH' || (type === 'unknown' && oauth))
+    return oauth ? { ok: true, tokenType: 'OAUTH' } : { ok: false, error: oauthInvalid('token is not a registered OAuth token') };
   if (!policy.pats.has(token)) return { ok: false, error: patInvalid('token is not a registered PAT') };
   return { ok: true, tokenType: 'PROGRAMMATIC_ACCESS_TOKEN' };
 }

@@ -53,8 +53,14 @@ export interface EmulatorOptions {
   port?: number;
   /** Default 127.0.0.1. */
   host?: string;
-  /** Accepted PATs. Empty/undefined = demo mode: any non-empty bearer token is accepted. */
+  /** Accepted PATs. Empty/undefined (and no publicKeys/oauthTokens) = demo mode: any non-empty bearer token is accepted. */
   pats?: string[];
+  /** Public keys registered for key-pair JWTs (ALTER USER … SET RSA_PUBLIC_KEY); JWTs are then verified (jwt.ts). */
+  publicKeys?: import('./jwt.js').RegisteredPublicKey[];
+  /** Accepted OAuth access tokens (X-Snowflake-Authorization-Token-Type: OAUTH). */
+  oauthTokens?: string[];
+  /** The emulator's clock for JWT iat/exp checks, in ms (default Date.now); lets tests jump across expiry. */
+  now?: () => number;
   /** Model ids this "account" can use. Default: every id of KNOWN_MODELS (src/cortex/models.ts). Others → 400 unknown model. */
   models?: string[];
   /** Ids that answer the §6 region-unavailable 400. */
