@@ -121,7 +121,7 @@ describe('quickstart compatibility', () => {
 
     const dir2 = tmp({ 'cortex-proxy.yaml': minimal() });
     const cfg2 = loadConfig({ cwd: dir2, env: {} });
-    assert.equal(cfg2.deployments[0].auth.token, PAT);
+    assert.deepEqual(cfg2.deployments[0].auth, { type: 'pat', token: PAT });
     assert.equal(cfg2.warnings.length, 1);
     assert.match(cfg2.warnings[0], /api_key at line 6 is written literally/);
     assertNoSecrets(cfg2.warnings.join('\n'));
@@ -149,7 +149,7 @@ describe('.env loading', () => {
     const dir = tmp({ 'litellm_config.yaml': QUICKSTART, '.env': `SNOWFLAKE_PAT=pat/from-dotenv\nLITELLM_MASTER_KEY=sk-dotenv\n` });
     const env = { SNOWFLAKE_PAT: PAT, LITELLM_MASTER_KEY: MASTER };
     const cfg = loadConfig({ cwd: dir, env });
-    assert.equal(cfg.deployments[0].auth.token, PAT);
+    assert.deepEqual(cfg.deployments[0].auth, { type: 'pat', token: PAT });
     assert.equal(cfg.settings.masterKey, MASTER);
     assert.equal(env.SNOWFLAKE_PAT, PAT);
   });
@@ -158,7 +158,7 @@ describe('.env loading', () => {
     const cwd = tmp({ '.env': `# comment\nexport SNOWFLAKE_PAT="pat/${PAT}"\nLITELLM_MASTER_KEY='sk-from-cwd'\n` });
     const confDir = tmp({ 'litellm_config.yaml': QUICKSTART, '.env': `LITELLM_MASTER_KEY=${MASTER} # trailing comment\n` });
     const cfg = loadConfig({ cwd, configPath: path.join(confDir, 'litellm_config.yaml'), env: {} });
-    assert.equal(cfg.deployments[0].auth.token, PAT);
+    assert.deepEqual(cfg.deployments[0].auth, { type: 'pat', token: PAT });
     assert.equal(cfg.settings.masterKey, MASTER);
     assert.deepEqual(cfg.warnings, []);
   });

@@ -23,7 +23,9 @@ import { DEFAULT_SETTINGS } from './types.js';
 import type { Config, Deployment, Settings } from './types.js';
 import { knownModelIds } from '../cortex/models.js';
 import { parseModelInfo } from './model-info.js';
-import { AccountError, accountToApiBase, normaliseApiBase, patFromKey } from './account.js';
+import { AccountError, accountToApiBase, normaliseApiBase } from './account.js';
+import { AUTH_PARAM_KEYS, NO_PARAMS, authKeyInfo, envCredentialVar, resolveAuth, type ParamSource } from './auth-config.js';
+import { SPCS_TOKEN_PATH } from '../snowflake/auth.js';
 import { PLATFORM_CONFIG_NAMES, platformConfigDir } from './paths.js';
 
 export class ConfigError extends Error {
@@ -324,7 +326,7 @@ const TOP_LITELLM = new Set([
 ]);
 const MODEL_KEYS = ['model_name', 'litellm_params', 'model_info'];
 const MODEL_LITELLM = new Set(['model_info', 'tpm', 'rpm']);
-const PARAM_KEYS = ['model', 'api_base', 'api_key', 'stream', 'max_tokens', 'temperature', 'custom_llm_provider'];
+const PARAM_KEYS = ['model', 'api_base', 'api_key', 'stream', 'max_tokens', 'temperature', 'custom_llm_provider', ...AUTH_PARAM_KEYS];
 const PARAM_LITELLM = new Set([
   'rpm', 'tpm', 'timeout', 'stream_timeout', 'max_retries', 'num_retries', 'api_version', 'organization',
   'input_cost_per_token', 'output_cost_per_token', 'input_cost_per_second', 'output_cost_per_second',
@@ -545,37 +547,25 @@ function deploymentFrom(ctx: FileCtx, item: Node | null, i: number): Deployment 
       ctx.failAccount(be!.value, err);
     }
   } else {
+    // litellm_params.snowflake_account (or LiteLLM's account_id) names the account too.
+    const ae = ['snowflake_account', 'snowflake_account_id', 'account_id'].map((k) => params.get(k)).find((e) => e);
+    const acct = ae ? ctx.string(ae, `${pw}.${ae.key}`, 'myorg-myaccount') : undefined;
     const acctVar = envAccountVar(ctx.env);
-    if (!acctVar)
+    if (!acct && !acctVar)
       ctx.fail(be?.value ?? lp.keyNode, `model '${modelName}' has no api_base`, 'add api_base: https://<account>.snowflakecomputing.com/api/v2 (or set SNOWFLAKE_ACCOUNT)');
     try {
-      apiBase = accountToApiBase(ctx.env[acctVar]!, acctVar).url;
+      apiBase = acct ? accountToApiBase(acct, `${pw}.${ae!.key}`).url : accountToApiBase(ctx.env[acctVar!]!, acctVar).url;
     } catch (err) {
-      ctx.failAccount(be?.value ?? lp.keyNode, err);
+      ctx.failAccount(ae?.value ?? be?.value ?? lp.keyNode, err);
     }
   }
 
-  // api_key: os.environ/NAME or literal; LiteLLM's pat/ prefix is optional.
-  const ke = params.get('api_key');
-  const key = ke ? ctx.secret(ke, `${pw}.api_key`, 'os.environ/SNOWFLAKE_PAT') : undefined;
-  let token: string;
-  if (key) {
-    try {
-      token = patFromKey(key.value, key.envName ?? `${pw}.api_key`);
-    } catch (err) {
-      ctx.failAccount(ke!.value, err);
-    }
-  } else if (ctx.env.SNOWFLAKE_PAT?.trim()) {
-    try {
-      token = patFromKey(ctx.env.SNOWFLAKE_PAT, 'SNOWFLAKE_PAT');
-    } catch (err) {
-      ctx.failAccount(lp.keyNode, err);
-    }
-  } else {
-    ctx.fail(ke?.value ?? lp.keyNode, `model '${modelName}' has no api_key`, 'add api_key: os.environ/SNOWFLAKE_PAT and put SNOWFLAKE_PAT=pat/<your_pat> in .env next to the config');
-  }
+  // Credentials: api_key (PAT, pat/ prefix optional), a key pair or OAuth — config/auth-config.ts.
+  const auth = resolveAuth(authParams(ctx, params, lp, pw), {
+    label: `model '${modelName}'`, where: pw, env: ctx.env, fileDir: path.dirname(ctx.file), cwd: process.cwd(), apiBase,
+  });
 
-  const d: Deployment = { modelName, cortexModel, apiBase, auth: { type: 'pat', token }, wire: 'complete' };
+  const d: Deployment = { modelName, cortexModel, apiBase, auth, wire: 'complete' };
   const se = params.get('stream');
   if (se) ctx.bool(se, `${pw}.stream`); // informational: each client request says whether it streams
   const mt = params.get('max_tokens');
@@ -586,6 +576,26 @@ function deploymentFrom(ctx: FileCtx, item: Node | null, i: number): Deployment 
   if (temperature !== undefined) d.temperature = temperature;
   if (fields.has('model_info')) d.info = parseModelInfo(ctx, fields.get('model_info')!, where);
   return d;
+}
+
+/** One model's litellm_params as config/auth-config.ts reads them: os.environ/ resolved, errors at their line. */
+function authParams(ctx: FileCtx, params: Map<string, Entry>, lp: Entry, pw: string): ParamSource {
+  return {
+    get(name, secret) {
+      const e = params.get(name);
+      if (!e) return undefined;
+      const example = authKeyInfo(name)?.example ?? '…';
+      if (secret) return ctx.secret(e, `${pw}.${name}`, example);
+      const v = ctx.string(e, `${pw}.${name}`, example);
+      return v ? { value: v } : undefined;
+    },
+    fail: (name, detail, hint) => ctx.fail((name && params.get(name)?.value) || lp.keyNode, detail, hint),
+    warn(name, text) {
+      const e = name ? params.get(name) : undefined;
+      if (e) ctx.warn(e.value ?? e.keyNode, text);
+      else if (!ctx.warnings.includes(text.replace('{at}', ''))) ctx.warnings.push(text.replace('{at}', ''));
+    },
+  };
 }
 
 const YAML_HINTS: Record<string, string> = {
@@ -655,19 +665,29 @@ function envModels(env: NodeJS.ProcessEnv): string[] {
 /** Zero-config: SNOWFLAKE_ACCOUNT + SNOWFLAKE_PAT. undefined when neither is set. */
 function fromEnvironment(env: NodeJS.ProcessEnv, warnings: string[]): Config | undefined {
   const acctVar = envAccountVar(env);
-  const pat = env.SNOWFLAKE_PAT?.trim();
-  if (!acctVar && !pat) return undefined;
+  // The credential: SNOWFLAKE_PAT, a key pair, an OAuth token (config/auth-config.ts). The SPCS token file only
+  // counts once an account is set, so a machine that merely has the file does not leave demo mode.
+  const cred = envCredentialVar(env, acctVar ? undefined : '');
+  if (!acctVar && !cred) return undefined;
   if (!acctVar)
-    throw new ConfigError('SNOWFLAKE_PAT is set but SNOWFLAKE_ACCOUNT is not', 'set SNOWFLAKE_ACCOUNT=<orgname>-<account_name> (in the environment or .env), or write a litellm_config.yaml');
-  if (!pat)
-    throw new ConfigError(`${acctVar} is set but SNOWFLAKE_PAT is not`, 'set SNOWFLAKE_PAT=pat/<your_pat> (in the environment or .env)');
+    throw new ConfigError(`${cred} is set but SNOWFLAKE_ACCOUNT is not`, 'set SNOWFLAKE_ACCOUNT=<orgname>-<account_name> (in the environment or .env), or write a litellm_config.yaml');
+  if (!cred)
+    throw new ConfigError(
+      `${acctVar} is set but SNOWFLAKE_PAT is not`,
+      'set SNOWFLAKE_PAT=pat/<your_pat> (in the environment or .env), or use a key pair (SNOWFLAKE_USER + SNOWFLAKE_PRIVATE_KEY_PATH) or OAuth (SNOWFLAKE_OAUTH_TOKEN or SNOWFLAKE_OAUTH_TOKEN_PATH)',
+    );
   let apiBase: string;
-  let token: string;
+  let auth: Deployment['auth'];
   try {
     const b = accountToApiBase(env[acctVar]!, acctVar);
     apiBase = b.url;
     warnings.push(...b.warnings);
-    token = patFromKey(pat, 'SNOWFLAKE_PAT');
+    auth = resolveAuth({ ...NO_PARAMS, warn: (_n, t) => void warnings.push(t.replace('{at}', '')) }, {
+      label: 'the environment', where: '', env, fileDir: process.cwd(), cwd: process.cwd(), apiBase,
+    });
+    // Inside Snowpark Container Services the session token is meant for SNOWFLAKE_HOST, the in-platform route.
+    if (auth.type === 'oauth' && 'tokenPath' in auth && auth.tokenPath === SPCS_TOKEN_PATH && env.SNOWFLAKE_HOST?.trim())
+      apiBase = normaliseApiBase(`https://${env.SNOWFLAKE_HOST.trim()}`).url;
   } catch (err) {
     if (err instanceof AccountError) throw new ConfigError(err.message, err.hint);
     throw err;
@@ -676,7 +696,7 @@ function fromEnvironment(env: NodeJS.ProcessEnv, warnings: string[]): Config | u
   const masterKey = envMasterKey(env);
   if (masterKey) settings.masterKey = masterKey;
   const deployments = envModels(env).map(
-    (id): Deployment => ({ modelName: id, cortexModel: id, apiBase, auth: { type: 'pat', token }, wire: 'complete' }),
+    (id): Deployment => ({ modelName: id, cortexModel: id, apiBase, auth, wire: 'complete' }),
   );
   return { deployments, settings, source: 'environment', demo: false, warnings };
 }

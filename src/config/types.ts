@@ -1,9 +1,36 @@
 // The loaded, validated configuration. config/load.ts builds it from a LiteLLM-style YAML file,
 // from SNOWFLAKE_ACCOUNT + SNOWFLAKE_PAT, or (no config, no credentials) as demo mode.
 
+import type { KeyObject } from 'node:crypto';
+
 export type WireName = 'complete';
 
-export type UpstreamAuth = { type: 'pat'; token: string };
+/**
+ * How the proxy authenticates to Snowflake (reference/cortex-api.md §7; config/auth-config.ts builds it,
+ * snowflake/auth.ts turns it into headers). The token-type header always matches the token.
+ */
+export type UpstreamAuth =
+  /** Programmatic access token → PROGRAMMATIC_ACCESS_TOKEN. */
+  | { type: 'pat'; token: string }
+  /** Key-pair: a JWT minted from the private key, cached and renewed before it expires → KEYPAIR_JWT. */
+  | KeyPairAuth
+  /** A JWT minted elsewhere (LiteLLM's api_key / SNOWFLAKE_JWT), sent as is → KEYPAIR_JWT. Expires within the hour. */
+  | { type: 'jwt'; token: string }
+  /** OAuth access token, fixed → OAUTH. */
+  | { type: 'oauth'; token: string }
+  /** OAuth access token read from a file, re-read whenever the file changes (SPCS: /snowflake/session/token) → OAUTH. */
+  | { type: 'oauth'; tokenPath: string };
+
+export interface KeyPairAuth {
+  type: 'keypair';
+  /** Account part of iss/sub, normalised and upper-case (e.g. MYORG-MYACCOUNT, XY12345). */
+  account: string;
+  /** Login name, upper-case. */
+  user: string;
+  privateKey: KeyObject;
+  /** SHA256:<base64> of the public key (DESCRIBE USER → RSA_PUBLIC_KEY_FP). */
+  fingerprint: string;
+}
 
 export interface Deployment {
   /** The model name clients ask for (LiteLLM `model_name`). Several deployments may share one. */

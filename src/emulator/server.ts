@@ -5,6 +5,7 @@ import { randomUUID } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { KNOWN_MODELS, modelInfo, type ModelInfo } from '../cortex/models.js';
 import { authenticate, type AuthPolicy } from './auth.js';
+import { keyPairVerifier } from './jwt.js';
 import { CortexError, defaultFaultMessage, invalidPayload } from './errors.js';
 import { planReply, replyMatches, type ReplyPlan } from './reply.js';
 import { encodeJson, encodeStream, frame, resolveVariant } from './sse.js';
@@ -207,7 +208,12 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulato
   };
   if (opts.account) setAccount(opts.account);
   const baseAccount: AccountState = { ...account, unavailableInRegion: [...account.unavailableInRegion] };
-  const policy: AuthPolicy = { pats: new Set(opts.pats ?? []) };
+  const policy: AuthPolicy = {
+    pats: new Set(opts.pats ?? []),
+    oauthTokens: new Set(opts.oauthTokens ?? []),
+    ...(opts.publicKeys?.length ? { verifyJwt: keyPairVerifier(opts.publicKeys) } : {}),
+    ...(opts.now ? { now: opts.now } : {}),
+  };
   const recordLimit = opts.recordLimit ?? 1000;
 
   let scripts: ScriptedReply[] = [];

@@ -11,6 +11,7 @@ import { openaiResponses } from '../dialects/openai-responses.js';
 import { azureDeployment, cursorAwareChat, withDeploymentModel } from '../dialects/cursor.js';
 import { Router } from '../cortex/router.js';
 import { Upstream } from '../cortex/client.js';
+import { attachAuth } from '../snowflake/auth.js';
 import type { Logger } from './log.js';
 import { parseJson, readBody, sendJson } from './http.js';
 import { proxyChat, type Exchange, type ProxyContext } from './proxy.js';
@@ -100,7 +101,7 @@ export function createApp(config: Config, log: Logger): App {
   };
   const masterKeyDigest = config.settings.masterKey ? digest(config.settings.masterKey) : undefined;
   log.addSecret(config.settings.masterKey);
-  for (const d of config.deployments) log.addSecret(d.auth.token);
+  for (const d of config.deployments) attachAuth(d.auth, log); // registers PATs, and every JWT/OAuth token as it is minted or read
 
   const handle = async (req: IncomingMessage, res: ServerResponse) => {
     const x: Exchange = { startedAt: performance.now(), dialect: 'http', retries: 0 };
