@@ -32,6 +32,8 @@ export function cleanEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv 
   // No user-wide config (config/paths.ts) from the developer's machine: an empty platform config folder.
   env.XDG_CONFIG_HOME = emptyConfigHome ??= mkdtempSync(join(tmpdir(), 'cortex-proxy-xdg-'));
   env.APPDATA = emptyConfigHome;
+  // Usage logs of spawned proxies (usage/log.ts defaultUsageDir) land in that temporary folder too.
+  env.XDG_DATA_HOME = env.LOCALAPPDATA = emptyConfigHome;
   return { ...env, ...extra };
 }
 

@@ -16,6 +16,7 @@ program
   .option('-p, --port <port>', 'port to listen on (0 = any free port)', process.env.PORT ?? '4000')
   .option('--host <host>', 'address to listen on; anything but loopback requires a master key', '127.0.0.1')
   .addOption(new Option('--log-level <level>', 'log verbosity').choices(['debug', 'info', 'warn', 'error', 'silent']).default('info'))
+  .option('-q, --quiet', 'no live status line (requests, tokens, errors) under the log on a terminal')
   .addHelpText(
     'after',
     `
@@ -45,6 +46,32 @@ Examples:
   .action(async (opts) => {
     const { emulate } = await import('./emulate.js');
     await emulate(opts);
+  });
+
+program
+  .command('usage')
+  .description('what your agents spent: requests, tokens and estimated credits from the usage log (optionally next to Snowflake\'s own figures)')
+  .option('-c, --config <file>', 'config file (for usage_log_dir, credit_rates and, with --snowflake, the account)')
+  .option('--since <when>', 'period: 30m, 24h, 7d, a date (2026-11-01) or all', '24h')
+  .addOption(new Option('--by <group>', 'one row per').choices(['model', 'client', 'day', 'key']).default('model'))
+  .option('--json', 'JSON output')
+  .option('--csv', 'CSV output (one line per row)')
+  .option('--snowflake', "also query SNOWFLAKE.ACCOUNT_USAGE.CORTEX_REST_API_USAGE_HISTORY through the SQL API and compare (Snowflake's view lags up to 2 hours)")
+  .option('--warehouse <name>', 'warehouse for the --snowflake query (default: the user\'s default warehouse; or SNOWFLAKE_WAREHOUSE)')
+  .option('--role <name>', 'role for the --snowflake query (needs IMPORTED PRIVILEGES on database SNOWFLAKE)')
+  .option('--dir <folder>', 'read the usage log from this folder')
+  .addHelpText(
+    'after',
+    `
+Examples:
+  $ cortex-proxy usage                                  # last 24 hours by model
+  $ cortex-proxy usage --since 7d --by client
+  $ cortex-proxy usage --since 2026-11-01 --by day --csv > usage.csv
+  $ cortex-proxy usage --snowflake --warehouse COMPUTE_WH   # next to Snowflake's own numbers`,
+  )
+  .action(async (opts) => {
+    const { usage } = await import('./usage.js');
+    await usage(opts);
   });
 
 await program.parseAsync(process.argv);

@@ -7,12 +7,16 @@ import { createApp } from '../server/app.js';
 import { createLogger, isLogLevel, type LogLevel } from '../server/log.js';
 import { startEmulator, type Emulator } from '../emulator/index.js';
 import { randomId } from '../core/ids.js';
+import { createStatusLine } from '../usage/status-line.js';
+import { openUsageLog, telemetryOf } from '../usage/telemetry.js';
 
 export interface ServeOptions {
   config?: string;
   port: string;
   host: string;
   logLevel: string;
+  /** No live status line on the terminal. */
+  quiet?: boolean;
 }
 
 const LOOPBACK = new Set(['127.0.0.1', 'localhost', '::1']);
@@ -20,7 +24,9 @@ const LOOPBACK = new Set(['127.0.0.1', 'localhost', '::1']);
 export async function serve(opts: ServeOptions): Promise<void> {
   const level = opts.logLevel as LogLevel;
   if (!isLogLevel(level)) fail(`--log-level must be one of debug, info, warn, error, silent (got '${opts.logLevel}')`);
-  const log = createLogger(level);
+  // On a terminal, a live status line sits under the log (usage/status-line.ts); --quiet turns it off.
+  const status = createStatusLine(process.stderr, { enabled: !opts.quiet, color: pc.isColorSupported });
+  const log = createLogger(level, status.write);
   const port = Number(opts.port);
   if (!Number.isInteger(port) || port < 0 || port > 65535) fail(`--port must be a number from 0 to 65535 (got '${opts.port}')`);
 
@@ -52,6 +58,8 @@ export async function serve(opts: ServeOptions): Promise<void> {
   }
 
   const app = createApp(config, log);
+  const telemetry = telemetryOf(app.context)!;
+  const usageLog = openUsageLog(app.context, telemetry); // closed (flushed) by app.close()
   await new Promise<void>((resolve, reject) => {
     app.server.once('error', reject);
     app.server.listen(port, opts.host, () => resolve());
@@ -73,13 +81,17 @@ export async function serve(opts: ServeOptions): Promise<void> {
   log.info(`OpenAI base URL: ${base}/v1${config.settings.masterKey ? ' (API key: the master key)' : ' (no API key needed)'}`);
   // Machine-readable line for scripts and tests that start us with --port 0.
   process.stdout.write(`listening on ${base}\n`);
+  log.info(`dashboard: ${base}/ui · metrics: ${base}/metrics · usage log: ${usageLog ? usageLog.dir : 'off (disable_spend_logs)'}`);
+  status.attach({ totals: () => telemetry.live.totals, inFlight: () => telemetry.metrics.inFlightCount() });
 
   let stopping = false;
   const stop = async (signal: string) => {
     if (stopping) process.exit(1); // a second signal: stop now
     stopping = true;
+    status.stop();
     log.info(`${signal}: finishing in-flight requests, then stopping`);
-    const deadline = setTimeout(() => process.exit(0), 10_000);
+    // Past the deadline, still write the usage records gathered so far, then exit.
+    const deadline = setTimeout(() => void (usageLog?.close() ?? Promise.resolve()).finally(() => process.exit(0)), 10_000);
     deadline.unref();
     await app.close();
     await emulator?.close();

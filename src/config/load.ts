@@ -27,6 +27,7 @@ import { AccountError, accountToApiBase, normaliseApiBase } from './account.js';
 import { AUTH_PARAM_KEYS, NO_PARAMS, authKeyInfo, envCredentialVar, resolveAuth, type ParamSource } from './auth-config.js';
 import { SPCS_TOKEN_PATH } from '../snowflake/auth.js';
 import { PLATFORM_CONFIG_NAMES, platformConfigDir } from './paths.js';
+import { readUsageSetting, USAGE_SETTING_KEYS } from '../usage/config.js';
 
 export class ConfigError extends Error {
   /** Absolute path of the offending file, when a file is at fault. */
@@ -348,7 +349,7 @@ const LITELLM_LITELLM = new Set([
   'internal_user_budget_duration', 'global_disable_no_log_param', 'disable_add_transform_inline_image_block',
   'request_timeout_seconds', 'use_chat_completions_url_for_anthropic_messages', 'check_provider_endpoint',
 ]);
-const GENERAL_KEYS = ['master_key', 'disable_spend_logs', 'max_request_body_mb', 'max_request_size_mb', 'max_image_mb', 'min_output_tokens'];
+const GENERAL_KEYS = ['master_key', 'disable_spend_logs', 'max_request_body_mb', 'max_request_size_mb', 'max_image_mb', 'min_output_tokens', ...USAGE_SETTING_KEYS];
 const GENERAL_LITELLM = new Set([
   'database_url', 'database_connection_pool_limit', 'database_connection_timeout', 'store_model_in_db',
   'store_prompts_in_spend_logs', 'alerting', 'alerting_threshold', 'alert_types', 'alert_to_webhook_url',
@@ -473,6 +474,12 @@ function loadFile(file: string, display: string, env: NodeJS.ProcessEnv, warning
           if (n !== undefined) settings.minOutputTokens = n;
           break;
         }
+        case 'usage_log_dir':
+        case 'usage_log_max_mb':
+        case 'public_metrics':
+        case 'credit_rates':
+          readUsageSetting(ctx, e, name, settings);
+          break;
         default:
           ctx.unknown(e, 'general_settings', GENERAL_KEYS, GENERAL_LITELLM);
       }

@@ -66,6 +66,14 @@ export interface Settings {
   maxImageBytes: number;
   /** general_settings.min_output_tokens: a client's (or model default's) max_tokens below this is raised to it; unset = respect the client. */
   minOutputTokens?: number;
+  /** general_settings.usage_log_dir: folder of the usage log (default: usage/log.ts defaultUsageDir). */
+  usageLogDir?: string;
+  /** general_settings.usage_log_max_mb, in bytes: the usage log rolls over to a new file at this size. */
+  usageLogMaxBytes?: number;
+  /** general_settings.public_metrics: GET /metrics without the master key. */
+  publicMetrics?: boolean;
+  /** general_settings.credit_rates: AI credits per million tokens by Cortex model, over usage/rates.ts defaults. */
+  creditRates?: Record<string, { input: number; output: number; cachedInput?: number }>;
 }
 
 export interface Config {

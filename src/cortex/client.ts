@@ -28,6 +28,8 @@ interface Target {
 
 export class Upstream {
   private readonly targets = new Map<string, Target>();
+  /** Observer of every upstream answer, retries included (metrics); status 0 = no answer (connection failure, timeout). */
+  onResponse?: (deployment: Deployment, status: number) => void;
 
   constructor(
     private readonly settings: Settings,
@@ -86,6 +88,7 @@ export class Upstream {
           bodyTimeout: timeout,
         });
         const requestId = headerValue(res.headers['x-snowflake-request-id']);
+        this.onResponse?.(deployment, res.statusCode);
         if (res.statusCode === 200) {
           return {
             statusCode: 200,
@@ -107,6 +110,7 @@ export class Upstream {
         } else {
           if (signal.aborted) throw new ProxyError('upstream', 'client disconnected');
           failure = connectionError(err, deployment.apiBase, timeout);
+          this.onResponse?.(deployment, 0);
           // A timeout already waited request_timeout: retrying would multiply the wait.
           if (failure.kind === 'timeout') throw failure;
         }

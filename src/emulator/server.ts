@@ -23,6 +23,7 @@ import { validateComplete, type CompleteCall } from './validate.js';
 import { DEFAULT_ACCOUNT, checkAccount, credentialRefusal, type AccountState } from './account.js';
 import { runStatement } from './statements.js';
 import { EMBED_PATH, answerEmbed } from './embed.js';
+import './usage-history.js'; // CORTEX_REST_API_USAGE_HISTORY statements (cortex-proxy usage --snowflake)
 
 const COMPLETE_PATH = '/api/v2/cortex/inference:complete';
 const MODELS_PATH = '/api/v2/cortex/models';

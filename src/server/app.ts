@@ -16,6 +16,8 @@ import type { Logger } from './log.js';
 import { parseJson, readBody, sendJson } from './http.js';
 import { proxyChat, type Exchange, type ProxyContext } from './proxy.js';
 import { CATALOGUE_ROUTES, modelList } from './catalogue.js';
+import { USAGE_ROUTES } from '../usage/routes.js';
+import { installTelemetry, telemetryOf } from '../usage/telemetry.js';
 
 export const VERSION = '0.1.0';
 
@@ -29,8 +31,10 @@ export interface Route {
   method: 'GET' | 'POST';
   /** Dialect whose error envelope this route answers errors in (default: OpenAI's). */
   envelope?: Dialect;
-  /** Served without the master key (nothing secret, nothing that spends credits). */
-  public?: boolean;
+  /** Served without the master key (nothing secret, nothing that spends credits); a function decides per config. */
+  public?: boolean | ((ctx: ProxyContext) => boolean);
+  /** Polled often (dashboard, metrics): its request log line only at --log-level debug. */
+  quiet?: boolean;
   handle(ctx: ProxyContext, req: IncomingMessage, res: ServerResponse, x: Exchange): Promise<void> | void;
 }
 
@@ -64,6 +68,7 @@ const ROUTES: Record<string, Route> = {
   '/models': models,
   '/health': { method: 'GET', public: true, handle: (ctx, _req, res) => sendJson(res, 200, health(ctx.config), ctx.extraHeaders) },
   ...CATALOGUE_ROUTES, // /v1/embeddings, /embeddings (cortex/embed.ts), /v1/model/info, /model/info
+  ...USAGE_ROUTES, // /metrics, /ui, /ui/api/stats
 };
 
 /**
@@ -99,6 +104,7 @@ export function createApp(config: Config, log: Logger): App {
     extraHeaders: config.demo ? { 'x-cortex-proxy-demo': 'true' } : {},
     onExchange: [],
   };
+  installTelemetry(context, VERSION); // metrics, dashboard statistics, usage records (usage/telemetry.ts)
   const masterKeyDigest = config.settings.masterKey ? digest(config.settings.masterKey) : undefined;
   log.addSecret(config.settings.masterKey);
   for (const d of config.deployments) attachAuth(d.auth, log); // registers PATs, and every JWT/OAuth token as it is minted or read
@@ -113,11 +119,13 @@ export function createApp(config: Config, log: Logger): App {
     // Errors go out in the envelope of the dialect the route speaks.
     const envelope = route?.envelope ?? (path.startsWith('/v1/messages') ? anthropicMessages : openaiChat);
     try {
-      if (!route?.public && masterKeyDigest && !authorized(req, masterKeyDigest)) {
+      const open = typeof route?.public === 'function' ? route.public(context) : route?.public;
+      if (!open && masterKeyDigest && !authorized(req, masterKeyDigest)) {
         throw new ProxyError('auth', 'missing or wrong API key: send the master key as "Authorization: Bearer <key>" (or x-api-key).', {
           code: 'invalid_api_key',
         });
       }
+      if (!open && masterKeyDigest) x.keyLabel = 'master';
       if (!route) {
         throw new ProxyError('not_found', `no route ${req.method} ${path}. cortex-proxy serves POST /v1/chat/completions, POST /v1/messages, POST /v1/responses, POST /v1/embeddings, GET /v1/models and GET /health.`);
       }
@@ -128,6 +136,7 @@ export function createApp(config: Config, log: Logger): App {
       const e = asProxyError(err);
       if (e.kind === 'internal') log.error(`${req.method} ${path}: ${(err as Error)?.stack ?? String(err)}`);
       x.error = e.message;
+      x.errorKind = e.kind;
       if (!res.headersSent) {
         const headers: Record<string, string> = { ...context.extraHeaders };
         const requestId = e.requestId ?? x.requestId;
@@ -140,7 +149,7 @@ export function createApp(config: Config, log: Logger): App {
     } finally {
       x.status = res.statusCode;
       x.clientClosed = !res.writableEnded;
-      logExchange(log, req.method ?? '', path, x);
+      if (!route?.quiet || log.enabled('debug')) logExchange(log, req.method ?? '', path, x);
       for (const listener of context.onExchange) listener(x, req);
     }
   };
@@ -157,6 +166,7 @@ export function createApp(config: Config, log: Logger): App {
         server.closeIdleConnections();
       });
       await upstream.close();
+      await telemetryOf(context)?.usageLog?.close(); // the last usage records reach the disk
     },
   };
 }

@@ -38,6 +38,12 @@ export interface Exchange {
   error?: string;
   /** The client's address, when the request log should show it (serve --tunnel: server/tunnel-guard.ts). */
   remote?: string;
+  /** The error's kind (core/errors.ts ErrorKind), for metrics and the usage log. */
+  errorKind?: string;
+  /** The client asked for a streamed answer. */
+  stream?: boolean;
+  /** Which client key was used ('master'; virtual keys: their label). Never the key itself. */
+  keyLabel?: string;
 }
 
 export interface ProxyContext {
@@ -51,6 +57,8 @@ export interface ProxyContext {
   onExchange: Array<(x: Exchange, req: IncomingMessage) => void>;
   /** Set while tunnelled (server/tunnel-guard.ts): the client's real address, shown in the request log. */
   clientAddress?: (req: IncomingMessage) => string;
+  /** Called when a chat exchange has been routed (model, wire, stream known), before the upstream call (in-flight gauges). */
+  onStart?: Array<(x: Exchange, req: IncomingMessage) => void>;
 }
 
 const ID_PREFIX: Record<string, string> = {
@@ -76,6 +84,7 @@ export async function proxyChat(
   applyOutputFloor(chat, deployment, ctx.config.settings.minOutputTokens);
   const wire = WIRES[deployment.wire];
   dropUnsupported(chat, wire, ctx);
+  x.stream = chat.stream;
   if (hasRemoteImages(chat)) await resolveImages(chat, { maxBytes: ctx.config.settings.maxImageBytes });
   const encoded = wire.encodeRequest(chat, deployment);
 
@@ -197,6 +206,7 @@ function observe(x: Exchange, e: StreamEvent): void {
       break;
     case 'error':
       x.error = e.error.message;
+      x.errorKind = e.error.kind;
       break;
   }
 }

@@ -1,0 +1,93 @@
+// HTTP routes of usage and metrics (spread into app.ts ROUTES):
+//   GET /metrics         Prometheus text format; needs the master key unless general_settings.public_metrics
+//   GET /ui              the dashboard page and its files (public: they hold no data; the login form asks for the key)
+//   GET /ui/api/stats    the JSON the dashboard polls (needs the master key)
+import type { ServerResponse } from 'node:http';
+import type { Route } from '../server/app.js';
+import type { ProxyContext } from '../server/proxy.js';
+import { sendJson } from '../server/http.js';
+import { ProxyError } from '../core/errors.js';
+import { asset } from '../ui/assets.js';
+import { telemetryOf, type Telemetry } from './telemetry.js';
+
+const SECURITY_HEADERS = {
+  'x-content-type-options': 'nosniff',
+  'referrer-policy': 'no-referrer',
+  'x-frame-options': 'DENY',
+};
+const CSP =
+  "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; font-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
+
+function telemetry(ctx: ProxyContext): Telemetry {
+  const t = telemetryOf(ctx);
+  if (!t) throw new ProxyError('not_found', 'metrics are not enabled in this server');
+  return t;
+}
+
+const file = (name: string): Route => ({
+  method: 'GET',
+  public: true,
+  quiet: true,
+  handle(ctx, _req, res) {
+    const a = asset(name);
+    if (!a) throw new ProxyError('not_found', `the dashboard file ${name} is missing from this build; run npm run build`);
+    res.writeHead(200, {
+      'content-type': a.type,
+      'content-length': a.body.length,
+      'cache-control': name === 'index.html' ? 'no-cache' : 'max-age=300',
+      ...SECURITY_HEADERS,
+      ...(name === 'index.html' ? { 'content-security-policy': CSP } : {}),
+      ...ctx.extraHeaders,
+    });
+    res.end(a.body);
+  },
+});
+
+function metrics(ctx: ProxyContext, res: ServerResponse): void {
+  const text = telemetry(ctx).metrics.render();
+  res.writeHead(200, {
+    'content-type': 'text/plain; version=0.0.4; charset=utf-8',
+    'content-length': Buffer.byteLength(text),
+    'cache-control': 'no-store',
+  });
+  res.end(text);
+}
+
+function stats(ctx: ProxyContext) {
+  const t = telemetry(ctx);
+  const c = ctx.config;
+  const seen = new Set<string>();
+  const models: Array<{ name: string; cortex_model: string; wire: string }> = [];
+  for (const d of c.deployments) {
+    if (seen.has(d.modelName)) continue;
+    seen.add(d.modelName);
+    models.push({ name: d.modelName, cortex_model: d.cortexModel, wire: d.wire });
+  }
+  return {
+    version: t.metrics.version,
+    demo: c.demo,
+    master_key_required: Boolean(c.settings.masterKey),
+    models,
+    in_flight: t.metrics.inFlightCount(),
+    usage_log: t.usageLog ? t.usageLog.dir : null,
+    credits_note: 'estimated AI credits (usage/rates.ts defaults or general_settings.credit_rates); Snowflake bills from CORTEX_REST_API_USAGE_HISTORY',
+    ...t.live.snapshot(),
+  };
+}
+
+const page = file('index.html');
+
+export const USAGE_ROUTES: Record<string, Route> = {
+  '/metrics': { method: 'GET', quiet: true, public: (ctx) => ctx.config.settings.publicMetrics === true, handle: (ctx, _req, res) => metrics(ctx, res) },
+  '/ui': page,
+  '/ui/': page,
+  '/ui/app.js': file('app.js'),
+  '/ui/style.css': file('style.css'),
+  '/ui/uPlot.js': file('uPlot.js'),
+  '/ui/uPlot.css': file('uPlot.css'),
+  '/ui/api/stats': {
+    method: 'GET',
+    quiet: true,
+    handle: (ctx, _req, res) => sendJson(res, 200, stats(ctx), { 'cache-control': 'no-store', ...SECURITY_HEADERS, ...ctx.extraHeaders }),
+  },
+};
