@@ -1,6 +1,7 @@
 // The CLI: one file per command; this file only wires them to commander.
 import { Command, Option } from 'commander';
 import { VERSION } from '../server/app.js';
+import { addSetupCommands } from './setup-commands.js';
 
 const program = new Command();
 program
@@ -17,11 +18,13 @@ program
   .option('--host <host>', 'address to listen on; anything but loopback requires a master key', '127.0.0.1')
   .addOption(new Option('--log-level <level>', 'log verbosity').choices(['debug', 'info', 'warn', 'error', 'silent']).default('info'))
   .option('-q, --quiet', 'no live status line (requests, tokens, errors) under the log on a terminal')
+  .option('--tunnel [tool]', 'also start a public HTTPS tunnel (cloudflared or ngrok, if installed) for clients that call from the internet, such as Cursor; needs a strong master key')
   .addHelpText(
     'after',
     `
 Examples:
   $ cortex-proxy serve                                  # demo mode, or SNOWFLAKE_ACCOUNT + SNOWFLAKE_PAT
+  $ cortex-proxy serve --tunnel                         # plus a public https URL for Cursor (cloudflared or ngrok)
   $ cortex-proxy serve --config litellm_config.yaml     # the quickstart's LiteLLM config, unchanged
   $ cortex-proxy serve --port 8080 --log-level debug`,
   )
@@ -73,5 +76,8 @@ Examples:
     const { usage } = await import('./usage.js');
     await usage(opts);
   });
+
+// init, doctor, connect, models: from an account name to a working agent.
+addSetupCommands(program);
 
 await program.parseAsync(process.argv);

@@ -7,6 +7,8 @@ import { createApp } from '../server/app.js';
 import { createLogger, isLogLevel, type LogLevel } from '../server/log.js';
 import { startEmulator, type Emulator } from '../emulator/index.js';
 import { randomId } from '../core/ids.js';
+import { installTunnelGuard } from '../server/tunnel-guard.js';
+import { planTunnel, startTunnel, tunnelBanner, type RunningTunnel } from './tunnel.js';
 import { createStatusLine } from '../usage/status-line.js';
 import { openUsageLog, telemetryOf } from '../usage/telemetry.js';
 
@@ -15,6 +17,8 @@ export interface ServeOptions {
   port: string;
   host: string;
   logLevel: string;
+  /** --tunnel [tool]: a public HTTPS tunnel with cloudflared or ngrok (true: whichever is installed). */
+  tunnel?: string | boolean;
   /** No live status line on the terminal. */
   quiet?: boolean;
 }
@@ -38,6 +42,9 @@ export async function serve(opts: ServeOptions): Promise<void> {
     throw err;
   }
   for (const w of config.warnings) log.warn(w);
+  // --tunnel: refused without a strong master key or in demo mode; the tool is found before listening (cli/tunnel.ts).
+  const tunnelPlan = opts.tunnel ? planTunnel(opts.tunnel, config) : undefined;
+  let tunnel: RunningTunnel | undefined;
 
   if (!LOOPBACK.has(opts.host) && !config.settings.masterKey) {
     fail(
@@ -58,6 +65,7 @@ export async function serve(opts: ServeOptions): Promise<void> {
   }
 
   const app = createApp(config, log);
+  if (tunnelPlan) installTunnelGuard(app, log); // forwarded client addresses, failed-key limiting
   const telemetry = telemetryOf(app.context)!;
   const usageLog = openUsageLog(app.context, telemetry); // closed (flushed) by app.close()
   await new Promise<void>((resolve, reject) => {
@@ -93,12 +101,18 @@ export async function serve(opts: ServeOptions): Promise<void> {
     // Past the deadline, still write the usage records gathered so far, then exit.
     const deadline = setTimeout(() => void (usageLog?.close() ?? Promise.resolve()).finally(() => process.exit(0)), 10_000);
     deadline.unref();
+    await tunnel?.stop();
     await app.close();
     await emulator?.close();
     process.exit(0);
   };
   process.on('SIGINT', () => void stop('SIGINT'));
   process.on('SIGTERM', () => void stop('SIGTERM'));
+  if (tunnelPlan) {
+    tunnel = await startTunnel(tunnelPlan, addr.port, log, () => void stop(`${tunnelPlan.tool} exited`)).catch((err: Error) => fail(err.message));
+    process.stderr.write(tunnelBanner(tunnel.url, config));
+    process.stdout.write(`tunnel ${tunnel.url}\n`); // machine-readable, like the listening line
+  }
 }
 
 function fail(message: string): never {
