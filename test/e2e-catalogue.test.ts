@@ -1,7 +1,7 @@
 // End to end, in process: the proxy app (createApp on 127.0.0.1:0, config loaded from YAML like the CLI does) in
 // front of the strict emulator, driven by the real `openai` SDK and plain HTTP. Covers embeddings
 // (inference:embed), the model catalogue (model_info overrides, /v1/models metadata, refusals before any upstream
-// call) and structured output through the complete wire from all three client dialects.
+// call) and structured output through the complete wire (cortex_api: complete) from all three client dialects.
 import { test, before, after, beforeEach, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import type { AddressInfo } from 'node:net';
@@ -20,24 +20,24 @@ const MASTER = 'sk-catalogue-' + 'k'.repeat(32);
 
 const yaml = (apiBase: string, dropParams: boolean) => `model_list:
   - model_name: cortex-claude
-    litellm_params: { model: snowflake/claude-sonnet-4-5, api_base: ${apiBase}, api_key: os.environ/SNOWFLAKE_PAT }
+    litellm_params: { model: snowflake/claude-sonnet-4-5, api_base: ${apiBase}, api_key: os.environ/SNOWFLAKE_PAT, cortex_api: complete }
   - model_name: cortex-gpt
-    litellm_params: { model: snowflake/openai-gpt-4.1, api_base: ${apiBase}, api_key: os.environ/SNOWFLAKE_PAT }
+    litellm_params: { model: snowflake/openai-gpt-4.1, api_base: ${apiBase}, api_key: os.environ/SNOWFLAKE_PAT, cortex_api: complete }
   - model_name: cortex-llama
-    litellm_params: { model: snowflake/llama3.1-70b, api_base: ${apiBase}, api_key: os.environ/SNOWFLAKE_PAT }
+    litellm_params: { model: snowflake/llama3.1-70b, api_base: ${apiBase}, api_key: os.environ/SNOWFLAKE_PAT, cortex_api: complete }
   - model_name: embed-m
     litellm_params: { model: snowflake/snowflake-arctic-embed-m-v1.5, api_base: ${apiBase}, api_key: os.environ/SNOWFLAKE_PAT }
   - model_name: embed-l
     litellm_params: { model: snowflake/snowflake-arctic-embed-l-v2.0, api_base: ${apiBase}, api_key: os.environ/SNOWFLAKE_PAT }
   - model_name: claude-next
-    litellm_params: { model: snowflake/claude-sonnet-9, api_base: ${apiBase}, api_key: os.environ/SNOWFLAKE_PAT }
+    litellm_params: { model: snowflake/claude-sonnet-9, api_base: ${apiBase}, api_key: os.environ/SNOWFLAKE_PAT, cortex_api: complete }
     model_info:
       base_model: claude-sonnet-4-5
       max_input_tokens: 1000000
       max_output_tokens: 100000
       max_images_per_prompt: 2
   - model_name: tiny-context
-    litellm_params: { model: snowflake/llama3.1-8b, api_base: ${apiBase}, api_key: os.environ/SNOWFLAKE_PAT }
+    litellm_params: { model: snowflake/llama3.1-8b, api_base: ${apiBase}, api_key: os.environ/SNOWFLAKE_PAT, cortex_api: complete }
     model_info: { max_input_tokens: 50 }
 litellm_settings:
   drop_params: ${dropParams}
