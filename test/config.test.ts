@@ -88,7 +88,7 @@ describe('quickstart compatibility', () => {
           cortexModel: 'claude-4-sonnet',
           apiBase: 'https://myorg-myaccount.snowflakecomputing.com/api/v2',
           auth: { type: 'pat', token: PAT },
-          wire: 'complete',
+          wire: 'auto',
         },
       ],
       settings: {
@@ -210,7 +210,7 @@ wat: 1
     const dir = tmp({ 'litellm_config.yaml': text });
     const cfg = loadConfig({ cwd: dir, env: { SNOWFLAKE_PAT: PAT, LITELLM_MASTER_KEY: MASTER } });
     assert.deepEqual([...cfg.warnings].sort(), [
-      "LiteLLM key 'router_settings' at line 14 is not implemented by cortex-proxy — ignored",
+      "LiteLLM key 'router_settings.routing_strategy' at line 15 is not implemented by cortex-proxy — ignored",
       "unknown key 'wat' at line 19 — ignored",
       "LiteLLM key 'litellm_settings.callbacks' at line 13 is not implemented by cortex-proxy — ignored",
       "unknown key 'litellm_settings.num_retrys' at line 12 — ignored (did you mean 'num_retries'?)",
@@ -438,7 +438,7 @@ describe('zero-config from the environment', () => {
       assert.equal(d.modelName, d.cortexModel);
       assert.equal(d.apiBase, 'https://myorg-myacct.snowflakecomputing.com/api/v2');
       assert.deepEqual(d.auth, { type: 'pat', token: PAT });
-      assert.equal(d.wire, 'complete');
+      assert.equal(d.wire, 'auto');
     }
     assert.ok(cfg.deployments.some((d) => d.cortexModel === 'claude-4-sonnet'));
   });
@@ -486,7 +486,7 @@ describe('demo mode', () => {
     for (const d of cfg.deployments) {
       assert.equal(d.apiBase, '');
       assert.deepEqual(d.auth, { type: 'pat', token: '' });
-      assert.equal(d.wire, 'complete');
+      assert.equal(d.wire, 'auto');
     }
   });
 });

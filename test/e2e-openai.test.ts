@@ -10,7 +10,9 @@ import { cleanEnv, runCli, startProxy, tempDir, writeFiles, type RunningProxy } 
 const PAT = 'test-pat-' + 'x'.repeat(40);
 const MASTER = 'sk-test-master-' + 'y'.repeat(32);
 
-// The quickstart's file, byte for byte, except the api_base host (the emulator) and one extra model.
+// The quickstart's file, byte for byte, except the api_base host (the emulator), one extra model, and
+// `cortex_api: complete`: this file tests the inference:complete translation (the quickstart's endpoint);
+// test/e2e-wires.test.ts covers the default (auto) and the v1 wires.
 const quickstartYaml = (apiBase: string) => `model_list:
   - model_name: cortex-claude-4-sonnet
     litellm_params:
@@ -18,11 +20,13 @@ const quickstartYaml = (apiBase: string) => `model_list:
       api_base: ${apiBase}
       api_key: os.environ/SNOWFLAKE_PAT # MUST be prefixed with \`pat/\` — see below
       stream: true
+      cortex_api: complete
   - model_name: cortex-llama
     litellm_params:
       model: snowflake/llama3.1-70b
       api_base: ${apiBase}
       api_key: os.environ/SNOWFLAKE_PAT
+      cortex_api: complete
 litellm_settings:
   drop_params: true
   num_retries: 2
@@ -375,7 +379,7 @@ test('a 200 JSON body that is really an error (expired session 390112) becomes a
 test('request_timeout bounds the wait for a first byte and idle gaps, not a healthy stream', async () => {
   const dir = tempDir();
   writeFiles(dir, {
-    'cortex-proxy.yaml': `model_list:\n  - model_name: m\n    litellm_params:\n      model: snowflake/claude-4-sonnet\n      api_base: ${emu.apiBase}\n      api_key: os.environ/SNOWFLAKE_PAT\nlitellm_settings:\n  request_timeout: 1\n  num_retries: 0\n`,
+    'cortex-proxy.yaml': `model_list:\n  - model_name: m\n    litellm_params:\n      model: snowflake/claude-4-sonnet\n      api_base: ${emu.apiBase}\n      api_key: os.environ/SNOWFLAKE_PAT\n      cortex_api: complete\nlitellm_settings:\n  request_timeout: 1\n  num_retries: 0\n`,
   });
   const p = await startProxy([], { cwd: dir, env: cleanEnv({ SNOWFLAKE_PAT: PAT }) });
   try {

@@ -20,9 +20,11 @@ import { parseEnv } from 'node:util';
 import { isAlias, isMap, isScalar, isSeq, LineCounter, parseDocument } from 'yaml';
 import type { Document, Node, YAMLError } from 'yaml';
 import { DEFAULT_SETTINGS } from './types.js';
-import type { Config, Deployment, Settings } from './types.js';
+import type { Config, CortexApi, Deployment, Settings } from './types.js';
 import { knownModelIds } from '../cortex/models.js';
 import { parseModelInfo } from './model-info.js';
+import { finishRouting, parseFallbacks, parseRouterSettings, type PendingRouting } from './routing.js';
+import { deploymentInfo } from '../cortex/models.js';
 import { AccountError, accountToApiBase, normaliseApiBase } from './account.js';
 import { AUTH_PARAM_KEYS, NO_PARAMS, authKeyInfo, envCredentialVar, resolveAuth, type ParamSource } from './auth-config.js';
 import { SPCS_TOKEN_PATH } from '../snowflake/auth.js';
@@ -319,15 +321,15 @@ class FileCtx {
   }
 }
 
-const TOP_KEYS = ['model_list', 'litellm_settings', 'general_settings', 'environment_variables'];
+const TOP_KEYS = ['model_list', 'litellm_settings', 'general_settings', 'environment_variables', 'router_settings'];
 const TOP_LITELLM = new Set([
-  'router_settings', 'include', 'credential_list', 'guardrails', 'callback_settings', 'mcp_servers',
+  'include', 'credential_list', 'guardrails', 'callback_settings', 'mcp_servers',
   'files_settings', 'assistant_settings', 'finetune_settings', 'vector_store_registry', 'search_tools',
   'prompts', 'model_group_settings', 'batch_settings',
 ]);
 const MODEL_KEYS = ['model_name', 'litellm_params', 'model_info'];
 const MODEL_LITELLM = new Set(['model_info', 'tpm', 'rpm']);
-const PARAM_KEYS = ['model', 'api_base', 'api_key', 'stream', 'max_tokens', 'temperature', 'custom_llm_provider', ...AUTH_PARAM_KEYS];
+const PARAM_KEYS = ['model', 'api_base', 'api_key', 'stream', 'max_tokens', 'temperature', 'custom_llm_provider', 'cortex_api', ...AUTH_PARAM_KEYS];
 const PARAM_LITELLM = new Set([
   'rpm', 'tpm', 'timeout', 'stream_timeout', 'max_retries', 'num_retries', 'api_version', 'organization',
   'input_cost_per_token', 'output_cost_per_token', 'input_cost_per_second', 'output_cost_per_second',
@@ -336,10 +338,10 @@ const PARAM_LITELLM = new Set([
   'configurable_clientside_auth_params', 'cache_control_injection_points', 'seed', 'stop', 'model_info',
   'base_model', 'api_type', 'headers', 'extra_headers', 'reasoning_effort', 'thinking', 'user',
 ]);
-const LITELLM_KEYS = ['drop_params', 'num_retries', 'request_timeout', 'disable_spend_logs'];
+const LITELLM_KEYS = ['drop_params', 'num_retries', 'request_timeout', 'disable_spend_logs', 'fallbacks'];
 const LITELLM_LITELLM = new Set([
   'set_verbose', 'json_logs', 'callbacks', 'success_callback', 'failure_callback', 'service_callback', 'cache',
-  'cache_params', 'telemetry', 'max_budget', 'budget_duration', 'fallbacks', 'context_window_fallbacks',
+  'cache_params', 'telemetry', 'max_budget', 'budget_duration', 'context_window_fallbacks',
   'content_policy_fallbacks', 'default_fallbacks', 'modify_params', 'turn_off_message_logging',
   'redact_user_api_key_info', 'redact_messages_in_exceptions', 'force_ipv4', 'enable_json_schema_validation',
   'default_team_settings', 'upperbound_key_generate_params', 'default_key_generate_params',
@@ -408,6 +410,9 @@ function loadFile(file: string, display: string, env: NodeJS.ProcessEnv, warning
   }
 
   const settings: Settings = { ...DEFAULT_SETTINGS };
+  const routing: PendingRouting = { rules: [] }; // fallbacks are checked once model_list is read (config/routing.ts)
+  const rs = top.get('router_settings');
+  if (rs) parseRouterSettings(ctx, rs, routing);
   const ls = top.get('litellm_settings');
   if (ls?.value && !(isScalar(ls.value) && ls.value.value === null)) {
     for (const e of ctx.entries(ls.value, 'litellm_settings')) {
@@ -426,6 +431,9 @@ function loadFile(file: string, display: string, env: NodeJS.ProcessEnv, warning
         }
         case 'disable_spend_logs':
           settings.disableSpendLogs = ctx.bool(e, name) ?? settings.disableSpendLogs;
+          break;
+        case 'fallbacks':
+          parseFallbacks(ctx, e, name, routing);
           break;
         default:
           ctx.unknown(e, 'litellm_settings', LITELLM_KEYS, LITELLM_LITELLM);
@@ -497,8 +505,9 @@ function loadFile(file: string, display: string, env: NodeJS.ProcessEnv, warning
     ctx.fail(ml.keyNode, 'model_list is empty', `add at least one model:\n  ${EXAMPLE_MODEL}`);
   if (!isSeq(list)) ctx.fail(list, 'model_list must be a list of models (lines starting with "- ")', `write\n  ${EXAMPLE_MODEL}`);
   const deployments = list.items.map((item, i) => deploymentFrom(ctx, ctx.deref(item as Node), i));
+  const routes = finishRouting(ctx, routing, new Set(deployments.map((d) => d.modelName)));
 
-  return { deployments, settings, source: file, demo: false, warnings };
+  return { deployments, settings, source: file, demo: false, warnings, ...(routes ? { routing: routes } : {}) };
 }
 
 function deploymentFrom(ctx: FileCtx, item: Node | null, i: number): Deployment {
@@ -572,7 +581,7 @@ function deploymentFrom(ctx: FileCtx, item: Node | null, i: number): Deployment 
     label: `model '${modelName}'`, where: pw, env: ctx.env, fileDir: path.dirname(ctx.file), cwd: process.cwd(), apiBase,
   });
 
-  const d: Deployment = { modelName, cortexModel, apiBase, auth, wire: 'complete' };
+  const d: Deployment = { modelName, cortexModel, apiBase, auth, wire: 'auto' };
   const se = params.get('stream');
   if (se) ctx.bool(se, `${pw}.stream`); // informational: each client request says whether it streams
   const mt = params.get('max_tokens');
@@ -582,7 +591,23 @@ function deploymentFrom(ctx: FileCtx, item: Node | null, i: number): Deployment 
   const temperature = te ? ctx.number(te, `${pw}.temperature`, (n) => n >= 0 && n <= 2, 'a number from 0 to 2', '0.2') : undefined;
   if (temperature !== undefined) d.temperature = temperature;
   if (fields.has('model_info')) d.info = parseModelInfo(ctx, fields.get('model_info')!, where);
+  const ae = params.get('cortex_api');
+  if (ae) d.wire = cortexApi(ctx, ae, `${pw}.cortex_api`, d);
   return d;
+}
+
+const CORTEX_APIS: readonly CortexApi[] = ['auto', 'complete', 'openai', 'anthropic'];
+
+/** litellm_params.cortex_api: which Cortex chat endpoint this deployment uses (cortex/router.ts wireFor). */
+function cortexApi(ctx: FileCtx, e: Entry, name: string, d: Deployment): CortexApi {
+  const v = ctx.string(e, name, 'auto');
+  if (v === undefined || v === '') return 'auto';
+  const api = v.toLowerCase() as CortexApi;
+  if (!CORTEX_APIS.includes(api))
+    ctx.fail(e.value, `${name} must be auto, complete, openai or anthropic (got ${JSON.stringify(v.slice(0, 40))})`, 'write cortex_api: auto (Claude → /v1/messages, others → /v1/chat/completions, inference:complete when the account refuses them)');
+  if (api === 'anthropic' && deploymentInfo(d).family !== 'claude')
+    ctx.fail(e.value, `${name}: anthropic serves Claude models only, and '${d.cortexModel}' is not one`, 'use cortex_api: openai (or auto) for this model');
+  return api;
 }
 
 /** One model's litellm_params as config/auth-config.ts reads them: os.environ/ resolved, errors at their line. */
@@ -703,7 +728,7 @@ function fromEnvironment(env: NodeJS.ProcessEnv, warnings: string[]): Config | u
   const masterKey = envMasterKey(env);
   if (masterKey) settings.masterKey = masterKey;
   const deployments = envModels(env).map(
-    (id): Deployment => ({ modelName: id, cortexModel: id, apiBase, auth, wire: 'complete' }),
+    (id): Deployment => ({ modelName: id, cortexModel: id, apiBase, auth, wire: 'auto' }),
   );
   return { deployments, settings, source: 'environment', demo: false, warnings };
 }
@@ -717,7 +742,7 @@ function demoConfig(env: NodeJS.ProcessEnv, warnings: string[]): Config {
   const masterKey = envMasterKey(env);
   if (masterKey) settings.masterKey = masterKey;
   const deployments = envModels(env).map(
-    (id): Deployment => ({ modelName: id, cortexModel: id, apiBase: '', auth: { type: 'pat', token: '' }, wire: 'complete' }),
+    (id): Deployment => ({ modelName: id, cortexModel: id, apiBase: '', auth: { type: 'pat', token: '' }, wire: 'auto' }),
   );
   return { deployments, settings, source: 'demo', demo: true, warnings };
 }

@@ -3,7 +3,10 @@
 
 import type { KeyObject } from 'node:crypto';
 
-export type WireName = 'complete';
+/** Which Cortex chat endpoint a deployment uses: inference:complete, /v1/chat/completions or /v1/messages (cortex/<wire>). */
+export type WireName = 'complete' | 'openai' | 'anthropic';
+/** litellm_params.cortex_api: a wire, or `auto` (Claude → anthropic, others → openai; complete when the account refuses v1). */
+export type CortexApi = WireName | 'auto';
 
 /**
  * How the proxy authenticates to Snowflake (reference/cortex-api.md §7; config/auth-config.ts builds it,
@@ -40,7 +43,7 @@ export interface Deployment {
   /** e.g. https://myorg-myacct.snowflakecomputing.com/api/v2 (no trailing slash). */
   apiBase: string;
   auth: UpstreamAuth;
-  wire: WireName;
+  wire: CortexApi;
   /** Per-deployment overrides from litellm_params. */
   maxTokens?: number;
   temperature?: number;
@@ -85,6 +88,15 @@ export interface Config {
   demo: boolean;
   /** Non-fatal problems (unknown keys, …) to print at start-up. */
   warnings: string[];
+  /** Fallbacks and deployment cooldown (LiteLLM router_settings / litellm_settings); absent = none, defaults. */
+  routing?: Routing;
+}
+
+export interface Routing {
+  /** LiteLLM `fallbacks`: model_name → model_names tried in order when it fails before any output was sent. */
+  fallbacks: Record<string, string[]>;
+  /** How long a deployment that failed is tried only after its healthy siblings (router_settings.cooldown_time). */
+  cooldownMs: number;
 }
 
 export const DEFAULT_SETTINGS: Settings = {

@@ -64,10 +64,13 @@ export class Upstream {
     body: string,
     signal: AbortSignal,
     configuredModels: string[],
+    /** Wire-specific headers (e.g. anthropic-version); they never override the credential. */
+    extraHeaders?: Record<string, string>,
   ): Promise<UpstreamResponse> {
     const { pool, pathPrefix } = this.target(deployment.apiBase);
     const credential = authHeaders(deployment.auth);
     const headers = {
+      ...extraHeaders,
       ...(credential instanceof Promise ? await credential : credential),
       'content-type': 'application/json',
       accept: 'application/json, text/event-stream',

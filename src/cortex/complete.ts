@@ -50,7 +50,7 @@ interface Turn {
 
 const VALID_ID = /^[A-Za-z0-9_-]+$/;
 /** Claude only accepts [A-Za-z0-9_-] tool ids; the same mapping is applied to calls and results, so pairs still match. */
-function cleanToolId(id: string): string {
+export function cleanToolId(id: string): string {
   return VALID_ID.test(id) ? id : id.replace(/[^A-Za-z0-9_-]/g, '_');
 }
 

@@ -1,36 +1,163 @@
-// Model name → deployment. Several deployments of one name are used in turn (round robin).
-import type { Deployment } from '../config/types.js';
+// Model name → the deployments to try, in order, and the wire each one uses.
+//   - Several deployments of one model_name are used in turn (round robin); one that failed recently (within the
+//     cooldown) is tried only after its healthy siblings.
+//   - LiteLLM `fallbacks` ({"model-a": ["model-b", …]}) append model-b's deployments (then the next fallback's)
+//     after model-a's: server/proxy.ts walks the list until one answers, as long as nothing was sent yet.
+//   - cortex_api auto picks /v1/messages for Claude and /v1/chat/completions for the rest, and inference:complete
+//     for an account (api_base) that answered 403/404 on a v1 endpoint, for the rest of the process's life.
+import type { CortexApi, Deployment, Routing, WireName } from '../config/types.js';
 import { ProxyError } from '../core/errors.js';
+import { deploymentInfo } from './models.js';
+
+/** Cooldown when the config sets none. */
+export const DEFAULT_COOLDOWN_MS = 30_000;
+
+export interface Candidate {
+  deployment: Deployment;
+  /** The model name this candidate serves: the requested one, or a fallback's. */
+  modelName: string;
+  /** True for a fallback model's deployment (not the requested model_name's). */
+  fallback: boolean;
+}
 
 export class Router {
   private readonly byName = new Map<string, Deployment[]>();
   private readonly turn = new Map<string, number>();
+  private readonly fallbacks: Record<string, string[]>;
+  private readonly cooldownMs: number;
+  /** Deployment → when it last failed (ms since epoch); cleared when it answers. */
+  private readonly failedAt = new Map<Deployment, number>();
+  /** api_base of accounts whose v1 endpoints answered 403/404: cortex_api auto uses inference:complete there. */
+  private readonly v1Refused = new Set<string>();
 
-  constructor(deployments: Deployment[]) {
+  constructor(
+    deployments: Deployment[],
+    routing: Partial<Routing> = {},
+    private readonly now: () => number = Date.now,
+  ) {
     for (const d of deployments) {
       const list = this.byName.get(d.modelName);
       if (list) list.push(d);
       else this.byName.set(d.modelName, [d]);
     }
+    this.fallbacks = routing.fallbacks ?? {};
+    this.cooldownMs = routing.cooldownMs ?? DEFAULT_COOLDOWN_MS;
   }
 
   get modelNames(): string[] {
     return [...this.byName.keys()];
   }
 
+  private unknown(model: string): ProxyError {
+    return new ProxyError(
+      'not_found',
+      `model '${model}' is not configured in cortex-proxy. Configured models: ${this.modelNames.join(', ')}. ` +
+        'Add it to model_list in the config (model_name: <name>, litellm_params.model: snowflake/<cortex model>).',
+      { code: 'model_not_found', param: 'model' },
+    );
+  }
+
+  /** The next deployment of a model name (round robin), ignoring health. Throws not_found for an unknown name. */
   resolve(model: string): Deployment {
     const list = this.byName.get(model);
-    if (!list) {
-      throw new ProxyError(
-        'not_found',
-        `model '${model}' is not configured in cortex-proxy. Configured models: ${this.modelNames.join(', ')}. ` +
-          'Add it to model_list in the config (model_name: <name>, litellm_params.model: snowflake/<cortex model>).',
-        { code: 'model_not_found', param: 'model' },
-      );
-    }
+    if (!list) throw this.unknown(model);
     if (list.length === 1) return list[0];
     const i = this.turn.get(model) ?? 0;
     this.turn.set(model, (i + 1) % list.length);
     return list[i];
   }
+
+  /**
+   * Everything to try for one request, in order: the model's deployments (round robin, recently failed ones last),
+   * then each configured fallback model's deployments the same way. Throws not_found for an unknown name.
+   */
+  candidates(model: string): Candidate[] {
+    if (!this.byName.has(model)) throw this.unknown(model);
+    const out: Candidate[] = [];
+    for (const d of this.ordered(model)) out.push({ deployment: d, modelName: model, fallback: false });
+    for (const name of this.fallbacks[model] ?? []) {
+      if (name === model || !this.byName.has(name)) continue;
+      for (const d of this.ordered(name)) if (!out.some((c) => c.deployment === d)) out.push({ deployment: d, modelName: name, fallback: true });
+    }
+    return out;
+  }
+
+  private ordered(model: string): Deployment[] {
+    const list = this.byName.get(model)!;
+    if (list.length === 1) return list;
+    const start = this.turn.get(model) ?? 0;
+    this.turn.set(model, (start + 1) % list.length);
+    const rotated = [...list.slice(start), ...list.slice(0, start)];
+    const cooling = (d: Deployment) => this.isCooling(d);
+    return [...rotated.filter((d) => !cooling(d)), ...rotated.filter(cooling)];
+  }
+
+  private isCooling(d: Deployment): boolean {
+    const t = this.failedAt.get(d);
+    if (t === undefined) return false;
+    if (this.now() - t < this.cooldownMs) return true;
+    this.failedAt.delete(d);
+    return false;
+  }
+
+  /** The deployment failed before any output: its siblings go first for the cooldown. */
+  markFailed(d: Deployment): void {
+    this.failedAt.set(d, this.now());
+  }
+
+  /** The deployment answered. */
+  markOk(d: Deployment): void {
+    if (this.failedAt.size > 0) this.failedAt.delete(d);
+  }
+
+  /** The wire this deployment uses now: its cortex_api, or for auto the family's v1 endpoint unless the account refused it. */
+  wireFor(d: Deployment): WireName {
+    const api: CortexApi = d.wire;
+    if (api !== 'auto') return api;
+    if (this.v1Refused.has(d.apiBase)) return 'complete';
+    return deploymentInfo(d).family === 'claude' ? 'anthropic' : 'openai';
+  }
+
+  /** The account behind api_base answered 403/404 on a v1 endpoint: auto deployments there use complete from now on. */
+  rememberV1Refused(apiBase: string): void {
+    this.v1Refused.add(apiBase);
+  }
+
+  /** Undo rememberV1Refused (complete was refused the same way, so the v1 answer said nothing about v1). */
+  forgetV1Refused(apiBase: string): void {
+    this.v1Refused.delete(apiBase);
+  }
+
+  v1RefusedFor(apiBase: string): boolean {
+    return this.v1Refused.has(apiBase);
+  }
+}
+
+/**
+ * Whether an error before any output should move on to the next candidate. Everything that another deployment or
+ * model could answer differently does: rate limits (after the client's retries), Snowflake failures and timeouts,
+ * credential/permission/endpoint problems of that account, a model unknown to or unavailable in its region.
+ * Client errors (a malformed request, too large, an impossible schema) would fail the same way everywhere.
+ */
+export function shouldFallback(err: ProxyError): boolean {
+  switch (err.kind) {
+    case 'rate_limit':
+    case 'upstream':
+    case 'unavailable':
+    case 'timeout':
+    case 'auth':
+    case 'permission':
+    case 'not_found':
+    case 'budget':
+      return err.message !== 'client disconnected';
+    case 'invalid_request':
+      return isModelUnavailable(err);
+    default:
+      return false;
+  }
+}
+
+/** Snowflake's "unavailable in your region" or "unknown model" (the REST catalogue of this account lacks it). */
+export function isModelUnavailable(err: ProxyError): boolean {
+  return err.code === '300014' || /not available in your Snowflake account's region|does not know this model id/.test(err.message);
 }

@@ -20,8 +20,12 @@ export class SseParser {
   private hasData = false;
   private eventName = '';
 
-  constructor(handler: SseHandler) {
+  /** Deliver events of every name, not only `message` (Anthropic streams name each event and repeat it as `type`). */
+  private readonly allEvents: boolean;
+
+  constructor(handler: SseHandler, opts: { allEvents?: boolean } = {}) {
     this.handler = handler;
+    this.allEvents = opts.allEvents === true;
   }
 
   feed(chunk: string): void {
@@ -116,7 +120,7 @@ export class SseParser {
   }
 
   private dispatch(): void {
-    const deliver = this.hasData && (this.eventName === '' || this.eventName === 'message');
+    const deliver = this.hasData && (this.allEvents || this.eventName === '' || this.eventName === 'message');
     const data = this.data;
     this.data = '';
     this.hasData = false;

@@ -25,6 +25,8 @@ export interface EncodedRequest {
   body: Record<string, unknown>;
   /** The max_tokens actually sent (for the decoder's finish-reason rule). */
   maxTokens?: number;
+  /** Extra request headers this wire needs (e.g. anthropic-version); credentials come from snowflake/auth. */
+  headers?: Record<string, string>;
 }
 
 export interface Wire {
@@ -35,6 +37,6 @@ export interface Wire {
   createStreamDecoder(ctx: DecoderContext): StreamDecoder;
   /** Decode a complete 200 JSON body (stream:false answer, or an error dressed as 200). */
   decodeJson(body: unknown, ctx: DecoderContext, emit: Emit): void;
-  /** ChatRequest fields this wire cannot carry; present ones go through drop_params. */
-  unsupportedFields(req: ChatRequest): string[];
+  /** ChatRequest fields this wire cannot carry (for this deployment's model); present ones go through drop_params. */
+  unsupportedFields(req: ChatRequest, deployment?: Deployment): string[];
 }

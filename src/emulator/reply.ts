@@ -23,7 +23,7 @@ export interface ReplyPlan {
   toolCalls: PlannedToolCall[];
   prohibited: boolean;
   truncated: boolean;
-  usage: { prompt_tokens: number; completion_tokens: number; total_tokens: number; guard_tokens?: number };
+  usage: { prompt_tokens: number; completion_tokens: number; total_tokens: number; guard_tokens?: number; cached_tokens?: number; cache_write_tokens?: number };
 }
 
 /** Cortex-looking tool ids: `tooluse_` + 22 base64url chars (§2.4 examples). */
@@ -104,6 +104,8 @@ export function planReply(call: CompleteCall, scripted: ScriptedReply | undefine
   const natural = call.maxTokens > 1 ? Math.min(tokens(used), call.maxTokens - 1) : tokens(used);
   const completion = r.usage?.completion_tokens ?? (truncated ? call.maxTokens : natural);
   const usage: ReplyPlan['usage'] = { prompt_tokens: prompt, completion_tokens: completion, total_tokens: prompt + completion };
+  if (r.usage?.cached_tokens) usage.cached_tokens = r.usage.cached_tokens; // rendered by the v1 endpoints (v1.ts)
+  if (r.usage?.cache_write_tokens) usage.cache_write_tokens = r.usage.cache_write_tokens;
   if (call.guardrails?.enabled) usage.guard_tokens = tokens(used) + 8; // §3.4: present only with guardrails [value INF]
   const signature = thinking !== undefined ? createHash('sha256').update(thinking).digest('base64') : undefined;
   return { thinking, signature, text, toolCalls, prohibited, truncated, usage };

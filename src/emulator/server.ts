@@ -20,6 +20,7 @@ import {
   type ScriptedReply,
 } from './types.js';
 import { validateComplete, type CompleteCall } from './validate.js';
+import { V1_ENDPOINTS, v1Refusal, type Endpoint } from './v1.js';
 import { DEFAULT_ACCOUNT, checkAccount, credentialRefusal, type AccountState } from './account.js';
 import { runStatement } from './statements.js';
 import { EMBED_PATH, answerEmbed } from './embed.js';
@@ -117,6 +118,7 @@ const KNOB_CHECKS: { [K in keyof Knobs]: (v: unknown) => boolean } = {
   ttfbMs: (v) => typeof v === 'number' && v >= 0,
   chunkDelayMs: (v) => typeof v === 'number' && v >= 0,
   strict: (v) => typeof v === 'boolean',
+  v1: (v) => v === 'enabled' || v === 'forbidden' || v === 'not_found',
 };
 
 /** Throws on an unknown knob or a bad value (typos must not pass silently). */
@@ -317,8 +319,10 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulato
     };
   }
 
-  async function handleComplete(ex: Exchange, body: unknown): Promise<void> {
-    const call: CompleteCall = validateComplete(body, { models, unavailableInRegion: unavailable, strict: knobs.strict });
+  /** inference:complete, or a v1 endpoint (v1.ts) when `endpoint` is given: same scripts, faults and streaming. */
+  async function handleComplete(ex: Exchange, body: unknown, endpoint?: Endpoint): Promise<void> {
+    const vctx = { models, unavailableInRegion: unavailable, strict: knobs.strict };
+    const call: CompleteCall = endpoint ? endpoint.validate(body, vctx, ex.req.headers) : validateComplete(body, vctx);
     const rec = ex.rec;
     const fault = faults.shift();
     if (fault) rec.fault = fault;
@@ -350,15 +354,18 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulato
     const created = Math.floor(Date.now() / 1000);
     if (!call.stream && !fault) {
       if (knobs.ttfbMs > 0) await ex.sleep(knobs.ttfbMs);
+      if (endpoint) return sendJson(ex, 200, endpoint.json(plan, call, { id: rec.id, created, knobs }), 'ok');
       return sendJson(ex, 200, encodeJson(plan, { id: rec.id, model: call.model, created, knobs, family: call.info.family }), 'ok');
     }
-    const variant = resolveVariant(knobs, call.info);
-    const { frames, tail } = encodeStream(plan, { id: rec.id, model: call.model, created, variant, knobs, family: call.info.family });
+    const { frames, tail } = endpoint
+      ? endpoint.stream(plan, call, { id: rec.id, created, knobs })
+      : encodeStream(plan, { id: rec.id, model: call.model, created, variant: resolveVariant(knobs, call.info), knobs, family: call.info.family });
     if (!fault) return streamOut(ex, frames, { kind: 'end', tail });
     // Streaming faults deliver (part of) this reply, whatever stream:false said.
     if ('midStreamError' in fault) {
       const errJson = JSON.stringify({ error: { message: fault.midStreamError, code: fault.code ?? '500' } }); // §3.6
-      return streamOut(ex, frames.slice(0, fault.afterChunks ?? 1), { kind: 'error', frame: frame(errJson, knobs) });
+      const errFrame = endpoint ? endpoint.errorFrame(fault.midStreamError, fault.code ?? '500') : frame(errJson, knobs);
+      return streamOut(ex, frames.slice(0, fault.afterChunks ?? 1), { kind: 'error', frame: errFrame });
     }
     if ('cutAfterChunks' in fault) return streamOut(ex, frames.slice(0, fault.cutAfterChunks), { kind: 'cut' });
     return streamOut(ex, frames.slice(0, fault.stallAfterChunks), { kind: 'stall' });
@@ -412,14 +419,15 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulato
         }
         rec.body = body;
       }
-      const route = path === COMPLETE_PATH || path === STATEMENTS_PATH || path === EMBED_PATH ? 'POST' : path === MODELS_PATH ? 'GET' : undefined;
+      const v1: Endpoint | undefined = Object.hasOwn(V1_ENDPOINTS, path) ? V1_ENDPOINTS[path] : undefined;
+      const route = path === COMPLETE_PATH || path === STATEMENTS_PATH || path === EMBED_PATH || v1 ? 'POST' : path === MODELS_PATH ? 'GET' : undefined;
       if (!route) throw new CortexError(404, `Not found: ${path}`, undefined, 'unknown path');
       if (rec.method !== route) {
         throw new CortexError(405, `Method ${rec.method} not allowed`, undefined, `use ${route}`, { Allow: route });
       }
       const auth = authenticate(req.headers, policy);
       if (!auth.ok) throw auth.error;
-      const refused = credentialRefusal(account, path, req.socket.remoteAddress);
+      const refused = credentialRefusal(account, path, req.socket.remoteAddress) ?? (v1 ? v1Refusal(knobs.v1, path) : undefined);
       if (refused) throw refused;
       if (path === STATEMENTS_PATH) {
         const r = runStatement(body, { account, models, requests });
@@ -433,7 +441,7 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulato
       }
       if (!parsed) throw invalidPayload(raw.length === 0 ? 'empty body' : 'body is not JSON');
       if (path === EMBED_PATH) return answerEmbed(ex, body, { unavailable, takeFault: () => faults.shift(), sendJson, sendError });
-      await handleComplete(ex, body);
+      await handleComplete(ex, body, v1);
     } catch (e) {
       if (ex.ended) return;
       if (e instanceof CortexError) return sendError(ex, e);

@@ -30,6 +30,8 @@ export interface Knobs {
   chunkDelayMs: number;
   /** Reject unknown top-level request fields with 400 "invalid options object" (§2.2 strictness knob). */
   strict: boolean;
+  /** How the v1 endpoints (/v1/chat/completions, /v1/messages) answer: normally, 403 003001 (account not entitled), or 404. */
+  v1: 'enabled' | 'forbidden' | 'not_found';
 }
 
 export const DEFAULT_KNOBS: Readonly<Knobs> = Object.freeze({
@@ -46,6 +48,7 @@ export const DEFAULT_KNOBS: Readonly<Knobs> = Object.freeze({
   ttfbMs: 0,
   chunkDelayMs: 0,
   strict: true,
+  v1: 'enabled',
 });
 
 export interface EmulatorOptions {
@@ -103,7 +106,8 @@ export interface ScriptedReply {
   text?: string;
   thinking?: string;
   toolCalls?: ScriptedToolCall[];
-  usage?: { prompt_tokens?: number; completion_tokens?: number };
+  /** cached_tokens / cache_write_tokens: prompt-cache reads/writes beside prompt_tokens (each v1 endpoint reports them its own way, §8.3). */
+  usage?: { prompt_tokens?: number; completion_tokens?: number; cached_tokens?: number; cache_write_tokens?: number };
   /** Cortex Guard block (§2.5.7): the text becomes guardrails.response_when_unsafe. */
   finishReason?: 'prohibited_content';
 }

@@ -94,7 +94,7 @@ async function readJson(ctx: ProxyContext, req: IncomingMessage): Promise<unknow
 }
 
 export function createApp(config: Config, log: Logger): App {
-  const router = new Router(config.deployments);
+  const router = new Router(config.deployments, config.routing);
   const upstream = new Upstream(config.settings, log);
   const context: ProxyContext = {
     config,
@@ -207,6 +207,7 @@ function logExchange(log: Logger, method: string, path: string, x: Exchange): vo
   if (x.ttftMs !== undefined) line += ` ttft=${x.ttftMs.toFixed(1)}ms`;
   if (x.usage) line += ` tokens=${x.usage.promptTokens}+${x.usage.completionTokens}`;
   if (x.retries) line += ` retries=${x.retries}`;
+  if (x.fallback) line += ` fallback=${x.fallback}`;
   if (x.requestId) line += ` sf_request_id=${x.requestId}`;
   if (x.remote) line += ` remote=${x.remote}`;
   if (x.clientClosed) line += ' client_closed=true';

@@ -1,23 +1,25 @@
 // One chat exchange, whatever the dialect: decode → route → drop/refuse params → encode for the wire →
 // call Cortex (retries live in the client) → decode events → stream them out, or aggregate them.
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { Config, WireName } from '../config/types.js';
+import type { Config, Deployment, WireName } from '../config/types.js';
 import type { ChatRequest, StreamEvent, Usage } from '../core/types.js';
 import { ProxyError, invalidRequest } from '../core/errors.js';
 import { nowSeconds, randomId } from '../core/ids.js';
 import { Aggregator } from '../core/aggregate.js';
 import type { Dialect, ResponseMeta } from '../dialects/dialect.js';
-import type { Wire } from '../cortex/wire.js';
+import type { EncodedRequest, Wire } from '../cortex/wire.js';
 import { completeWire } from '../cortex/complete.js';
+import { openaiWire } from '../cortex/openai-wire.js';
+import { anthropicWire } from '../cortex/anthropic-wire.js';
 import { resolveImages } from '../cortex/images.js';
 import { connectionError, type Upstream, type UpstreamResponse } from '../cortex/client.js';
-import type { Router } from '../cortex/router.js';
+import { shouldFallback, type Router } from '../cortex/router.js';
 import type { Logger } from './log.js';
 import { SSE_HEADERS, sendJson, write } from './http.js';
 import { applyOutputFloor } from './max-tokens.js';
 import { preflightChat } from '../cortex/preflight.js';
 
-export const WIRES: Record<WireName, Wire> = { complete: completeWire };
+export const WIRES: Record<WireName, Wire> = { complete: completeWire, openai: openaiWire, anthropic: anthropicWire };
 
 /** What one exchange did, for the request log (and later the usage log). */
 export interface Exchange {
@@ -27,6 +29,12 @@ export interface Exchange {
   /** The deployment that served it (Cortex model id, wire). */
   cortexModel?: string;
   wire?: string;
+  /** The model_name that answered when it was not the first deployment tried (a fallback's, or another deployment of the same name). */
+  fallback?: string;
+  /** Deployments passed over before the answer, with why (e.g. "model-a (claude-4-sonnet via anthropic): 429 rate_limit"). */
+  skipped?: string[];
+  /** cortex_api auto retried on inference:complete because the account refused a v1 endpoint. */
+  wireRetried?: boolean;
   /** HTTP status the client got (200 for a stream that later failed in-band: see error). */
   status?: number;
   /** The client went away before the answer was complete. */
@@ -77,16 +85,9 @@ export async function proxyChat(
 ): Promise<void> {
   const chat = dialect.decodeRequest(body, req.headers);
   x.model = chat.model;
-  const deployment = ctx.router.resolve(chat.model);
-  x.cortexModel = deployment.cortexModel;
-  x.wire = deployment.wire;
-  preflightChat(chat, deployment); // catalogue limits: refuse what cannot succeed before a round trip
-  applyOutputFloor(chat, deployment, ctx.config.settings.minOutputTokens);
-  const wire = WIRES[deployment.wire];
-  dropUnsupported(chat, wire, ctx);
   x.stream = chat.stream;
+  const candidates = ctx.router.candidates(chat.model);
   if (hasRemoteImages(chat)) await resolveImages(chat, { maxBytes: ctx.config.settings.maxImageBytes });
-  const encoded = wire.encodeRequest(chat, deployment);
 
   // A client that goes away aborts the upstream call at once (no tokens burnt for nobody).
   const abort = new AbortController();
@@ -95,52 +96,153 @@ export async function proxyChat(
   };
   res.once('close', onClose);
   try {
-    const up = await ctx.upstream.post(deployment, encoded.path, JSON.stringify(encoded.body), abort.signal, ctx.router.modelNames);
-    x.requestId = up.requestId;
-    x.retries = up.retries;
-    const meta: ResponseMeta = { id: randomId(ID_PREFIX[dialect.name] ?? 'cp-'), created: nowSeconds(), model: chat.model };
-    const headers: Record<string, string> = { ...ctx.extraHeaders };
-    if (up.requestId) headers['x-request-id'] = up.requestId;
-    const decodeCtx = { maxTokens: encoded.maxTokens, requestId: up.requestId };
-
-    if (chat.stream) {
-      const encoder = dialect.createStreamEncoder(chat, meta);
-      let out = '';
-      let early: ProxyError | undefined;
-      const emit = (e: StreamEvent) => {
-        observe(x, e);
-        // Until content exists an error can still be a proper HTTP error instead of an in-stream one.
-        if (e.type === 'error' && !res.headersSent && x.ttftMs === undefined) {
-          early = e.error;
-          out = '';
-        } else out += encoder.event(e);
-      };
-      const flush = async (): Promise<boolean> => {
-        if (early) return false;
-        // Hold the opening frames until content arrives, so an early failure can still be an HTTP error.
-        if (out === '' || (!res.headersSent && x.ttftMs === undefined)) return true;
-        if (!res.headersSent) res.writeHead(200, { ...SSE_HEADERS, ...headers });
-        const text = out;
-        out = '';
-        return write(res, text);
-      };
-      await pumpEvents(up, wire, decodeCtx, emit, flush, deployment.apiBase, ctx.config.settings.requestTimeoutMs);
-      if (early) throw early;
-      out += encoder.end();
-      if (!res.headersSent) res.writeHead(200, { ...SSE_HEADERS, ...headers });
-      if (!res.destroyed) res.end(out);
-    } else {
-      const agg = new Aggregator({ id: meta.id, created: meta.created });
-      const emit = (e: StreamEvent) => {
-        observe(x, e);
-        agg.push(e);
-      };
-      await pumpEvents(up, wire, decodeCtx, emit, async () => true, deployment.apiBase, ctx.config.settings.requestTimeoutMs);
-      const final = agg.result(); // throws the upstream error, if any
-      sendJson(res, 200, dialect.encodeResponse(final, chat, meta), headers);
+    // The candidate loop: the model's deployments (round robin, recently failed last), then its fallbacks'. A
+    // candidate that fails before any output was sent gives way to the next; cortex_api auto first retries the
+    // same deployment on inference:complete when its account refuses the v1 endpoints (403/404).
+    let first: ProxyError | undefined;
+    let routed = false;
+    for (let i = 0; i < candidates.length; i++) {
+      const c = candidates[i];
+      const deployment = c.deployment;
+      const wireName = ctx.router.wireFor(deployment);
+      const wire = WIRES[wireName];
+      let prepared: { req: ChatRequest; encoded: EncodedRequest };
+      try {
+        prepared = prepareFor(ctx, chat, deployment, wire);
+      } catch (err) {
+        // The requested model cannot take this request: the client's error. A fallback that cannot is skipped.
+        if (i === 0 || !(err instanceof ProxyError) || !first) throw err;
+        x.skipped = [...(x.skipped ?? []), `${c.modelName}: ${err.message.slice(0, 120)}`];
+        continue;
+      }
+      x.cortexModel = deployment.cortexModel;
+      x.wire = wireName;
+      if (!routed) {
+        routed = true;
+        if (ctx.onStart) for (const listener of ctx.onStart) listener(x, req);
+      }
+      try {
+        await attempt(ctx, dialect, chat, prepared.encoded, deployment, wire, res, x, abort.signal);
+        ctx.router.markOk(deployment);
+        if (i > 0) {
+          x.fallback = c.modelName;
+          x.error = undefined;
+          x.errorKind = undefined;
+        }
+        return;
+      } catch (err) {
+        if (!(err instanceof ProxyError) || res.headersSent || abort.signal.aborted) throw err;
+        if (deployment.wire === 'auto' && (err.status === 403 || err.status === 404)) {
+          if (wireName !== 'complete') {
+            ctx.router.rememberV1Refused(deployment.apiBase);
+            ctx.log.info(
+              `Snowflake account ${hostOf(deployment.apiBase)} answered ${err.status} on ${wire.name === 'anthropic' ? '/v1/messages' : '/v1/chat/completions'}: ` +
+                'cortex_api auto uses inference:complete for it from now on',
+            );
+            i--; // the same deployment again, on complete
+            continue;
+          }
+          // complete is refused the same way: the account's problem is not the v1 endpoints.
+          if (x.wireRetried) ctx.router.forgetV1Refused(deployment.apiBase);
+        }
+        if (!shouldFallback(err)) throw first ?? err;
+        first ??= err;
+        ctx.router.markFailed(deployment);
+        const next = candidates[i + 1];
+        x.skipped = [...(x.skipped ?? []), `${c.modelName} (${deployment.cortexModel} via ${wireName}): ${err.status} ${err.kind}`];
+        if (next) ctx.log.info(`${c.modelName} (${deployment.cortexModel}) failed before any output (${err.status} ${err.kind}); trying ${next.modelName} (${next.deployment.cortexModel})`);
+      }
     }
+    throw first ?? new ProxyError('internal', 'no deployment could be tried');
   } finally {
     res.off('close', onClose);
+  }
+}
+
+/**
+ * The request as one candidate deployment gets it: catalogue refusals, the output floor, drop_params for its wire,
+ * then the wire's encoding. A shallow copy, so a candidate's changes never reach the next one.
+ */
+function prepareFor(ctx: ProxyContext, chat: ChatRequest, deployment: Deployment, wire: Wire): { req: ChatRequest; encoded: EncodedRequest } {
+  const req: ChatRequest = { ...chat };
+  preflightChat(req, deployment); // catalogue limits: refuse what cannot succeed before a round trip
+  applyOutputFloor(req, deployment, ctx.config.settings.minOutputTokens);
+  dropUnsupported(req, wire, deployment, ctx);
+  return { req, encoded: wire.encodeRequest(req, deployment) };
+}
+
+/**
+ * One upstream call and its answer, streamed to the client or aggregated. Throws a ProxyError when it fails before
+ * anything was sent to the client (the caller may then try the next candidate); a failure after that goes out
+ * in-band as the dialect's error event.
+ */
+async function attempt(
+  ctx: ProxyContext,
+  dialect: Dialect,
+  chat: ChatRequest,
+  encoded: EncodedRequest,
+  deployment: Deployment,
+  wire: Wire,
+  res: ServerResponse,
+  x: Exchange,
+  signal: AbortSignal,
+): Promise<void> {
+  x.error = undefined;
+  x.errorKind = undefined;
+  x.ttftMs = undefined;
+  x.usage = undefined;
+  x.wireRetried = x.wireRetried || (deployment.wire === 'auto' && wire.name === 'complete' && ctx.router.v1RefusedFor(deployment.apiBase));
+  const up = await ctx.upstream.post(deployment, encoded.path, JSON.stringify(encoded.body), signal, ctx.router.modelNames, encoded.headers);
+  x.requestId = up.requestId;
+  x.retries += up.retries;
+  const meta: ResponseMeta = { id: randomId(ID_PREFIX[dialect.name] ?? 'cp-'), created: nowSeconds(), model: chat.model };
+  const headers: Record<string, string> = { ...ctx.extraHeaders };
+  if (up.requestId) headers['x-request-id'] = up.requestId;
+  const decodeCtx = { maxTokens: encoded.maxTokens, requestId: up.requestId };
+
+  if (chat.stream) {
+    const encoder = dialect.createStreamEncoder(chat, meta);
+    let out = '';
+    let early: ProxyError | undefined;
+    const emit = (e: StreamEvent) => {
+      observe(x, e);
+      // Until content exists an error can still be a proper HTTP error instead of an in-stream one.
+      if (e.type === 'error' && !res.headersSent && x.ttftMs === undefined) {
+        early = e.error;
+        out = '';
+      } else out += encoder.event(e);
+    };
+    const flush = async (): Promise<boolean> => {
+      if (early) return false;
+      // Hold the opening frames until content arrives, so an early failure can still be an HTTP error.
+      if (out === '' || (!res.headersSent && x.ttftMs === undefined)) return true;
+      if (!res.headersSent) res.writeHead(200, { ...SSE_HEADERS, ...headers });
+      const text = out;
+      out = '';
+      return write(res, text);
+    };
+    await pumpEvents(up, wire, decodeCtx, emit, flush, deployment.apiBase, ctx.config.settings.requestTimeoutMs);
+    if (early) throw early;
+    out += encoder.end();
+    if (!res.headersSent) res.writeHead(200, { ...SSE_HEADERS, ...headers });
+    if (!res.destroyed) res.end(out);
+  } else {
+    const agg = new Aggregator({ id: meta.id, created: meta.created });
+    const emit = (e: StreamEvent) => {
+      observe(x, e);
+      agg.push(e);
+    };
+    await pumpEvents(up, wire, decodeCtx, emit, async () => true, deployment.apiBase, ctx.config.settings.requestTimeoutMs);
+    const final = agg.result(); // throws the upstream error, if any
+    sendJson(res, 200, dialect.encodeResponse(final, chat, meta), headers);
+  }
+}
+
+function hostOf(apiBase: string): string {
+  try {
+    return new URL(apiBase).host;
+  } catch {
+    return 'upstream';
   }
 }
 
@@ -212,8 +314,8 @@ function observe(x: Exchange, e: StreamEvent): void {
 }
 
 /** drop_params: parameters Cortex cannot honour are dropped, or refused with a 400 that says how to allow dropping. */
-function dropUnsupported(chat: ChatRequest, wire: Wire, ctx: ProxyContext): void {
-  const fields = [...chat.unsupported, ...wire.unsupportedFields(chat)];
+function dropUnsupported(chat: ChatRequest, wire: Wire, deployment: Deployment, ctx: ProxyContext): void {
+  const fields = [...chat.unsupported, ...wire.unsupportedFields(chat, deployment)];
   if (fields.length === 0) return;
   if (!ctx.config.settings.dropParams) {
     throw invalidRequest(

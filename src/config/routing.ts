@@ -1,0 +1,121 @@
+// Routing keys of a LiteLLM-style config: `fallbacks` (under router_settings or litellm_settings, LiteLLM's form
+// `[{"model-a": ["model-b", …]}]`) and router_settings.cooldown_time. Called from config/load.ts with its file
+// context, so every problem names its line; fallback names are checked against model_list once it is read.
+//
+//   router_settings:
+//     fallbacks:
+//       - cortex-claude: [cortex-gpt, cortex-llama]    # tried in this order, before any output was sent
+//     cooldown_time: 30                                # s a failed deployment waits behind its siblings
+import { isMap, isScalar, isSeq } from 'yaml';
+import type { Routing } from './types.js';
+import { DEFAULT_COOLDOWN_MS } from '../cortex/router.js';
+
+/** The parts of load.ts's FileCtx used here (structural, like config/model-info.ts). */
+export interface Entry {
+  key: string;
+  keyNode: unknown;
+  value: unknown;
+}
+export interface RoutingReader {
+  entries(node: unknown, where: string): Entry[];
+  number(e: Entry, name: string, ok: (n: number) => boolean, expected: string, example: string): number | undefined;
+  string(e: Entry, name: string, example: string): string | undefined;
+  deref(node: unknown): unknown;
+  fail(node: unknown, detail: string, hint: string): never;
+  warn(node: unknown, text: string): void;
+  unknown(e: Entry, section: string, known: readonly string[], litellm: ReadonlySet<string>): void;
+}
+
+/** A fallback list as written, with its YAML nodes for line-numbered errors after model_list is known. */
+export interface FallbackRule {
+  from: string;
+  fromNode: unknown;
+  to: Array<{ name: string; node: unknown }>;
+  where: string;
+}
+
+export interface PendingRouting {
+  rules: FallbackRule[];
+  cooldownMs?: number;
+}
+
+export const ROUTER_KEYS = ['fallbacks', 'cooldown_time'];
+/** LiteLLM router_settings keys cortex-proxy does not implement (warned about, not errors). */
+const ROUTER_LITELLM = new Set([
+  'routing_strategy', 'routing_strategy_args', 'num_retries', 'timeout', 'stream_timeout', 'allowed_fails',
+  'allowed_fails_policy', 'retry_policy', 'retry_after', 'default_fallbacks', 'context_window_fallbacks',
+  'content_policy_fallbacks', 'model_group_alias', 'enable_pre_call_checks', 'redis_host', 'redis_port',
+  'redis_password', 'redis_url', 'cache_responses', 'enable_tag_filtering', 'provider_budget_config',
+  'model_group_retry_policy', 'disable_cooldowns', 'optional_pre_call_checks', 'max_fallbacks',
+]);
+
+const FALLBACK_HINT = 'write it the LiteLLM way:\n    fallbacks:\n      - cortex-claude: [cortex-gpt, cortex-llama]';
+
+const isEmpty = (n: unknown) => n === null || n === undefined || (isScalar(n) && n.value === null);
+
+/** `fallbacks:` — a list of one-key mappings (or one mapping) from a model_name to the model_names to try next. */
+export function parseFallbacks(ctx: RoutingReader, e: Entry, name: string, out: PendingRouting): void {
+  const node = ctx.deref(e.value);
+  if (isEmpty(node)) return;
+  const maps: unknown[] = isSeq(node) ? node.items.map((n) => ctx.deref(n)) : isMap(node) ? [node] : [];
+  if (maps.length === 0) ctx.fail(node, `${name} must be a list of "model: [fallback models]" mappings`, FALLBACK_HINT);
+  maps.forEach((m, i) => {
+    const where = isSeq(node) ? `${name}[${i}]` : name;
+    if (!isMap(m)) ctx.fail(m, `${where} must be a mapping "model: [fallback models]"`, FALLBACK_HINT);
+    for (const f of ctx.entries(m, where)) {
+      const from = f.key.trim();
+      const v = ctx.deref(f.value);
+      const items: unknown[] = isSeq(v) ? v.items : isEmpty(v) ? [] : [v];
+      const to: FallbackRule['to'] = [];
+      items.forEach((item, j) => {
+        const s = ctx.string({ key: from, keyNode: item, value: ctx.deref(item) }, `${where}.${from}[${j}]`, 'cortex-gpt');
+        if (s) to.push({ name: s, node: item });
+      });
+      if (to.length === 0) ctx.fail(f.keyNode, `${where}.${from} lists no fallback models`, FALLBACK_HINT);
+      out.rules.push({ from, fromNode: f.keyNode, to, where: `${where}.${from}` });
+    }
+  });
+}
+
+/** `router_settings:` — fallbacks and cooldown_time; LiteLLM's other router keys are warnings. */
+export function parseRouterSettings(ctx: RoutingReader, e: Entry, out: PendingRouting): void {
+  if (isEmpty(ctx.deref(e.value))) return;
+  for (const f of ctx.entries(e.value, 'router_settings')) {
+    const name = `router_settings.${f.key}`;
+    switch (f.key) {
+      case 'fallbacks':
+        parseFallbacks(ctx, f, name, out);
+        break;
+      case 'cooldown_time': {
+        const s = ctx.number(f, name, (n) => n >= 0 && n <= 86_400, 'a number of seconds from 0 to 86400', '30');
+        if (s !== undefined) out.cooldownMs = Math.round(s * 1000);
+        break;
+      }
+      default:
+        ctx.unknown(f, 'router_settings', ROUTER_KEYS, ROUTER_LITELLM);
+    }
+  }
+}
+
+/** Checks every name against model_list and builds Config.routing (later rules for the same model add to it). */
+export function finishRouting(ctx: RoutingReader, pending: PendingRouting, modelNames: ReadonlySet<string>): Routing | undefined {
+  if (pending.rules.length === 0 && pending.cooldownMs === undefined) return undefined;
+  const known = [...modelNames].join(', ');
+  const fallbacks: Record<string, string[]> = {};
+  for (const r of pending.rules) {
+    if (!modelNames.has(r.from))
+      ctx.fail(r.fromNode, `${r.where}: '${r.from}' is not a model_name in model_list`, `fallbacks name configured models: ${known}`);
+    const list = (fallbacks[r.from] ??= []);
+    for (const t of r.to) {
+      if (!modelNames.has(t.name))
+        ctx.fail(t.node, `${r.where}: fallback '${t.name}' is not a model_name in model_list`, `fallbacks name configured models: ${known}`);
+      if (t.name === r.from) {
+        ctx.warn(t.node, `${r.where}{at} lists '${t.name}' as its own fallback — ignored`);
+        continue;
+      }
+      if (!list.includes(t.name)) list.push(t.name);
+    }
+  }
+  const routing: Routing = { fallbacks, cooldownMs: pending.cooldownMs ?? DEFAULT_COOLDOWN_MS };
+  return routing;
+}
