@@ -1,6 +1,6 @@
 // SNOWFLAKE.ACCOUNT_USAGE.CORTEX_REST_API_USAGE_HISTORY (reference/cortex-api.md §10.2) for the emulator's SQL API,
 // synthesised from the inference:complete requests it answered: one row per answered request, REQUEST_ID = the
-// X-Snowflake-Request-ID it sent, TOKENS_GRANULAR = {"input","output"} from the usage it reported. Unlike the real
+// X-Snowflake-Request-ID it sent (inference:complete and the v1 chat endpoints alike), TOKENS_GRANULAR = {"input","output"} from the usage it reported. Unlike the real
 // view there is no delay. Understood statements:
 //
 //   SELECT <columns> FROM SNOWFLAKE.ACCOUNT_USAGE.CORTEX_REST_API_USAGE_HISTORY
@@ -11,7 +11,8 @@
 import { addStatementPattern, SqlError, type Column, type StatementContext } from './statements.js';
 import type { ReceivedRequest } from './types.js';
 
-const COMPLETE_PATH = '/api/v2/cortex/inference:complete';
+/** The chat endpoints Snowflake bills as Cortex REST API usage. */
+const CHAT_PATHS = new Set(['/api/v2/cortex/inference:complete', '/api/v2/cortex/v1/chat/completions', '/api/v2/cortex/v1/messages']);
 
 const UNIT_MS: Record<string, number> = { second: 1000, minute: 60_000, hour: 3_600_000, day: 86_400_000 };
 
@@ -42,7 +43,7 @@ addStatementPattern({
       if (!unit) throw new SqlError(`SQL compilation error: the emulator does not know the DATEADD unit '${m[2]}'`);
       since = Date.now() - Number(m[3]) * unit;
     }
-    const served = ctx.requests.filter((r) => r.path === COMPLETE_PATH && r.outcome === 'ok' && r.reply && r.startedAt >= since);
+    const served = ctx.requests.filter((r) => CHAT_PATHS.has(r.path) && r.outcome === 'ok' && r.reply && r.startedAt >= since);
     const items = m[1].split(',').map((s) => s.trim());
     if (m[4]) {
       // MODEL_NAME, SUM(TOKENS) [AS x], COUNT(*) [AS y] … GROUP BY 1
