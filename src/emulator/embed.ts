@@ -66,6 +66,7 @@ export function answerEmbed<X extends EmbedExchange>(ex: X, body: unknown, env: 
       // No stream here: a 200 whose JSON body is an error object.
       return env.sendJson(ex, 200, JSON.stringify({ error: { message: fault.midStreamError, code: fault.code ?? '500' } }), 'faulted');
     }
+    if (ex.ended) return;
     if ('raw' in fault) {
       const s = fault.raw.status ?? 200;
       ex.res.writeHead(s, fault.raw.headers ?? {});
