@@ -1,0 +1,250 @@
+// `cortex-proxy doctor` and `cortex-proxy models` against the emulator: all ✓ for a good setup, and each failure
+// class of the quickstart's troubleshooting table reported with its fix when the emulator is told to fail that way.
+import { test, before, after, beforeEach } from 'node:test';
+import assert from 'node:assert/strict';
+import { createServer } from 'node:http';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { startEmulator, type Emulator } from '../src/emulator/index.js';
+import { cleanEnv, runCli, startProxy, tempDir } from './helpers.js';
+import { freePort, jwtPat, rs256Jwt, STRONG_KEY, writeAccount } from './setup-helpers.js';
+
+const PAT = jwtPat(60);
+let emu: Emulator;
+before(async () => {
+  emu = await startEmulator({ pats: [PAT, rs256Jwt()], quiet: true });
+});
+after(() => emu?.close());
+beforeEach(() => emu.reset());
+
+interface Check {
+  id: string;
+  title: string;
+  status: 'ok' | 'fail' | 'warn' | 'skip';
+  detail: string;
+  fix?: string;
+}
+
+async function doctor(dir: string, extra: string[] = [], env = cleanEnv()) {
+  const port = await freePort();
+  const r = await runCli(['doctor', '--json', '--port', String(port), ...extra], { cwd: dir, env });
+  let report: { ok: boolean; checks: Check[] };
+  try {
+    report = JSON.parse(r.stdout);
+  } catch {
+    throw new Error(`doctor printed no JSON (exit ${r.code}):\n${r.stdout}\n${r.stderr}`);
+  }
+  const get = (id: string) => report.checks.filter((c) => c.id === id);
+  const one = (id: string) => {
+    const list = get(id);
+    assert.equal(list.length >= 1, true, `no check ${id}`);
+    return list[0];
+  };
+  for (const out of [r.stdout, r.stderr]) {
+    assert.ok(!out.includes(PAT), 'doctor never prints the PAT');
+    assert.ok(!out.includes(STRONG_KEY), 'doctor never prints the master key');
+  }
+  return { code: r.code, report, get, one, port };
+}
+
+function account(opts: Partial<Parameters<typeof writeAccount>[1]> = {}) {
+  const dir = tempDir();
+  writeAccount(dir, { apiBase: emu.apiBase, pat: PAT, ...opts });
+  return dir;
+}
+
+test('a good setup: every check passes, exit 0; the text form has one ✓ line per check', async () => {
+  const dir = account();
+  const d = await doctor(dir);
+  assert.equal(d.code, 0, JSON.stringify(d.report.checks.filter((c) => c.status === 'fail')));
+  assert.equal(d.report.ok, true);
+  for (const id of ['config', 'env', 'pat', 'token', 'host', 'credential', 'sql', 'port', 'master-key', 'env-mode']) assert.equal(d.one(id).status, 'ok', `${id}: ${d.one(id).detail}`);
+  assert.match(d.one('token').detail, /programmatic access token, expires \d{4}-\d\d-\d\d/);
+  assert.match(d.one('pat').detail, /pat\/<token>/);
+  assert.match(d.one('sql').detail, /region AWS_US_WEST_2.*cross-region inference DISABLED/);
+  const models = d.get('model');
+  assert.ok(models.length >= 2);
+  assert.ok(models.every((m) => m.status === 'ok'), JSON.stringify(models));
+  assert.ok(emu.requests.some((q) => q.path === '/api/v2/statements'));
+  assert.ok(emu.requests.filter((q) => q.body && (q.body as any).max_tokens === 1).length >= 2, '1-token requests');
+
+  const text = await runCli(['doctor', '--port', String(d.port)], { cwd: dir, env: cleanEnv() });
+  assert.equal(text.code, 0);
+  assert.match(text.stdout, /^✓ config/m);
+  assert.match(text.stdout, /^✓ credential +accepted/m);
+  assert.match(text.stdout, /All checks passed/);
+  assert.doesNotMatch(text.stdout, /\x1b\[/, 'no colour when not a terminal');
+});
+
+test('401 from Cortex (expired PAT): the credential check fails with the PAT fix; models are skipped', async () => {
+  emu.setAccount({ credentialFailure: 'expired-pat' });
+  const d = await doctor(account());
+  assert.equal(d.code, 1);
+  const c = d.one('credential');
+  assert.equal(c.status, 'fail');
+  assert.match(c.detail, /expired, revoked or mistyped/);
+  assert.match(c.fix!, /new programmatic access token/);
+  assert.ok(d.get('model').every((m) => m.status === 'skip'));
+});
+
+test('a PAT whose own expiry date has passed is caught before any call', async () => {
+  const dir = tempDir();
+  writeAccount(dir, { apiBase: emu.apiBase, pat: jwtPat(-2) });
+  const d = await doctor(dir);
+  assert.equal(d.code, 1);
+  assert.equal(d.one('token').status, 'fail');
+  assert.match(d.one('token').detail, /expired on/);
+});
+
+test('403 (role lacks SNOWFLAKE.CORTEX_USER): the fix is the GRANT, and the SQL API still names the role', async () => {
+  emu.setAccount({ credentialFailure: 'no-cortex-role', role: 'ANALYST' });
+  const d = await doctor(account());
+  assert.equal(d.code, 1);
+  assert.equal(d.one('credential').status, 'fail');
+  assert.match(d.one('credential').fix!, /GRANT DATABASE ROLE SNOWFLAKE\.CORTEX_USER/);
+  assert.match(d.one('sql').detail, /role ANALYST.*grant SNOWFLAKE\.CORTEX_USER to role ANALYST/);
+});
+
+test('network policy (401 or 403): explained as a network policy, not as a bad token', async () => {
+  for (const status of [403, 401] as const) {
+    emu.setAccount({ credentialFailure: 'network-policy', networkPolicyStatus: status });
+    const d = await doctor(account());
+    assert.equal(d.code, 1);
+    assert.match(d.one('credential').detail, /network policy/);
+    assert.match(d.one('credential').fix!, /network policy/);
+  }
+});
+
+test('SNOWFLAKE_PAT not in the environment (the quickstart\'s "Missing Snowflake JWT key"): named, with where to put it', async () => {
+  const dir = account();
+  writeFileSync(join(dir, '.env'), `CORTEX_PROXY_MASTER_KEY=${STRONG_KEY}\n`, { mode: 0o600 });
+  const d = await doctor(dir);
+  assert.equal(d.code, 1);
+  assert.equal(d.one('env').status, 'fail');
+  assert.match(d.one('env').detail, /not set: SNOWFLAKE_PAT/);
+  assert.match(d.one('env').fix!, /SNOWFLAKE_PAT=… to .*\.env/);
+});
+
+test('token type: a bare PAT is fine (no pat/ needed); a key-pair JWT given as the PAT is not', async () => {
+  const bare = await doctor(account({ patPrefix: false }));
+  assert.equal(bare.one('pat').status, 'ok');
+  assert.match(bare.one('pat').detail, /bare token/);
+  assert.equal(bare.code, 0);
+  const dir = tempDir();
+  writeAccount(dir, { apiBase: emu.apiBase, pat: rs256Jwt() });
+  const jwt = await doctor(dir);
+  assert.equal(jwt.code, 1);
+  assert.equal(jwt.one('token').status, 'fail');
+  assert.match(jwt.one('token').detail, /key-pair JWT/);
+});
+
+test('a model unavailable in the region: cross-region explained and the nearest available model suggested', async () => {
+  emu.setAccount({ unavailableInRegion: ['claude-opus-4-5'] });
+  const d = await doctor(account({ models: ['claude-sonnet-4-5', 'claude-opus-4-5'] }));
+  assert.equal(d.code, 1);
+  const bad = d.get('model').filter((m) => m.status === 'fail');
+  assert.ok(bad.length >= 1);
+  assert.ok(bad.every((m) => m.title.includes('cortex-claude-opus-4-5')));
+  assert.match(bad[0].detail, /not available in your region AWS_US_WEST_2 and cross-region inference is DISABLED/);
+  assert.match(bad[0].fix!, /ALTER ACCOUNT SET CORTEX_ENABLED_CROSS_REGION = 'ANY_REGION'/);
+  assert.match(bad[0].fix!, /use claude-[a-z0-9.-]+ instead/);
+  assert.ok(d.get('model').some((m) => m.title.includes('cortex-claude-sonnet-4-5') && m.status === 'ok'));
+
+  emu.setAccount({ crossRegion: 'AWS_EU' });
+  const wide = await doctor(account({ models: ['claude-opus-4-5'] }));
+  assert.match(wide.get('model').find((m) => m.status === 'fail')!.detail, /nor through cross-region inference \(AWS_EU\)/);
+});
+
+test('the SQL API being off limits is a skip, not a failure', async () => {
+  emu.setAccount({ sql: 'forbidden' });
+  const d = await doctor(account());
+  assert.equal(d.one('sql').status, 'skip');
+  assert.equal(d.code, 0);
+  emu.setAccount({ sql: 'no-warehouse' });
+  const wh = await doctor(account());
+  assert.equal(wh.one('sql').status, 'skip');
+  const withWh = await doctor(account(), ['--warehouse', 'COMPUTE_WH']);
+  assert.equal(withWh.one('sql').status, 'ok');
+});
+
+test('the account host does not answer: named with a fix; the credential check is skipped', async () => {
+  const dir = tempDir();
+  writeAccount(dir, { apiBase: `http://127.0.0.1:${await freePort()}/api/v2`, pat: PAT });
+  const d = await doctor(dir);
+  assert.equal(d.code, 1);
+  assert.equal(d.one('host').status, 'fail');
+  assert.match(d.one('host').detail, /refused/);
+  assert.equal(d.one('credential').status, 'skip');
+});
+
+test('proxy port: free, already served by cortex-proxy, or taken by another program ("Cursor Verify fails")', async () => {
+  const dir = account();
+  const p = await startProxy([], { cwd: dir, env: cleanEnv() });
+  try {
+    const port = new URL(p.url).port;
+    const r = await runCli(['doctor', '--json', '--port', port], { cwd: dir, env: cleanEnv() });
+    const port1 = (JSON.parse(r.stdout).checks as Check[]).find((c) => c.id === 'port')!;
+    assert.equal(port1.status, 'ok');
+    assert.match(port1.detail, /already served by cortex-proxy/);
+  } finally {
+    await p.stop();
+  }
+  const other = createServer((_req, res) => res.end('hello'));
+  await new Promise<void>((r) => other.listen(0, '127.0.0.1', r));
+  try {
+    const port = String((other.address() as any).port);
+    const r = await runCli(['doctor', '--json', '--port', port], { cwd: dir, env: cleanEnv() });
+    const c = (JSON.parse(r.stdout).checks as Check[]).find((x) => x.id === 'port')!;
+    assert.equal(c.status, 'fail');
+    assert.match(c.detail, /taken by another program/);
+    assert.match(c.fix!, /lsof -i :\d+/);
+    assert.equal(r.code, 1);
+  } finally {
+    other.close();
+  }
+});
+
+test('a weak master key and a world-readable .env fail with their fixes; no master key is a warning', async () => {
+  const weak = await doctor(account({ masterKey: 'sk-test-master-' + 'y'.repeat(32), envMode: 0o644 }));
+  assert.equal(weak.code, 1);
+  assert.equal(weak.one('master-key').status, 'fail');
+  assert.match(weak.one('master-key').fix!, /randomBytes/);
+  assert.equal(weak.one('env-mode').status, 'fail');
+  assert.match(weak.one('env-mode').fix!, /^chmod 600 /);
+  const none = await doctor(account({ masterKey: null }));
+  assert.equal(none.one('master-key').status, 'warn');
+  assert.equal(none.code, 0);
+});
+
+test('no account at all: doctor says to run init', async () => {
+  const d = await doctor(tempDir());
+  assert.equal(d.code, 1);
+  assert.equal(d.one('config').status, 'fail');
+  assert.match(d.one('config').fix!, /cortex-proxy init/);
+});
+
+test('models: what the account can use, with context, tools and vision; SQL fallback when the models endpoint is refused', async () => {
+  emu.setAccount({ unavailableInRegion: ['claude-opus-4-5'] });
+  const dir = account();
+  const r = await runCli(['models', '--json'], { cwd: dir, env: cleanEnv() });
+  assert.equal(r.code, 0, r.stderr);
+  const out = JSON.parse(r.stdout);
+  assert.equal(out.source, 'GET /api/v2/cortex/models');
+  const sonnet = out.models.find((m: any) => m.id === 'claude-sonnet-4-5');
+  assert.deepEqual({ ctx: sonnet.contextWindow, tools: sonnet.tools, vision: sonnet.vision, as: sonnet.configuredAs }, { ctx: 200000, tools: true, vision: true, as: ['cortex-claude-sonnet-4-5'] });
+  assert.equal(out.models.find((m: any) => m.id === 'llama3.1-70b').tools, false);
+  assert.ok(!out.models.some((m: any) => m.id === 'claude-opus-4-5'));
+  const text = await runCli(['models'], { cwd: dir, env: cleanEnv() });
+  assert.match(text.stdout, /^model +context +output +tools +vision +configured as$/m);
+  assert.match(text.stdout, /^claude-sonnet-4-5 +200k +64k +yes +yes +cortex-claude-sonnet-4-5$/m);
+
+  emu.setAccount({ credentialFailure: 'no-cortex-role' });
+  const sql = JSON.parse((await runCli(['models', '--json'], { cwd: dir, env: cleanEnv() })).stdout);
+  assert.equal(sql.source, 'SHOW CORTEX BASE MODELS (SQL API)');
+  assert.ok(sql.models.some((m: any) => m.id === 'openai-gpt-4.1'));
+
+  emu.setAccount({ credentialFailure: 'expired-pat' });
+  const refused = await runCli(['models'], { cwd: dir, env: cleanEnv() });
+  assert.equal(refused.code, 1);
+  assert.match(refused.stderr, /refused the credential/);
+});
