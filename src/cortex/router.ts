@@ -127,10 +127,6 @@ export class Router {
   forgetV1Refused(apiBase: string): void {
     this.v1Refused.delete(apiBase);
   }
-
-  v1RefusedFor(apiBase: string): boolean {
-    return this.v1Refused.has(apiBase);
-  }
 }
 
 /**

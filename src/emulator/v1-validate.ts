@@ -121,7 +121,7 @@ export function validateChatCompletions(body: unknown, ctx: ValidationContext): 
     const rf = body.response_format;
     if (!isObj(rf)) throw invalidOptions('response_format must be an object');
     if (rf.type === 'json_object') {
-      if (claude) throw invalidOptions('response_format json_object is not supported for Claude models; use json_schema (§8.2)');
+      if (claude) throw bad('response_format json_object is not supported for Claude models; use json_schema', '§8.2 "only json_schema" [text INF]');
       responseSchema = { type: 'object' };
     } else if (rf.type === 'json_schema') {
       const js = rf.json_schema;

@@ -33,7 +33,7 @@ export interface Exchange {
   fallback?: string;
   /** Deployments passed over before the answer, with why (e.g. "model-a (claude-4-sonnet via anthropic): 429 rate_limit"). */
   skipped?: string[];
-  /** cortex_api auto retried on inference:complete because the account refused a v1 endpoint. */
+  /** This request learned that the account refuses the v1 endpoints (403/404) and was retried on inference:complete. */
   wireRetried?: boolean;
   /** HTTP status the client got (200 for a stream that later failed in-band: see error). */
   status?: number;
@@ -135,6 +135,7 @@ export async function proxyChat(
         if (deployment.wire === 'auto' && (err.status === 403 || err.status === 404)) {
           if (wireName !== 'complete') {
             ctx.router.rememberV1Refused(deployment.apiBase);
+            x.wireRetried = true;
             ctx.log.info(
               `Snowflake account ${hostOf(deployment.apiBase)} answered ${err.status} on ${wire.name === 'anthropic' ? '/v1/messages' : '/v1/chat/completions'}: ` +
                 'cortex_api auto uses inference:complete for it from now on',
@@ -142,7 +143,7 @@ export async function proxyChat(
             i--; // the same deployment again, on complete
             continue;
           }
-          // complete is refused the same way: the account's problem is not the v1 endpoints.
+          // complete is refused the same way within this request: the account's problem is not the v1 endpoints.
           if (x.wireRetried) ctx.router.forgetV1Refused(deployment.apiBase);
         }
         if (!shouldFallback(err)) throw first ?? err;
@@ -191,7 +192,6 @@ async function attempt(
   x.errorKind = undefined;
   x.ttftMs = undefined;
   x.usage = undefined;
-  x.wireRetried = x.wireRetried || (deployment.wire === 'auto' && wire.name === 'complete' && ctx.router.v1RefusedFor(deployment.apiBase));
   const up = await ctx.upstream.post(deployment, encoded.path, JSON.stringify(encoded.body), signal, ctx.router.modelNames, encoded.headers);
   x.requestId = up.requestId;
   x.retries += up.retries;
