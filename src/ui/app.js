@@ -149,9 +149,10 @@
       { label: 'completion', stroke: '#ff9f36', width: 2 },
     ], [m.t, m.prompt_tokens, m.completion_tokens]);
     chart('chart-latency', 'latency and TTFT per minute', [
-      { label: 'latency p50', stroke: '#7d44cf', width: 2, spanGaps: false },
-      { label: 'latency p90', stroke: '#b9a3e3', width: 1, dash: [4, 4] },
-      { label: 'TTFT p50', stroke: '#1e8e3e', width: 2 },
+      // Minutes without requests have no latency: gaps, with points so a lone minute still shows.
+      { label: 'latency p50', stroke: '#7d44cf', width: 2, points: { show: true, size: 6 } },
+      { label: 'latency p90', stroke: '#b9a3e3', width: 1, dash: [4, 4], points: { show: true, size: 4 } },
+      { label: 'TTFT p50', stroke: '#1e8e3e', width: 2, points: { show: true, size: 6 } },
     ], [m.t, m.latency_p50, m.latency_p90, m.ttft_p50]);
   }
 
