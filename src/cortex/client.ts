@@ -6,7 +6,7 @@ import type { Deployment, Settings } from '../config/types.js';
 import { ProxyError } from '../core/errors.js';
 import { isRetryableStatus, snowflakeError } from './snowflake-errors.js';
 import type { Logger } from '../server/log.js';
-import { authHeaders } from '../snowflake/auth.js';
+import { authHeaders, credentialError } from '../snowflake/auth.js';
 
 export const USER_AGENT = 'cortex-proxy/0.1.0';
 const MAX_ERROR_BODY = 64 * 1024;
@@ -103,7 +103,7 @@ export class Upstream {
         }
         const text = await readCapped(res.body, MAX_ERROR_BODY);
         const retryAfter = parseRetryAfter(headerValue(res.headers['retry-after']));
-        failure = snowflakeError(res.statusCode, text, requestId, configuredModels, retryAfter);
+        failure = credentialError(deployment.auth, snowflakeError(res.statusCode, text, requestId, configuredModels, retryAfter));
         if (!isRetryableStatus(res.statusCode)) throw failure;
         retryAfterMs = retryAfter !== undefined ? retryAfter * 1000 : undefined;
       } catch (err) {

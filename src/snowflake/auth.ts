@@ -34,6 +34,8 @@ const headersFor = (token: string, type: TokenType): AuthHeaders => ({ authoriza
 interface Source {
   headers(): AuthHeaders | Promise<AuthHeaders>;
   attach(log: AuthLog): void;
+  /** The tokens this source has handed out that may still be quoted back (for redaction). */
+  tokens(): string[];
 }
 
 const sources = new WeakMap<UpstreamAuth, Source>();
@@ -82,6 +84,53 @@ export function attachAuth(auth: UpstreamAuth, log: AuthLog): void {
   sourceFor(auth).attach(log);
 }
 
+/**
+ * An upstream error, made right for the credential in use: any of its tokens quoted back by Snowflake is
+ * redacted, and a rejected key-pair JWT or OAuth token gets advice for that credential instead of the PAT
+ * advice snowflakeError gives (it cannot know which credential was sent).
+ */
+export function credentialError(auth: UpstreamAuth, err: ProxyError): ProxyError {
+  let message = err.message;
+  for (const t of sourceFor(auth).tokens()) if (t.length >= 8 && message.includes(t)) message = message.split(t).join('[redacted]');
+  if (err.kind === 'auth' && auth.type !== 'pat' && !/network policy|ip address|not allowed to access/i.test(message)) {
+    const said = message.indexOf(' Snowflake said:');
+    const rid = message.lastIndexOf(' (Snowflake request id:');
+    const tail = said >= 0 ? message.slice(said) : rid >= 0 ? message.slice(rid) : '';
+    const expired = err.code === '390198' || (said >= 0 && /expired/i.test(message.slice(said)));
+    message = credentialAdvice(auth, expired) + tail;
+  }
+  if (message === err.message) return err;
+  const e = new ProxyError(err.kind, message, { code: err.code, param: err.param, requestId: err.requestId, status: err.status, retryAfter: err.retryAfter });
+  return e;
+}
+
+function credentialAdvice(auth: UpstreamAuth, expired: boolean): string {
+  switch (auth.type) {
+    case 'keypair':
+      return expired
+        ? "Snowflake rejected the key-pair JWT as expired. Check this machine's clock: cortex-proxy signs JWTs for 59 minutes and renews them after 54."
+        : `Snowflake rejected the key-pair JWT for ${auth.account}.${auth.user}. Check that DESCRIBE USER ${auth.user} shows ` +
+            `RSA_PUBLIC_KEY_FP = ${auth.fingerprint} (else register the public key: ALTER USER ${auth.user} SET RSA_PUBLIC_KEY='…'), ` +
+            `and that ${auth.account} is the account as Snowflake names it (set jwt_account: to the account locator from ` +
+            "SELECT CURRENT_ACCOUNT(), or to ORGNAME-ACCOUNT_NAME with its underscores).";
+    case 'jwt':
+      return (
+        'Snowflake rejected the pre-minted key-pair JWT (api_key / SNOWFLAKE_JWT)' +
+        (expired ? ' as expired' : '') +
+        ". Such a JWT lives at most one hour: configure private_key_path and snowflake_user so cortex-proxy mints and renews its own."
+      );
+    case 'oauth':
+      return (
+        `Snowflake rejected the OAuth access token${expired ? ' as expired' : ' (expired, revoked, or issued for another account or role)'}. ` +
+        ('tokenPath' in auth
+          ? `cortex-proxy re-reads ${auth.tokenPath} whenever it changes: make sure whatever refreshes the token writes there.`
+          : 'Get a fresh token into SNOWFLAKE_OAUTH_TOKEN and restart, or use oauth_token_path with a file your OAuth client keeps fresh.')
+      );
+    case 'pat':
+      return '';
+  }
+}
+
 // ───────────────────────────── static tokens ─────────────────────────────
 
 class StaticToken implements Source {
@@ -95,6 +144,9 @@ class StaticToken implements Source {
   }
   headers(): AuthHeaders {
     return this.h;
+  }
+  tokens(): string[] {
+    return [this.token];
   }
   attach(log: AuthLog): void {
     log.addSecret(this.token);
@@ -146,6 +198,8 @@ interface Minted {
 /** Mints, caches and renews key-pair JWTs for one (account, user, key). */
 export class KeyPairTokens implements Source {
   private current?: Minted;
+  /** The token before the current one: requests in flight may still carry it. */
+  private previous?: string;
   private pending?: Promise<Minted>;
   private readonly logs = new Set<AuthLog>();
   private readonly now: () => number;
@@ -182,6 +236,10 @@ export class KeyPairTokens implements Source {
     );
   }
 
+  tokens(): string[] {
+    return this.previous ? [this.previous, this.current!.token] : this.current ? [this.current.token] : [];
+  }
+
   /** The current token's claims' iat (seconds), for tests. */
   get issuedAt(): number | undefined {
     return this.current?.iat;
@@ -214,6 +272,7 @@ export class KeyPairTokens implements Source {
       renewAt: (iat + this.renewAfterS) * 1000,
       usableUntil: (iat + this.lifetimeS) * 1000 - Math.min(EXPIRY_MARGIN_MS, (this.lifetimeS * 1000) / 10),
     };
+    this.previous = this.current?.token;
     this.current = m;
     return m;
   }
@@ -299,6 +358,10 @@ export class OAuthTokenFile implements Source {
     this.token = token;
     this.h = headersFor(token, 'OAUTH');
     for (const log of this.logs) log.addSecret(token);
+  }
+
+  tokens(): string[] {
+    return this.token ? [this.token] : [];
   }
 
   private trouble(what: string): void {
