@@ -34,6 +34,7 @@ before(async () => {
       entry('unentitled', 'claude-sonnet-4-5', unentitled.apiBase) +
       entry('unentitled-gpt', 'openai-gpt-4.1', unentitled.apiBase) +
       entry('legacy', 'openai-gpt-4.1', legacy.apiBase) +
+      entry('pinned-v1', 'openai-gpt-4.1', unentitled.apiBase, 'openai') +
       'router_settings:\n  fallbacks:\n    - primary: [backup]\n    - busy: [backup]\n' +
       'litellm_settings:\n  num_retries: 1\n',
   });
@@ -136,4 +137,13 @@ test('cortex_api auto: a 404 on /v1/chat/completions (no v1 endpoints) falls bac
   for await (const c of await askStream('legacy')) text += c.choices[0]?.delta?.content ?? '';
   assert.equal(text, 'old school');
   assert.deepEqual(trail(legacy), ['openai-gpt-4.1 v1/chat/completions 404', 'openai-gpt-4.1 inference:complete 200']);
+});
+
+test('an explicit cortex_api is never switched: a 403/404 on it is the client\'s error, with what to do', async () => {
+  await assert.rejects(ask('pinned-v1'), (err: any) => {
+    assert.equal(err.status, 403);
+    assert.match(err.message, /does not let this account use this Cortex endpoint.*cortex_api to auto or complete/);
+    return true;
+  });
+  assert.deepEqual(trail(unentitled), ['openai-gpt-4.1 v1/chat/completions 403']);
 });

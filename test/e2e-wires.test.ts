@@ -158,7 +158,7 @@ const DIALECTS: Record<string, Dialect> = {
     async tools(model) {
       const tools: OpenAI.Responses.FunctionTool[] = CALLS.map((c) => ({ type: 'function', name: c.name, parameters: schema, strict: false }));
       const final = await openai.responses.stream({ model, input: 'Both', tools }).finalResponse();
-      const calls = final.output.filter((o): o is OpenAI.Responses.ResponseFunctionToolCall => o.type === 'function_call').map((o) => ({ name: o.name, args: JSON.parse(o.arguments) }));
+      const calls = final.output.flatMap((o) => (o.type === 'function_call' ? [{ name: o.name, args: JSON.parse(o.arguments) }] : []));
       return { calls, done: final.status ?? '' };
     },
     async roundTrip(model) {

@@ -228,6 +228,12 @@ describe('decoding Cortex quirks (§8.2/§8.3)', () => {
     assert.equal(refused.finishReason, 'content_filter');
   });
 
+  test('reasoning text (Claude `reasoning`, others `reasoning_content`) becomes thinking; content after it is text', () => {
+    const m = aggregate(decode([sse({ id: '', choices: [{ index: 0, delta: { content: '', reasoning: 'First, ' } }] }, { id: '', choices: [{ index: 0, delta: { reasoning_content: 'think.' } }] }, { id: '', choices: [{ index: 0, delta: { content: 'Done.' } }] })]));
+    assert.deepEqual(m.thinking, [{ text: 'First, think.' }]);
+    assert.equal(m.text, 'Done.');
+  });
+
   test('a parameterless tool that streamed no arguments gets "{}"; a nameless fragment on an unseen index is ignored', () => {
     const ev = decode([sse({ id: '', choices: [{ index: 0, delta: { tool_calls: [{ index: 0, id: 't1', type: 'function', function: { name: 'now', arguments: '' } }] }, finish_reason: '' }] }, { id: '', choices: [{ index: 0, delta: { tool_calls: [{ index: 3, id: '', type: '', function: { name: '', arguments: '' } }] }, finish_reason: '' }] })]);
     assert.deepEqual(aggregate(ev).toolCalls, [{ id: 't1', name: 'now', argumentsJson: '{}' }]);

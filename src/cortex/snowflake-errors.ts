@@ -140,6 +140,10 @@ export function snowflakeError(
   if (status === 401 || (authByCode && (status === 200 || status === 400 || status === 403))) {
     kind = 'auth';
     text = authMessage(p, status) + said;
+  } else if (status === 403 && code === '003001') {
+    // The account is not entitled to this endpoint (the v1 ones, §6): cortex_api auto moves to inference:complete.
+    kind = 'permission';
+    text = `Snowflake does not let this account use this Cortex endpoint (403).${said} Set this model's cortex_api to auto or complete to use inference:complete, or ask Snowflake support to enable the endpoint.`;
   } else if (status === 403) {
     kind = 'permission';
     text = `Snowflake refused access to Cortex (403).${said} ${ROLE_HELP}`;
