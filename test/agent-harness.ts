@@ -5,8 +5,10 @@
 // the result back, and ends on the emulator's summary of that result.
 //
 // Each agent runs once per upstream wire (litellm_params.cortex_api: complete, openai, anthropic): the same
-// agent request must complete its round trip whichever Cortex endpoint the proxy translates it to. A wire the
-// emulator does not serve (yet) is skipped with a note.
+// agent request must complete its round trip whichever Cortex endpoint the proxy translates it to. One test
+// file per agent and wire (test/e2e-agent-<bin>-<wire>.test.ts calls agentTest(bin, wire)) keeps each file far
+// inside the runner's 60 s per-file timeout even on a busy machine. A wire the emulator does not serve (yet) is
+// skipped with a note.
 //
 // The agents are not root devDependencies (about 1 GB): they live in test/agents/package.json with a lockfile,
 // pinned exactly, and CI installs them with `npm ci --prefix test/agents`. Without that install every test
@@ -28,9 +30,11 @@ import { ROOT, startProxy, tempDir, writeFiles, type RunningProxy } from './help
 
 const AGENTS_DIR = join(ROOT, 'test', 'agents');
 const BIN_DIR = join(AGENTS_DIR, 'node_modules', '.bin');
+const installed = existsSync(BIN_DIR);
 const INSTALL_HINT = 'agent CLIs not installed: run `npm ci --prefix test/agents`';
-const TEST_TIMEOUT_MS = 150_000;
-const AGENT_TIMEOUT_MS = 120_000;
+// npm test gives each test file 60 s (--test-timeout): an agent that hangs is killed well before, with its output.
+const AGENT_TIMEOUT_MS = 45_000;
+const TEST_TIMEOUT_MS = 55_000;
 
 const PAT = 'test-pat-agents-' + 'p'.repeat(40);
 const MASTER = 'sk-test-agents-' + 'm'.repeat(32);
@@ -38,14 +42,13 @@ const MODEL = 'claude-sonnet-4-5';
 const SMALL_MODEL = 'claude-haiku-4-5';
 const PROMPT = 'Create a file hello.txt containing hi';
 
-type WireName = 'complete' | 'openai' | 'anthropic';
+export type WireName = 'complete' | 'openai' | 'anthropic';
 /** The Cortex path each upstream wire calls. */
 const WIRE_PATHS: Record<WireName, string> = {
   complete: '/api/v2/cortex/inference:complete',
   openai: '/api/v2/cortex/v1/chat/completions',
   anthropic: '/api/v2/cortex/v1/messages',
 };
-const WIRES = Object.keys(WIRE_PATHS) as WireName[];
 
 // Model names equal to the Cortex ids Claude Code and the others are told to ask for; the wire pinned.
 const proxyYaml = (apiBase: string, wire: WireName) => `model_list:
@@ -173,7 +176,7 @@ function runAgent(bin: string, args: string[], opts: { cwd: string; env: NodeJS.
 }
 
 /** A fresh HOME and workspace, and an environment built from nothing but what the agent needs. */
-function sandbox(name: string, extra: Record<string, string>): { home: string; ws: string; env: NodeJS.ProcessEnv } {
+function sandbox(name: string, trapUrl: string): { home: string; ws: string; env: NodeJS.ProcessEnv } {
   const root = tempDir(`cortex-proxy-agent-${name}-`);
   const home = join(root, 'home');
   const ws = join(root, 'workspace');
@@ -192,66 +195,18 @@ function sandbox(name: string, extra: Record<string, string>): { home: string; w
     XDG_DATA_HOME: join(home, '.local', 'share'),
     XDG_CACHE_HOME: join(home, '.cache'),
     XDG_STATE_HOME: join(home, '.local', 'state'),
-    HTTP_PROXY: trap.url,
-    HTTPS_PROXY: trap.url,
-    http_proxy: trap.url,
-    https_proxy: trap.url,
+    HTTP_PROXY: trapUrl,
+    HTTPS_PROXY: trapUrl,
+    http_proxy: trapUrl,
+    https_proxy: trapUrl,
     NO_PROXY: '127.0.0.1,localhost,::1',
     no_proxy: '127.0.0.1,localhost,::1',
     ...(process.env.CI ? { CI: process.env.CI } : {}),
-    ...extra,
   };
   return { home, ws, env };
 }
 
 // ---------------------------------------------------------------------------------------------------------
-
-let emu: Emulator;
-let trap: EgressTrap;
-const installed = existsSync(BIN_DIR);
-/** One proxy per wire, started on first use. */
-const proxies = new Map<WireName, RunningProxy>();
-/** Wires whose Cortex path the emulator answers (a path it does not know is a 404). */
-const served = new Set<WireName>();
-
-async function proxyFor(wire: WireName): Promise<RunningProxy> {
-  let p = proxies.get(wire);
-  if (!p) {
-    const dir = tempDir();
-    writeFiles(dir, {
-      'cortex-proxy.yaml': proxyYaml(emu.apiBase, wire),
-      '.env': `SNOWFLAKE_PAT=${PAT}\nLITELLM_MASTER_KEY=${MASTER}\n`,
-    });
-    p = await startProxy(['--config', 'cortex-proxy.yaml'], { cwd: dir });
-    proxies.set(wire, p);
-  }
-  return p;
-}
-
-before(async () => {
-  if (!installed) return;
-  trap = await startEgressTrap();
-  emu = await startEmulator({ pats: [PAT], quiet: true });
-  for (const wire of WIRES) {
-    const r = await fetch(emu.url + WIRE_PATHS[wire], {
-      method: 'POST',
-      headers: { authorization: `Bearer ${PAT}`, 'content-type': 'application/json' },
-      body: '{}',
-    });
-    await r.arrayBuffer();
-    if (r.status !== 404) served.add(wire);
-  }
-});
-after(async () => {
-  for (const p of proxies.values()) await p.stop();
-  await emu?.close();
-  await trap?.close();
-});
-beforeEach(() => {
-  if (!installed) return;
-  emu.reset();
-  trap.outside.length = 0;
-});
 
 /** Resolves once the proxy logged `count` lines matching `pattern` after `mark` (bounded). */
 function proxyLines(proxy: RunningProxy, mark: number, pattern: RegExp, count: number): Promise<string[]> {
@@ -296,7 +251,7 @@ interface AgentCase {
   route: string;
   /** The tool call the emulator answers the main turn with. */
   tool: (ws: string) => { name: string; input: Record<string, unknown> };
-  /** Arguments, extra environment and files (written relative to HOME or the sandbox) for one run. */
+  /** Arguments, extra environment, files (paths relative to HOME) and stdin for one run. */
   setup: (s: { home: string; ws: string; proxyUrl: string }) => { args: string[]; env?: Record<string, string>; files?: Record<string, string>; stdin?: string };
 }
 
@@ -440,14 +395,51 @@ models:
 
 const tail = (s: string, n = 3000) => (s.length > n ? '…' + s.slice(-n) : s);
 
-for (const c of CASES) for (const wire of WIRES) {
+/** Registers the test of one agent (by its bin name) on `wire`, with its own emulator, proxy and egress trap. */
+export function agentTest(agent: string, wire: WireName): void {
+  const c = CASES.find((x) => x.bin === agent);
+  if (!c) throw new Error(`no agent case for ${agent}`);
+  let emu: Emulator;
+  let trap: EgressTrap;
+  let proxy: RunningProxy;
+  /** Whether the emulator answers the wire's Cortex path (a path it does not know is a 404). */
+  let served = false;
+
+  before(async () => {
+    if (!installed) return;
+    trap = await startEgressTrap();
+    emu = await startEmulator({ pats: [PAT], quiet: true });
+    const r = await fetch(emu.url + WIRE_PATHS[wire], {
+      method: 'POST',
+      headers: { authorization: `Bearer ${PAT}`, 'content-type': 'application/json' },
+      body: '{}',
+    });
+    await r.arrayBuffer();
+    served = r.status !== 404;
+    const dir = tempDir();
+    writeFiles(dir, {
+      'cortex-proxy.yaml': proxyYaml(emu.apiBase, wire),
+      '.env': `SNOWFLAKE_PAT=${PAT}\nLITELLM_MASTER_KEY=${MASTER}\n`,
+    });
+    proxy = await startProxy(['--config', 'cortex-proxy.yaml'], { cwd: dir });
+  });
+  after(async () => {
+    await proxy?.stop();
+    await emu?.close();
+    await trap?.close();
+  });
+  beforeEach(() => {
+    if (!installed) return;
+    emu.reset();
+    trap.outside.length = 0;
+  });
+
   const bin = join(BIN_DIR, c.bin);
   const skip = !installed ? INSTALL_HINT : !existsSync(bin) ? `${c.bin} missing in test/agents: run \`npm ci --prefix test/agents\`` : false;
 
   test(`${c.name} writes a file through the proxy (${wire} wire): tool call, tool result, final answer`, { skip, timeout: TEST_TIMEOUT_MS }, async (t) => {
-    if (!served.has(wire)) return t.skip(`the emulator does not serve ${WIRE_PATHS[wire]}`);
-    const proxy = await proxyFor(wire);
-    const { home, ws, env } = sandbox(c.bin, {});
+    if (!served) return t.skip(`the emulator does not serve ${WIRE_PATHS[wire]}`);
+    const { home, ws, env } = sandbox(c.bin, trap.url);
     const s = c.setup({ home, ws, proxyUrl: proxy.url });
     for (const [rel, text] of Object.entries(s.files ?? {})) {
       const p = join(home, rel);
@@ -468,7 +460,7 @@ for (const c of CASES) for (const wire of WIRES) {
     assert.ok(called, `the scripted ${call.name} call was never sent to ${c.name}${why}`);
     const id = called.reply!.toolCalls[0].id;
     assert.equal(readFileSync(join(ws, 'hello.txt'), 'utf8'), 'hi', `hello.txt written by ${c.name}'s ${call.name}`);
-    // The tool result came back through the proxy, named and tied to the call, and the final answer was printed.
+    // The tool result came back through the proxy, tied to the call, and the final answer was printed.
     assert.ok(emu.requests.flatMap(toolResultIds).includes(id), `no tool result for ${id} reached Cortex${why}`);
     assert.match(r.stdout, new RegExp(`Tool results received: ${call.name} returned`), `final answer printed${why}`);
     // The strict emulator refused nothing the proxy sent, and the proxy logged the agent's requests.

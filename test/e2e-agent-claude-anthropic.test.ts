@@ -1,0 +1,4 @@
+// The real 'claude' agent CLI through the proxy on the 'anthropic' upstream wire; see agent-harness.ts.
+import { agentTest } from './agent-harness.js';
+
+agentTest('claude', 'anthropic');

@@ -1,0 +1,4 @@
+// The real 'cn' agent CLI through the proxy on the 'openai' upstream wire; see agent-harness.ts.
+import { agentTest } from './agent-harness.js';
+
+agentTest('cn', 'openai');

@@ -1,0 +1,4 @@
+// The real 'opencode' agent CLI through the proxy on the 'complete' upstream wire; see agent-harness.ts.
+import { agentTest } from './agent-harness.js';
+
+agentTest('opencode', 'complete');
