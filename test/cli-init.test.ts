@@ -180,3 +180,40 @@ test('init asks interactively in a terminal (driven through tmux) and hides the 
   const cfg = parseYaml(readFileSync(join(target, 'cortex-proxy.yaml'), 'utf8'));
   assert.ok(cfg.model_list.some((m: any) => m.model_name === 'cortex-claude-sonnet-4-5'));
 });
+
+test('init --auth keypair and --auth oauth: checked with the credential the written config yields', async () => {
+  const { generateKeyPairSync } = await import('node:crypto');
+  const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+  const dir = tempDir();
+  const keyFile = join(dir, 'rsa_key.p8');
+  writeFileSync(keyFile, privateKey.export({ type: 'pkcs8', format: 'pem' }) as string, { mode: 0o600 });
+  const token = 'oauth-access-token-' + 'o'.repeat(30);
+  const kemu = await startEmulator({
+    quiet: true,
+    pats: ['unused-pat-1234567890'],
+    publicKeys: [{ account: '127', user: 'ME', publicKeyPem: publicKey.export({ type: 'spki', format: 'pem' }) as string }],
+    oauthTokens: [token],
+  });
+  try {
+    const kp = join(dir, 'kp');
+    const r = await runCli(['init', '--yes', '--auth', 'keypair', '--account', kemu.url, '--user', 'me', '--private-key', keyFile, '--dir', kp], { cwd: dir, env: cleanEnv() });
+    assert.equal(r.code, 0, r.stderr);
+    const cfg = parseYaml(readFileSync(join(kp, 'cortex-proxy.yaml'), 'utf8'));
+    assert.equal(cfg.model_list[0].litellm_params.auth, 'keypair');
+    assert.equal(cfg.model_list[0].litellm_params.private_key_path, keyFile);
+    assert.equal(kemu.requests.at(-1)!.headers['x-snowflake-authorization-token-type'], 'KEYPAIR_JWT');
+    assert.ok(!readFileSync(join(kp, 'cortex-proxy.yaml'), 'utf8').includes('PRIVATE KEY'));
+    const wrongUser = await runCli(['init', '--yes', '--auth', 'keypair', '--account', kemu.url, '--user', 'someone', '--private-key', keyFile, '--dir', join(dir, 'x')], { cwd: dir, env: cleanEnv() });
+    assert.equal(wrongUser.code, 1);
+    assert.match(wrongUser.stderr, /refused the credential/);
+
+    const oa = join(dir, 'oa');
+    const o = await runCli(['init', '--yes', '--auth', 'oauth', '--account', kemu.url, '--dir', oa], { cwd: dir, env: cleanEnv({ SNOWFLAKE_OAUTH_TOKEN: token }) });
+    assert.equal(o.code, 0, o.stderr);
+    assert.equal(parseEnv(readFileSync(join(oa, '.env'), 'utf8')).SNOWFLAKE_OAUTH_TOKEN, token);
+    assert.ok(!o.stdout.includes(token) && !o.stderr.includes(token));
+    assert.equal(kemu.requests.at(-1)!.headers['x-snowflake-authorization-token-type'], 'OAUTH');
+  } finally {
+    await kemu.close();
+  }
+});

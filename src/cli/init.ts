@@ -11,11 +11,14 @@
 //   6. writes cortex-proxy.yaml (LiteLLM-compatible, commented) and .env (mode 0600: the secret + a generated
 //      master key of 256 bits). Neither secret is ever printed.
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import * as p from '@clack/prompts';
 import type { UpstreamAuth } from '../config/types.js';
 import { AccountError, accountToApiBase, patFromKey } from '../config/account.js';
+import { ConfigError, loadConfig } from '../config/load.js';
+import { jwtAccount } from '../snowflake/keypair.js';
 import { platformConfigDir } from '../config/paths.js';
 import { generateMasterKey } from '../config/master-key.js';
 import { KNOWN_MODELS, modelInfo } from '../cortex/models.js';
@@ -35,6 +38,12 @@ export interface InitOptions {
   force?: boolean;
   /** commander's --no-verify sets this to false. */
   verify?: boolean;
+  /** key-pair: the private key file (PKCS#8 .p8, encrypted or not). */
+  privateKey?: string;
+  /** key-pair: the Snowflake login name. */
+  user?: string;
+  /** OAuth: a file holding the access token (re-read whenever it changes). */
+  oauthTokenFile?: string;
 }
 
 export const CONFIG_NAME = 'cortex-proxy.yaml';
@@ -46,7 +55,8 @@ export const MODEL_NAME_PREFIX = 'cortex-';
 
 /** What an auth method contributes: the credential to check now, the .env secrets, the litellm_params lines. */
 export interface AuthSetup {
-  auth: UpstreamAuth;
+  /** Set by methods that build it themselves; otherwise it is what loading the written config yields (resolveAuth). */
+  auth?: UpstreamAuth;
   env: Record<string, string>;
   params: Array<{ key: string; value: string; comment?: string }>;
   /** Shown after the check, e.g. "PAT, expires 2026-12-12". Never contains the secret. */
@@ -58,7 +68,7 @@ interface AuthMethod {
   hint: string;
   /** false: listed, but this build cannot use it yet. */
   available: boolean;
-  collect(ctx: { interactive: boolean; opts: InitOptions; env: NodeJS.ProcessEnv }): Promise<AuthSetup>;
+  collect(ctx: { interactive: boolean; opts: InitOptions; env: NodeJS.ProcessEnv; account: string; apiBase: string }): Promise<AuthSetup>;
 }
 
 export const AUTH_METHODS: Record<string, AuthMethod> = {
@@ -109,17 +119,87 @@ export const AUTH_METHODS: Record<string, AuthMethod> = {
   },
   keypair: {
     label: 'Key-pair (RSA private key)',
-    hint: 'not in this version yet: use a PAT',
-    available: false,
-    collect: () => die('key-pair auth is not available in this version of init', 'use --auth pat', 2),
+    hint: 'a .p8 key whose public key is set on your user (ALTER USER … SET RSA_PUBLIC_KEY)',
+    available: true,
+    async collect({ interactive, opts, env, account, apiBase }) {
+      let keyPath = opts.privateKey ?? env.SNOWFLAKE_PRIVATE_KEY_PATH;
+      if (!keyPath && interactive) keyPath = answer(await p.text({ message: 'Path to the private key (.p8)', placeholder: '~/.snowflake/rsa_key.p8', validate: (v) => (v && fs.existsSync(expandHome(v)) ? undefined : 'no such file') }));
+      if (!keyPath) die('no private key given', 'pass --private-key FILE or set SNOWFLAKE_PRIVATE_KEY_PATH', 2);
+      keyPath = path.resolve(expandHome(keyPath));
+      let pem = '';
+      try {
+        pem = fs.readFileSync(keyPath, 'utf8');
+      } catch (e) {
+        die(`cannot read the private key ${keyPath}: ${(e as NodeJS.ErrnoException).code}`, undefined, 2);
+      }
+      let user = opts.user ?? env.SNOWFLAKE_USER;
+      if (!user && interactive) user = answer(await p.text({ message: 'Snowflake login name (the user whose RSA_PUBLIC_KEY matches)', validate: (v) => (v?.trim() ? undefined : 'required') }));
+      if (!user) die('no Snowflake user given', 'pass --user NAME or set SNOWFLAKE_USER', 2);
+      let pass = env.SNOWFLAKE_PRIVATE_KEY_PASSPHRASE;
+      if (!pass && /ENCRYPTED/.test(pem)) {
+        if (!interactive) die('the private key is encrypted and no passphrase is given', 'set SNOWFLAKE_PRIVATE_KEY_PASSPHRASE', 2);
+        pass = answer(await p.password({ message: 'Passphrase of the private key (input hidden)' }));
+      }
+      return {
+        env: pass ? { SNOWFLAKE_PRIVATE_KEY_PASSPHRASE: pass } : ({} as Record<string, string>),
+        params: [
+          { key: 'auth', value: 'keypair' },
+          { key: 'snowflake_user', value: user.trim() },
+          { key: 'private_key_path', value: keyPath, comment: 'the key stays in its file; only its path is here' },
+          ...(pass ? [{ key: 'private_key_passphrase', value: 'os.environ/SNOWFLAKE_PRIVATE_KEY_PASSPHRASE', comment: 'from .env' }] : []),
+          // The JWT names the account; a non-Snowflake host (a gateway, the emulator) cannot tell it.
+          ...(/\.snowflakecomputing\.(com|cn)$/i.test(new URL(apiBase).hostname) ? [] : [{ key: 'jwt_account', value: jwtAccount(account) }]),
+        ],
+        describe: `key-pair for user ${user.trim().toUpperCase()}`,
+      };
+    },
   },
   oauth: {
     label: 'OAuth access token',
-    hint: 'not in this version yet: use a PAT',
-    available: false,
-    collect: () => die('OAuth is not available in this version of init', 'use --auth pat', 2),
+    hint: 'a token file (re-read when it changes, e.g. in Snowpark Container Services) or a token',
+    available: true,
+    async collect({ interactive, opts, env }) {
+      const file = opts.oauthTokenFile ?? env.SNOWFLAKE_OAUTH_TOKEN_PATH;
+      if (file) {
+        const abs = path.resolve(expandHome(file));
+        if (!fs.existsSync(abs)) die(`the OAuth token file ${abs} does not exist`, undefined, 2);
+        return { env: {} as Record<string, string>, params: [{ key: 'auth', value: 'oauth' }, { key: 'oauth_token_path', value: abs, comment: 're-read whenever it changes' }], describe: `OAuth token from ${abs}` };
+      }
+      let token = env.SNOWFLAKE_OAUTH_TOKEN;
+      if (!token && interactive) token = answer(await p.password({ message: 'OAuth access token (input hidden)', validate: (v) => (v?.trim() ? undefined : 'required') }));
+      if (!token) die('no OAuth token given', 'pass --oauth-token-file FILE, or set SNOWFLAKE_OAUTH_TOKEN', 2);
+      return {
+        env: { SNOWFLAKE_OAUTH_TOKEN: token.trim() },
+        params: [{ key: 'auth', value: 'oauth' }, { key: 'oauth_token', value: 'os.environ/SNOWFLAKE_OAUTH_TOKEN', comment: 'from .env; access tokens expire: prefer oauth_token_path' }],
+        describe: 'OAuth access token',
+      };
+    },
   },
 };
+
+function expandHome(p: string): string {
+  return p === '~' || p.startsWith('~/') ? path.join(os.homedir(), p.slice(1)) : p;
+}
+
+/**
+ * The credential exactly as `serve` will build it: the config and .env are written to a private temporary folder
+ * and loaded with the real loader (config/load.ts), so what init checks is what the proxy will send.
+ */
+function resolveAuth(setup: AuthSetup, apiBase: string, account: string): UpstreamAuth {
+  if (setup.auth) return setup.auth;
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'cortex-proxy-init-'));
+  try {
+    fs.writeFileSync(path.join(tmp, CONFIG_NAME), configText({ apiBase, account, models: ['probe'], setup }));
+    fs.writeFileSync(path.join(tmp, '.env'), envText({ ...setup.env, [MASTER_KEY_VAR]: generateMasterKey() }), { mode: 0o600 });
+    const cfg = loadConfig({ configPath: path.join(tmp, CONFIG_NAME), cwd: tmp, env: { ...process.env } });
+    return cfg.deployments[0].auth;
+  } catch (e) {
+    if (e instanceof ConfigError) die(e.detail, e.hint, 2);
+    throw e;
+  } finally {
+    fs.rmSync(tmp, { recursive: true, force: true });
+  }
+}
 
 export async function init(opts: InitOptions): Promise<void> {
   const env = process.env;
@@ -192,7 +272,9 @@ export async function init(opts: InitOptions): Promise<void> {
   method ??= 'pat';
   const auth = AUTH_METHODS[method];
   if (!auth) die(`unknown auth method '${method}'`, `use one of: ${Object.keys(AUTH_METHODS).join(', ')}`, 2);
-  const setup = await auth.collect({ interactive, opts, env });
+  const setup = await auth.collect({ interactive, opts, env, account, apiBase });
+  setup.auth = resolveAuth(setup, apiBase, account);
+  const credential = setup.auth;
 
   // 4. check the credential against Cortex before writing anything
   let available: string[] | undefined;
@@ -200,7 +282,7 @@ export async function init(opts: InitOptions): Promise<void> {
     const spin = interactive ? p.spinner() : undefined;
     spin?.start(`Checking the credential with ${new URL(apiBase).host}`);
     try {
-      const r = await listModels({ apiBase, auth: setup.auth });
+      const r = await listModels({ apiBase, auth: credential });
       if (r.ok) available = r.models;
       else if (r.answer.status === 401 || r.answer.status === 403) {
         const why = classifyRefusal(r.answer);
@@ -209,7 +291,7 @@ export async function init(opts: InitOptions): Promise<void> {
       } else {
         // The models list is not served here: a 1-token request decides.
         const probe = await probeModel(
-          { modelName: 'probe', cortexModel: pickModels(opts, env, undefined)[0], apiBase, auth: setup.auth, wire: 'complete' },
+          { modelName: 'probe', cortexModel: pickModels(opts, env, undefined)[0], apiBase, auth: credential, wire: 'complete' },
           completeWire,
         );
         if (!probe.ok && probe.reason === 'refused') {

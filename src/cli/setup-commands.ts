@@ -11,6 +11,9 @@ export function addSetupCommands(program: Command): void {
     .option('--account <id>', 'account identifier, e.g. myorg-myaccount (default: $SNOWFLAKE_ACCOUNT)')
     .addOption(new Option('--auth <method>', 'how the proxy signs in to Snowflake').choices(['pat', 'keypair', 'oauth']))
     .option('--pat-file <file>', 'read the programmatic access token from a file (- = stdin); default: $SNOWFLAKE_PAT')
+    .option('--private-key <file>', 'key-pair: the private key file (.p8); default: $SNOWFLAKE_PRIVATE_KEY_PATH (passphrase: $SNOWFLAKE_PRIVATE_KEY_PASSPHRASE)')
+    .option('--user <name>', 'key-pair: your Snowflake login name; default: $SNOWFLAKE_USER')
+    .option('--oauth-token-file <file>', 'OAuth: a file holding the access token (re-read when it changes); or $SNOWFLAKE_OAUTH_TOKEN')
     .option('--models <ids>', 'comma-separated Cortex model ids (default: $SNOWFLAKE_MODELS, else Claude/OpenAI models the account has)')
     .option('--dir <dir>', 'folder to write cortex-proxy.yaml and .env into (default: the current folder)')
     .option('--global', 'write into your user config folder, where cortex-proxy looks from any folder')
@@ -25,10 +28,17 @@ Examples:
   $ SNOWFLAKE_ACCOUNT=myorg-myacct SNOWFLAKE_PAT=... cortex-proxy init --yes
   $ cortex-proxy init --yes --account myorg-myacct --pat-file ~/pat.txt --models claude-sonnet-4-5,openai-gpt-4.1
   $ cortex-proxy init --global --force                      # user-wide config, replacing the old one
+  $ cortex-proxy init --yes --auth keypair --account myorg-myacct --user ME --private-key ~/.snowflake/rsa_key.p8
 
 The token and a generated master key go into .env (mode 0600); neither is ever printed.`,
     )
     .action(async (opts) => (await import('./init.js')).init(opts));
+
+  // `cortex-proxy foo` would otherwise read as `serve foo` ("too many arguments for 'serve'").
+  const serve = program.commands.find((c) => c.name() === 'serve');
+  serve?.allowExcessArguments(true).hook('preAction', (cmd) => {
+    if (cmd.args.length) cmd.error(`error: unknown command '${cmd.args[0]}' (commands: ${program.commands.map((c) => c.name()).join(', ')}; see cortex-proxy --help)`);
+  });
 
   program
     .command('doctor')
