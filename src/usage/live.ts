@@ -36,14 +36,14 @@ export const emptyTotals = (): Totals => ({
 });
 
 /** Adds one record to a running total; returns its estimated credits (undefined: no rate). */
-export function addTo(t: Totals, r: UsageRecord, rates: CreditRates): number | undefined {
+export function addTo(t: Totals, r: UsageRecord, rates: CreditRates, credits: number | undefined | null = null): number | undefined {
   t.requests++;
   if (r.error_kind || r.status >= 400) t.errors++;
   t.prompt_tokens += r.prompt_tokens;
   t.completion_tokens += r.completion_tokens;
   t.cached_tokens += r.cached_tokens;
   t.total_tokens += r.prompt_tokens + r.completion_tokens;
-  const c = estimateCredits(r, rates);
+  const c = credits === null ? estimateCredits(r, rates) : credits;
   if (c === undefined) t.unrated++;
   else t.credits += c;
   return c;
@@ -92,7 +92,7 @@ export class LiveStats {
   private readonly minutes: Minute[] = [];
   private readonly byModel = new Map<string, Totals>();
   private readonly byClient = new Map<string, Totals>();
-  private readonly recent = new Ring<UsageRecord & { credits: number | null }>(RECENT);
+  private readonly recent = new Ring<{ r: UsageRecord; credits: number | null }>(RECENT);
   private readonly errors = new Ring<UsageRecord>(ERRORS);
   private readonly latency = new Ring<number>(SAMPLES);
   private readonly ttft = new Ring<number>(SAMPLES);
@@ -107,8 +107,8 @@ export class LiveStats {
   add(r: UsageRecord): void {
     const credits = addTo(this.totals, r, this.rates);
     const model = r.model && this.modelNames.has(r.model) ? r.model : r.model ? 'other' : 'none';
-    addTo(group(this.byModel, model), r, this.rates);
-    addTo(group(this.byClient, r.client), r, this.rates);
+    addTo(group(this.byModel, model), r, this.rates, credits);
+    addTo(group(this.byClient, r.client), r, this.rates, credits);
     const m = this.minute(Math.floor(Date.parse(r.ts) / 60_000) || Math.floor(this.now() / 60_000));
     if (m) {
       m.requests++;
@@ -120,7 +120,7 @@ export class LiveStats {
     }
     this.latency.push(r.latency_ms);
     if (r.ttft_ms !== null) this.ttft.push(r.ttft_ms);
-    this.recent.push({ ...r, credits: credits ?? null });
+    this.recent.push({ r, credits: credits ?? null }); // copied only when a snapshot is taken
     if (r.error_kind || r.status >= 400) this.errors.push(r);
   }
 
@@ -163,7 +163,7 @@ export class LiveStats {
       ttft_ms: pcts(this.ttft.values()),
       by_model: rows(this.byModel),
       by_client: rows(this.byClient),
-      recent: this.recent.values().reverse(),
+      recent: this.recent.values().reverse().map(({ r, credits }) => ({ ...r, credits })),
       errors: this.errors.values().reverse(),
     };
   }

@@ -27,8 +27,15 @@ class Histogram {
   }
 }
 
+// Label values come from small sets (configured model names, kinds, statuses), so their escaped forms are cached.
+const escaped = new Map<string, string>();
 function esc(v: string): string {
-  return v.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n');
+  let e = escaped.get(v);
+  if (e === undefined) {
+    e = v.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n');
+    if (escaped.size < 10_000) escaped.set(v, e);
+  }
+  return e;
 }
 
 /** `k1="v1",k2="v2"` (the map key and the exposition text at once). */
@@ -77,36 +84,35 @@ export class Metrics {
 
   /** A chat exchange was routed and is about to call Cortex. */
   start(x: Exchange): void {
-    const key = labels([['model', this.model(x.model)], ['wire', x.wire ?? 'none'], ['stream', String(x.stream === true)]]);
+    const key = `model="${esc(this.model(x.model))}",wire="${esc(x.wire ?? 'none')}",stream="${x.stream === true}"`;
     this.started.set(x, key);
     this.inFlight.set(key, (this.inFlight.get(key) ?? 0) + 1);
   }
 
-  /** Any finished HTTP exchange (chat or not). */
+  /** Any finished HTTP exchange (chat or not). Label strings are concatenated directly: this runs per request. */
   finish(x: Exchange, _req: IncomingMessage, latencyMs: number): void {
-    const model = this.model(x.model);
-    const wire = x.wire ?? 'none';
     const started = this.started.get(x);
     if (started !== undefined) {
       this.started.delete(x);
       this.inFlight.set(started, (this.inFlight.get(started) ?? 1) - 1);
     }
-    if (x.error) inc(this.errors, labels([['kind', x.errorKind ?? 'upstream'], ['dialect', x.dialect], ['model', model], ['wire', wire]]));
+    const mw = `model="${esc(this.model(x.model))}",wire="${esc(x.wire ?? 'none')}"`;
+    const dialect = esc(x.dialect);
+    if (x.error) inc(this.errors, `kind="${esc(x.errorKind ?? 'upstream')}",dialect="${dialect}",${mw}`);
     if (x.dialect === 'http') return; // only chat exchanges below
-    inc(this.requests, labels([['dialect', x.dialect], ['model', model], ['wire', wire], ['status', String(x.status ?? 0)]]));
-    const mw = labels([['model', model], ['wire', wire]]);
-    hist(this.latency, labels([['model', model], ['wire', wire], ['stream', String(x.stream === true)]]), LATENCY_BUCKETS).observe(latencyMs / 1000);
+    inc(this.requests, `dialect="${dialect}",${mw},status="${x.status ?? 0}"`);
+    hist(this.latency, `${mw},stream="${x.stream === true}"`, LATENCY_BUCKETS).observe(latencyMs / 1000);
     if (x.ttftMs !== undefined) hist(this.ttft, mw, TTFT_BUCKETS).observe(x.ttftMs / 1000);
     if (x.retries) inc(this.retries, mw, x.retries);
     if (x.clientClosed) inc(this.closed, mw);
     const u = x.usage;
     if (u) {
-      inc(this.tokens, labels([['model', model], ['wire', wire], ['type', 'prompt']]), u.promptTokens);
-      inc(this.tokens, labels([['model', model], ['wire', wire], ['type', 'completion']]), u.completionTokens);
-      if (u.cachedTokens) inc(this.tokens, labels([['model', model], ['wire', wire], ['type', 'cached']]), u.cachedTokens);
-      if (u.cacheWriteTokens) inc(this.tokens, labels([['model', model], ['wire', wire], ['type', 'cache_write']]), u.cacheWriteTokens);
+      inc(this.tokens, `${mw},type="prompt"`, u.promptTokens);
+      inc(this.tokens, `${mw},type="completion"`, u.completionTokens);
+      if (u.cachedTokens) inc(this.tokens, `${mw},type="cached"`, u.cachedTokens);
+      if (u.cacheWriteTokens) inc(this.tokens, `${mw},type="cache_write"`, u.cacheWriteTokens);
     }
-    if ((x as Exchange & { fallback?: string }).fallback) inc(this.fallbacks, labels([['model', model], ['wire', wire]]));
+    if ((x as Exchange & { fallback?: string }).fallback) inc(this.fallbacks, mw);
   }
 
   /** One upstream HTTP answer (every attempt, retries included); status 0 = no answer (connection failure, timeout). */

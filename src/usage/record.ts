@@ -72,11 +72,24 @@ const UA_FAMILIES: Array<[RegExp, string]> = [
 
 export const CLIENT_FAMILIES = [...new Set(UA_FAMILIES.map(([, f]) => f)), 'other', 'unknown'];
 
+const familyCache = new Map<string, string>();
+
 export function userAgentFamily(ua: string | string[] | undefined): string {
   const s = Array.isArray(ua) ? ua[0] : ua;
   if (!s) return 'unknown';
-  for (const [re, family] of UA_FAMILIES) if (re.test(s)) return family;
-  return 'other';
+  let family = familyCache.get(s);
+  if (family === undefined) {
+    family = 'other';
+    for (const [re, f] of UA_FAMILIES) {
+      if (re.test(s)) {
+        family = f;
+        break;
+      }
+    }
+    if (familyCache.size >= 1000) familyCache.clear(); // agents send few distinct user agents
+    familyCache.set(s, family);
+  }
+  return family;
 }
 
 /** Builds the record of a finished exchange. `now` is performance.now() at the end of the exchange. */
