@@ -54,6 +54,9 @@ test('dashboard: log in with the master key, charts and tables show the traffic,
     const page = await browser.newPage();
     const errors: string[] = [];
     page.on('pageerror', (e) => errors.push(e.message));
+    page.on('console', (msg) => {
+      if (msg.type() === 'error' && !/status of 401/.test(msg.text())) errors.push(msg.text()); // CSP violations show here
+    });
     await page.goto(`${proxy.url}/ui`);
     // Signed out: the login form; a wrong key is refused.
     await page.locator('#login-form').waitFor({ state: 'visible', timeout: 15_000 });
@@ -94,7 +97,7 @@ test('dashboard: log in with the master key, charts and tables show the traffic,
     const settings = await page.textContent('#settings');
     assert.ok(settings!.includes(`${proxy.url}/v1`) && settings!.includes('claude-sonnet-4-5'));
     assert.match(await page.textContent('#percentiles')!, /time to first token/);
-    assert.deepEqual(errors, [], 'no script errors');
+    assert.deepEqual(errors, [], 'no script errors, no Content-Security-Policy violations');
 
     fs.mkdirSync(path.join(ROOT, 'test-artifacts'), { recursive: true });
     const shot = path.join(ROOT, 'test-artifacts', 'dashboard.png');

@@ -296,3 +296,48 @@ test('the status line draws on a TTY only, keeps log lines above it, and clears 
   quiet.stop();
   assert.deepEqual(piped, ['x\n']);
 });
+
+test('SQL API client: 202 then polling, every partition, 422 "no warehouse" and 403 explained; rows matched by request id', { timeout: 20_000 }, async () => {
+  const { createServer } = await import('node:http');
+  const { runStatement, parseRows, compare } = await import('../src/usage/snowflake.js');
+  const seen: string[] = [];
+  let mode: 'ok' | 'nowh' | 'forbidden' = 'ok';
+  const server = createServer((req, res) => {
+    seen.push(`${req.method} ${req.url} ${req.headers.authorization === 'Bearer the-pat' ? 'auth' : 'NOAUTH'} ${req.headers['x-snowflake-authorization-token-type']}`);
+    const send = (status: number, body: unknown) => {
+      res.writeHead(status, { 'content-type': 'application/json' });
+      res.end(JSON.stringify(body));
+    };
+    if (mode === 'nowh') return send(422, { code: '000606', message: 'No active warehouse selected in the current session.' });
+    if (mode === 'forbidden') return send(403, { message: 'Not Authorized' });
+    if (req.method === 'POST') return send(202, { code: '333334', statementHandle: 'h1', statementStatusUrl: '/api/v2/statements/h1' });
+    if (req.url === '/api/v2/statements/h1')
+      return send(200, {
+        resultSetMetaData: { partitionInfo: [{ rowCount: 1 }, { rowCount: 1 }], rowType: ['START_TIME', 'REQUEST_ID', 'MODEL_NAME', 'TOKENS', 'TOKENS_GRANULAR'].map((name) => ({ name })) },
+        data: [['1795892366.500000000', 'r1', 'claude-sonnet-4-5', '15', '{"input":10,"output":5}']],
+        statementHandle: 'h1',
+      });
+    if (req.url === '/api/v2/statements/h1?partition=1') return send(200, { data: [['1795892367.000000000', 'r2', 'claude-sonnet-4-5', '20', '{"input":12,"output":8,"cache_read_input":0}']] });
+    send(404, { message: 'no' });
+  });
+  await new Promise<void>((ok) => server.listen(0, '127.0.0.1', ok));
+  const apiBase = `http://127.0.0.1:${(server.address() as { port: number }).port}/api/v2`;
+  const d = { modelName: 'm', cortexModel: 'claude-sonnet-4-5', apiBase, auth: { type: 'pat' as const, token: 'the-pat' }, wire: 'complete' as const };
+  try {
+    const result = await runStatement(d, 'SELECT …', { warehouse: 'WH' });
+    const rows = parseRows(result);
+    assert.deepEqual(rows.map((r) => [r.requestId, r.tokens, r.input, r.output]), [['r1', 15, 10, 5], ['r2', 20, 12, 8]]);
+    assert.equal(rows[0].start, 1795892366500);
+    assert.match(seen[0], /^POST \/api\/v2\/statements\?requestId=[0-9a-f-]{36} auth PROGRAMMATIC_ACCESS_TOKEN$/);
+    assert.deepEqual(seen.slice(1).map((s) => s.split(' ')[1]), ['/api/v2/statements/h1', '/api/v2/statements/h1?partition=1']);
+    const c = compare([rec({ request_id: 'r1', prompt_tokens: 10, completion_tokens: 5 }), rec({ request_id: 'r3' })], rows);
+    assert.equal(c.unmatched_local, 1);
+    assert.deepEqual(c.models.map((m) => [m.model, m.snowflake_requests, m.snowflake_tokens, m.local_requests, m.matched_requests, m.matched_local_tokens, m.matched_snowflake_tokens]), [['claude-sonnet-4-5', 2, 35, 2, 1, 15, 15]]);
+    mode = 'nowh';
+    await assert.rejects(runStatement(d, 'SELECT …'), /No active warehouse.*--warehouse/);
+    mode = 'forbidden';
+    await assert.rejects(runStatement(d, 'SELECT …'), (e: Error) => /403.*IMPORTED PRIVILEGES/.test(e.message) && !e.message.includes('the-pat'));
+  } finally {
+    server.close();
+  }
+});
