@@ -378,7 +378,8 @@ export function removeTomlTable(text: string, table: string): string {
     if (/^\s*\[/.test(line)) skipping = header.test(line);
     if (!skipping) out.push(line);
   }
-  return out.join('\n');
+  const result = out.join('\n');
+  return text.endsWith('\n') && !result.endsWith('\n') ? result + '\n' : result;
 }
 
 function continueConfig(): string {
