@@ -33,8 +33,8 @@ const BIN_DIR = join(AGENTS_DIR, 'node_modules', '.bin');
 const installed = existsSync(BIN_DIR);
 const INSTALL_HINT = 'agent CLIs not installed: run `npm ci --prefix test/agents`';
 // npm test gives each test file 60 s (--test-timeout): an agent that hangs is killed well before, with its output.
-const AGENT_TIMEOUT_MS = 45_000;
-const TEST_TIMEOUT_MS = 55_000;
+const AGENT_TIMEOUT_MS = 50_000;
+const TEST_TIMEOUT_MS = 57_000;
 
 const PAT = 'test-pat-agents-' + 'p'.repeat(40);
 const MASTER = 'sk-test-agents-' + 'm'.repeat(32);

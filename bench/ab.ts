@@ -1,0 +1,65 @@
+// Before/after on a busy machine: alternates two (or more) builds of the CLI, fresh processes each time, and compares
+// cold start (wall and CPU), CPU per non-streaming request at c=32 and CPU per streamed chunk. Alternation makes
+// the comparison fair even when other work shares the cores; absolute figures belong to `npm run bench`.
+//
+//   cp -r dist /tmp/before && <change, npm run build> && node --import tsx bench/ab.ts /tmp/before/cli.mjs dist/cli.mjs
+import { execFileSync, fork } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { BENCH, cortexProxyConfig, freePort, hasTaskset, launch, pinned, stop } from './contenders.js';
+import { runJob, type Target } from './driver.js';
+import { median } from './report.js';
+import type { UpstreamReady } from './upstream.js';
+
+const argv = process.argv.slice(2);
+const runs = Number(argv.includes('--runs') ? argv[argv.indexOf('--runs') + 1] : 6);
+const builds = argv.filter((a, i) => a.endsWith('.mjs') && argv[i - 1] !== '--runs').map((b) => path.resolve(b));
+if (builds.length < 2) throw new Error('usage: bench/ab.ts <a/cli.mjs> <b/cli.mjs> [--runs N]');
+if (hasTaskset) execFileSync('taskset', ['-a', '-p', '-c', os.cpus().length > 1 ? '1' : '0', String(process.pid)], { stdio: 'ignore' });
+
+const tmp = mkdtempSync(path.join(os.tmpdir(), 'cortex-ab-'));
+const up = fork(path.join(BENCH, 'upstream.ts'), [], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+const ready = await new Promise<UpstreamReady>((resolve) => up.on('message', (m: UpstreamReady) => m.type === 'ready' && resolve(m)));
+const knobs = (k: object) => new Promise((resolve) => (up.once('message', resolve), up.send({ type: 'knobs', knobs: k })));
+const config = cortexProxyConfig(tmp, `${ready.url}/api/v2`, 'claude-sonnet-4-5', ['complete']);
+const question = 'how much latency does a proxy add to every call? how much latency does a pr';
+const target = (port: number, stream: boolean): Target => ({
+  origin: `http://127.0.0.1:${port}`, path: '/v1/chat/completions', headers: { 'content-type': 'application/json', authorization: 'Bearer x' },
+  body: JSON.stringify({ model: 'bench-complete', messages: [{ role: 'user', content: question }], max_completion_tokens: 1024, stream }), stream,
+});
+
+type Row = { coldMs: number[]; coldCpuMs: number[]; cpuPerReq: number[]; rps: number[]; cpuPerChunk: number[]; rssMb: number[] };
+const rows = new Map<string, Row>(builds.map((b) => [b, { coldMs: [], coldCpuMs: [], cpuPerReq: [], rps: [], cpuPerChunk: [], rssMb: [] }]));
+try {
+  for (let r = 0; r < runs; r++) {
+    for (const b of r % 2 ? [...builds].reverse() : builds) {
+      const row = rows.get(b)!;
+      const port = await freePort();
+      await knobs({ ttfbMs: 5, chunkDelayMs: 0, chunkChars: 16 });
+      const [cmd, args] = pinned(0, process.execPath, [b, 'serve', '--config', config, '--port', String(port), '--quiet']);
+      const { m, coldMs, coldCpuMs } = await launch({ name: b, cmd, args, port, log: path.join(tmp, 'proxy.log'), probe: target(port, false) });
+      row.coldMs.push(coldMs);
+      row.coldCpuMs.push(coldCpuMs);
+      const j = await runJob({ id: 0, target: target(port, false), concurrency: 32, requests: 3000, warmup: 300, pids: m.pids });
+      row.cpuPerReq.push(j.cpuUs! / j.n);
+      row.rps.push(j.n / (j.elapsedMs / 1000));
+      await knobs({ ttfbMs: 5, chunkDelayMs: 2, chunkChars: 1 });
+      const s = await runJob({ id: 0, target: target(port, true), concurrency: 32, requests: 64, warmup: 32, pids: m.pids, rssEveryMs: 50 });
+      row.cpuPerChunk.push(s.cpuUs! / (s.n * 200));
+      row.rssMb.push(s.peakRssKb! / 1024);
+      await stop(m);
+      if (j.errors || s.errors) console.log(`${b}: ${j.errors + s.errors} errors (${j.firstError ?? s.firstError})`);
+    }
+    process.stdout.write(`run ${r + 1}/${runs} (load ${os.loadavg()[0].toFixed(1)})\n`);
+  }
+} finally {
+  up.kill();
+  rmSync(tmp, { recursive: true, force: true });
+}
+const f = (xs: number[], d = 0) => median(xs).toFixed(d);
+console.log('\n| build | cold start (ms) | cold-start CPU (ms) | CPU/request c=32 (µs) | req/s c=32 | CPU/chunk (µs) | peak RSS streaming (MB) |');
+console.log('|---|---:|---:|---:|---:|---:|---:|');
+for (const [b, r] of rows) console.log(`| ${path.relative(process.cwd(), b)} | ${f(r.coldMs)} | ${f(r.coldCpuMs)} | ${f(r.cpuPerReq)} | ${f(r.rps)} | ${f(r.cpuPerChunk, 1)} | ${f(r.rssMb, 1)} |`);
+console.log(`(medians of ${runs} alternating runs; 1-min load average at the end ${os.loadavg()[0].toFixed(1)})`);
+process.exit(0);
