@@ -18,22 +18,27 @@ const MASTER = 'sk-test-dialects-' + 'k'.repeat(32);
 const FIXTURES = path.join(import.meta.dirname, 'fixtures', 'cursor');
 const fixture = (name: string) => JSON.parse(fs.readFileSync(path.join(FIXTURES, name), 'utf8')) as Record<string, any>;
 
+// Pinned to inference:complete (cortex_api: complete): these tests read the complete wire's upstream bodies.
+// test/e2e-wires.test.ts runs every dialect against every wire.
 const config = (apiBase: string, general = '') => `model_list:
   - model_name: cortex-claude-4-sonnet
     litellm_params:
       model: snowflake/claude-4-sonnet
       api_base: ${apiBase}
       api_key: os.environ/SNOWFLAKE_PAT
+      cortex_api: complete
   - model_name: cortex-gpt-4.1
     litellm_params:
       model: snowflake/openai-gpt-4.1
       api_base: ${apiBase}
       api_key: os.environ/SNOWFLAKE_PAT
+      cortex_api: complete
   - model_name: claude-sonnet-4-6
     litellm_params:
       model: snowflake/claude-sonnet-4-6
       api_base: ${apiBase}
       api_key: os.environ/SNOWFLAKE_PAT
+      cortex_api: complete
 general_settings:
   master_key: os.environ/LITELLM_MASTER_KEY
 ${general}`;

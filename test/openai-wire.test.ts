@@ -155,6 +155,8 @@ describe('encodeRequest', () => {
     assert.deepEqual(c.reasoning, { max_tokens: 10_000 });
     assert.equal('temperature' in c, false);
     assert.equal('reasoning_effort' in body(req([user('x')], { reasoning: { effort: 'high' } }), 'openai-gpt-4.1'), false, 'gpt-4.1 takes no reasoning control');
+    const gpt5 = body(req([user('x')], { temperature: 0.2, topP: 0.5 }), 'openai-gpt-5');
+    assert.equal('temperature' in gpt5 || 'top_p' in gpt5, false, 'reasoning models take only the default sampling');
   });
 
   test('consecutive user turns merge; a conversation opening with the assistant gets a placeholder user turn', () => {

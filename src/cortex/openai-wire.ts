@@ -57,6 +57,11 @@ function encodeRequest(req: ChatRequest, deployment: Deployment): EncodedRequest
     temperature = undefined;
     topP = undefined;
   }
+  if (info.family === 'openai' && info.reasoning) {
+    // OpenAI's reasoning models (gpt-5, o-series) take only the default sampling: any other value is a 400 there.
+    temperature = undefined;
+    topP = undefined;
+  }
   if (temperature !== undefined) body.temperature = temperature;
   if (topP !== undefined) body.top_p = Math.min(1, Math.max(0, topP));
   if (req.stop?.length && info.family === 'openai') body.stop = req.stop;
