@@ -21,7 +21,7 @@
 import { test, before, after, beforeEach } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, request as httpRequest, type Server } from 'node:http';
 import { connect, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
@@ -176,7 +176,7 @@ function runAgent(bin: string, args: string[], opts: { cwd: string; env: NodeJS.
 }
 
 /** A fresh HOME and workspace, and an environment built from nothing but what the agent needs. */
-function sandbox(name: string, trapUrl: string): { home: string; ws: string; env: NodeJS.ProcessEnv } {
+function sandbox(name: string, trapUrl: string): { root: string; home: string; ws: string; env: NodeJS.ProcessEnv } {
   const root = tempDir(`cortex-proxy-agent-${name}-`);
   const home = join(root, 'home');
   const ws = join(root, 'workspace');
@@ -203,7 +203,7 @@ function sandbox(name: string, trapUrl: string): { home: string; ws: string; env
     no_proxy: '127.0.0.1,localhost,::1',
     ...(process.env.CI ? { CI: process.env.CI } : {}),
   };
-  return { home, ws, env };
+  return { root, home, ws, env };
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -439,7 +439,7 @@ export function agentTest(agent: string, wire: WireName): void {
 
   test(`${c.name} writes a file through the proxy (${wire} wire): tool call, tool result, final answer`, { skip, timeout: TEST_TIMEOUT_MS }, async (t) => {
     if (!served) return t.skip(`the emulator does not serve ${WIRE_PATHS[wire]}`);
-    const { home, ws, env } = sandbox(c.bin, trap.url);
+    const { root, home, ws, env } = sandbox(c.bin, trap.url);
     const s = c.setup({ home, ws, proxyUrl: proxy.url });
     for (const [rel, text] of Object.entries(s.files ?? {})) {
       const p = join(home, rel);
@@ -451,7 +451,7 @@ export function agentTest(agent: string, wire: WireName): void {
     const mark = proxy.stderr().length;
 
     const r = await runAgent(bin, s.args, { cwd: ws, env: { ...env, ...s.env }, stdin: s.stdin, timeoutMs: AGENT_TIMEOUT_MS });
-    const why = `\n--- stdout\n${tail(r.stdout)}\n--- stderr\n${tail(r.stderr)}\n--- proxy log\n${tail(proxy.stderr().slice(mark))}`;
+    const why = `\n--- sandbox (kept on failure): ${root}\n--- stdout\n${tail(r.stdout)}\n--- stderr\n${tail(r.stderr)}\n--- proxy log\n${tail(proxy.stderr().slice(mark))}`;
 
     assert.equal(r.timedOut, false, `${c.name} did not finish within ${AGENT_TIMEOUT_MS / 1000} s${why}`);
     assert.equal(r.code, 0, `${c.name} exit code${why}`);
@@ -472,5 +472,6 @@ export function agentTest(agent: string, wire: WireName): void {
     assert.ok(logged.length >= 2, `proxy log lines for ${c.route}${why}`);
     // Telemetry, update checks and the like stayed off: nothing tried to leave the machine.
     assert.deepEqual(trap.outside, [], `${c.name} tried to reach hosts outside this machine`);
+    rmSync(root, { recursive: true, force: true });
   });
 }
