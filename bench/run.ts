@@ -195,8 +195,8 @@ async function main(): Promise<number> {
     contenders.push(c);
   } else if (!nginx) notes.push('nginx: not installed, skipped (apt-get install -y nginx-light)');
 
-  // The 25-line Node passthrough: what Node itself costs, under the same load.
-  if (!QUICK) {
+  // The 25-line Node passthrough: what Node itself costs, under the same load (--quick's yardstick too).
+  {
     const port = await freePort();
     const c: Contender = {
       res: { name: 'node-passthrough', label: 'node passthrough', kind: 'proxy', floor: 'direct', route: 'client → bench/passthrough.mjs (node:http + undici Pool, nothing parsed) → emulator inference:complete', rounds: [], coldStartMs: [] },
@@ -434,9 +434,13 @@ async function main(): Promise<number> {
 
 const coreLoad: Array<{ contender: string; round: number; coreBusy: number[]; proxyBusy?: number }> = [];
 
-/** --quick: fail only on gross regressions (3× the floor, errors, a very slow start). */
+/**
+ * --quick: fail only on gross regressions, judged against references measured in the same run (so a busy CI machine
+ * does not fail it): latency against direct, CPU-bound figures against the node passthrough.
+ */
 function quickVerdict(results: ContenderResult[]): number {
   const direct = results.find((r) => r.name === 'direct')!.summary!;
+  const node = results.find((r) => r.name === 'node-passthrough')?.summary ?? direct;
   const fails: string[] = [];
   for (const c of results.filter((r) => r.name.startsWith('cortex-proxy') && r.summary)) {
     const s = c.summary!;
@@ -444,8 +448,9 @@ function quickVerdict(results: ContenderResult[]): number {
     if (s.errors > 0) fails.push(`${c.label}: ${s.errors} failed requests (${c.firstError ?? ''})`);
     if (!(s.p50Ms <= 3 * floor.p50Ms)) fails.push(`${c.label}: p50 at c=1 ${s.p50Ms.toFixed(2)} ms > 3× direct (${floor.p50Ms.toFixed(2)} ms)`);
     if (!(s.ttftMs <= 3 * floor.ttftMs)) fails.push(`${c.label}: stream TTFT ${s.ttftMs.toFixed(2)} ms > 3× direct (${floor.ttftMs.toFixed(2)} ms)`);
-    if (!(s.rps32 >= direct.rps32 / 3)) fails.push(`${c.label}: ${s.rps32.toFixed(0)} req/s at c=32 < a third of direct (${direct.rps32.toFixed(0)})`);
-    if (!(s.coldStartMs <= 1000)) fails.push(`${c.label}: cold start ${s.coldStartMs.toFixed(0)} ms > 1,000 ms`);
+    if (!(s.rps32 >= node.rps32 / 3)) fails.push(`${c.label}: ${s.rps32.toFixed(0)} req/s at c=32 < a third of the node passthrough's (${node.rps32.toFixed(0)})`);
+    const coldLimit = Math.max(1000, 4 * node.coldStartMs);
+    if (!(s.coldStartMs <= coldLimit)) fails.push(`${c.label}: cold start ${s.coldStartMs.toFixed(0)} ms > ${coldLimit.toFixed(0)} ms (1 s, or 4× the node passthrough's)`);
   }
   if (results.some((r) => r.name.startsWith('cortex-proxy') && r.name !== 'cortex-proxy/complete' && r.skipped)) {
     log('note: some wires were skipped (see above); not a failure');
