@@ -1,16 +1,65 @@
-// Bundles the CLI into one ESM file so start-up reads one file instead of hundreds (cold start matters).
+// Bundles the CLI into dist/cli.mjs so start-up reads a few files instead of hundreds (cold start matters). Code
+// splitting puts what only some commands load (init/doctor/connect prompts, the emulator, usage reports) into
+// chunks next to it, so `serve` never reads or compiles them; undici comes in slim (scripts/undici-slim.cjs).
+// bench/README.md has the before/after.
 import { build } from 'esbuild';
-await build({
-  entryPoints: ['src/cli/index.ts'],
-  outfile: 'dist/cli.mjs',
+import { readdirSync, readFileSync, rmSync } from 'node:fs';
+import path from 'node:path';
+
+const UNDICI_SLIM = path.resolve('scripts/undici-slim.cjs');
+const undiciSlim = {
+  name: 'undici-slim',
+  setup(b) {
+    b.onResolve({ filter: /^undici$/ }, () => ({ path: UNDICI_SLIM }));
+  },
+};
+// A name imported from 'undici' that the slim entry lacks would be undefined at run time: refuse to build instead.
+{
+  const slim = readFileSync(UNDICI_SLIM, 'utf8');
+  const missing = new Set();
+  const walk = (dir) => {
+    for (const e of readdirSync(dir, { withFileTypes: true })) {
+      const f = path.join(dir, e.name);
+      if (e.isDirectory()) walk(f);
+      else if (f.endsWith('.ts')) {
+        for (const m of readFileSync(f, 'utf8').matchAll(/import\s*\{([^}]*)\}\s*from\s*'undici'/g)) {
+          for (const part of m[1].split(',')) {
+            const name = part.trim().replace(/^type\s+/, '').split(/\s+as\s+/)[0].trim();
+            if (name && !part.trim().startsWith('type ') && !new RegExp(`^\\s*${name}[,:]`, 'm').test(slim)) missing.add(`${name} (${f})`);
+          }
+        }
+      }
+    }
+  };
+  walk('src');
+  if (missing.size) {
+    console.error(`build: src imports from 'undici' what scripts/undici-slim.cjs does not export: ${[...missing].join(', ')}. Add it there.`);
+    process.exit(1);
+  }
+}
+
+const result = await build({
+  entryPoints: { cli: 'src/cli/index.ts' },
+  outdir: 'dist',
+  splitting: true,
+  chunkNames: '[name]-[hash]', // next to cli.mjs: src/ui/assets.ts finds dist/ui/ from any of them
+  outExtension: { '.js': '.mjs' },
   bundle: true,
   platform: 'node',
   target: 'node20',
   format: 'esm',
   sourcemap: 'linked',
   logLevel: 'warning',
+  metafile: true,
+  plugins: [undiciSlim],
   banner: { js: "import { createRequire as __cpCreateRequire } from 'node:module'; const require = __cpCreateRequire(import.meta.url);" },
 });
+// Chunks of earlier builds (hashed names) go once the new set is written.
+const outputs = new Set(Object.keys(result.metafile.outputs).map((f) => path.resolve(f)));
+for (const f of readdirSync('dist')) {
+  const full = path.resolve('dist', f);
+  if (/\.mjs(\.map)?$/.test(f) && !outputs.has(full)) rmSync(full, { force: true });
+}
 
 // The dashboard (/ui): its page, script and style, and uPlot's browser build, copied next to the bundle
 // (src/ui/assets.ts reads them from dist/ui/), so users need no build step and no node_modules at run time.

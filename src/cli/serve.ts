@@ -5,7 +5,7 @@ import { loadConfig, ConfigError } from '../config/load.js';
 import type { Config } from '../config/types.js';
 import { createApp } from '../server/app.js';
 import { createLogger, isLogLevel, type LogLevel } from '../server/log.js';
-import { startEmulator, type Emulator } from '../emulator/index.js';
+import type { Emulator } from '../emulator/index.js';
 import { randomId } from '../core/ids.js';
 import { installTunnelGuard } from '../server/tunnel-guard.js';
 import { planTunnel, startTunnel, tunnelBanner, type RunningTunnel } from './tunnel.js';
@@ -57,6 +57,7 @@ export async function serve(opts: ServeOptions): Promise<void> {
   if (config.demo) {
     // Demo mode: the built-in emulator stands in for Snowflake, reachable only from this process.
     const token = randomId('demo-', 24);
+    const { startEmulator } = await import('../emulator/index.js'); // demo mode only: a real start-up never loads it
     emulator = await startEmulator({ port: 0, host: '127.0.0.1', pats: [token], quiet: true });
     for (const d of config.deployments) {
       d.apiBase = emulator.apiBase;
