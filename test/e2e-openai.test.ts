@@ -307,6 +307,9 @@ test('client auth: no key or a wrong key is a 401 in the OpenAI error shape; /he
   const ok = await request(`${proxy.url}/v1/models`, { headers: { 'x-api-key': MASTER } });
   assert.equal(ok.statusCode, 200);
   await ok.body.dump();
+  const probe = await request(proxy.url, { method: 'HEAD' });
+  assert.equal(probe.statusCode, 200, 'HEAD / (Claude Code\'s start-up probe) needs no key');
+  await probe.body.dump();
   const health = await request(`${proxy.url}/health`);
   assert.equal(health.statusCode, 200);
   const h = (await health.body.json()) as any;

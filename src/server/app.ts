@@ -67,6 +67,8 @@ const ROUTES: Record<string, Route> = {
   '/v1/models': models,
   '/models': models,
   '/health': { method: 'GET', public: true, handle: (ctx, _req, res) => sendJson(res, 200, health(ctx.config), ctx.extraHeaders) },
+  // Claude Code probes `HEAD /` before it starts; answer like /health rather than with a 401.
+  '/': { method: 'GET', public: true, handle: (ctx, _req, res) => sendJson(res, 200, health(ctx.config), ctx.extraHeaders) },
   ...CATALOGUE_ROUTES, // /v1/embeddings, /embeddings (cortex/embed.ts), /v1/model/info, /model/info
   ...USAGE_ROUTES, // /metrics, /ui, /ui/api/stats
 };
