@@ -11,13 +11,12 @@ import type { ChatRequest, Message, Tool, ToolResultPart, Usage } from '../core/
 import type { Deployment } from '../config/types.js';
 import type { DecoderContext, Emit, EncodedRequest, StreamDecoder, Wire } from './wire.js';
 import { ProxyError, invalidRequest } from '../core/errors.js';
-import { deriveFinishReason } from '../core/finish.js';
 import { randomId } from '../core/ids.js';
 import { EMPTY_TOOL_RESULT_TEXT, PLACEHOLDER_USER_TEXT, argumentsObject, cleanToolId, inputSchema } from './complete.js';
 import { anthropicOutputFormat } from './response-format.js';
-import { SseParser, type SseHandler } from './sse.js';
-import { snowflakeError } from './snowflake-errors.js';
-import { V1_MAX_COMPLETION_TOKENS, clampTemperature, inBandError, num, planV1, upstreamError, usageFrom } from './v1-common.js';
+import { WireDecoder } from './decoder.js';
+import { snowflakeError, upstreamError } from './snowflake-errors.js';
+import { V1_MAX_COMPLETION_TOKENS, clampTemperature, inBandError, num, planV1, usageFrom } from './v1-common.js';
 
 export const ANTHROPIC_PATH = '/cortex/v1/messages';
 export const ANTHROPIC_VERSION = '2023-06-01';
@@ -159,19 +158,14 @@ type Block =
   | { kind: 'tool'; index: number; hasArgs: boolean; ended: boolean }
   | { kind: 'other' };
 
-function noop(): void {}
-
 /** Anthropic stop reasons the core's normalizer does not know. */
 function stopReason(r: string): string {
   return r === 'model_context_window_exceeded' ? 'length' : r;
 }
 
-class AnthropicDecoder implements StreamDecoder, SseHandler {
-  private readonly parser: SseParser;
-  private emit: Emit = noop;
+class AnthropicDecoder extends WireDecoder {
   private started = false;
   private gotData = false;
-  private done = false;
   private readonly blocks = new Map<number, Block>();
   private tools = 0;
   private openTool: Extract<Block, { kind: 'tool' }> | undefined;
@@ -182,25 +176,11 @@ class AnthropicDecoder implements StreamDecoder, SseHandler {
   private sawUsage = false;
   private reason: string | undefined;
 
-  constructor(private readonly ctx: DecoderContext) {
-    this.parser = new SseParser(this, { allEvents: true });
+  constructor(ctx: DecoderContext) {
+    super(ctx, { allEvents: true });
   }
 
-  attach(emit: Emit): void {
-    this.emit = emit;
-  }
-
-  feed(text: string, emit: Emit): void {
-    if (this.done) return;
-    this.emit = emit;
-    this.parser.feed(text);
-  }
-
-  end(emit: Emit): void {
-    if (this.done) return;
-    this.emit = emit;
-    this.parser.end();
-    if (this.done) return;
+  protected bodyEnded(): void {
     if (!this.gotData) {
       this.fail(upstreamError('Cortex closed the response without sending any data', this.ctx.requestId));
       return;
@@ -378,11 +358,7 @@ class AnthropicDecoder implements StreamDecoder, SseHandler {
   finish(): void {
     if (this.done) return;
     if (this.openTool) this.closeTool(this.openTool);
-    this.done = true;
-    const usage = this.usage();
-    if (usage) this.emit({ type: 'usage', usage });
-    const reason = deriveFinishReason({ sawToolCall: this.tools > 0, upstreamReason: this.reason, maxTokens: this.ctx.maxTokens, usage });
-    this.emit(usage ? { type: 'finish', reason, usage } : { type: 'finish', reason });
+    this.closeWith(this.tools > 0, this.reason, this.usage());
   }
 
   /** A whole non-streamed message object. */
@@ -405,10 +381,6 @@ class AnthropicDecoder implements StreamDecoder, SseHandler {
     this.finish();
   }
 
-  private fail(error: ProxyError): void {
-    this.done = true;
-    this.emit({ type: 'error', error });
-  }
 }
 
 function createStreamDecoder(ctx: DecoderContext): StreamDecoder {

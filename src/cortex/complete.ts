@@ -7,12 +7,12 @@ import type { ChatRequest, ImagePart, Message, ReasoningEffort, Tool, ToolResult
 import type { Deployment } from '../config/types.js';
 import type { DecoderContext, Emit, EncodedRequest, StreamDecoder, Wire } from './wire.js';
 import { ProxyError, invalidRequest } from '../core/errors.js';
-import { deriveFinishReason, normalizeUsage } from '../core/finish.js';
+import { normalizeUsage } from '../core/finish.js';
 import { randomId } from '../core/ids.js';
 import { COMPLETE_MAX_TOKENS, deploymentInfo, type ModelInfo } from './models.js';
 import { cortexResponseFormat } from './response-format.js';
-import { SseParser, type SseHandler } from './sse.js';
-import { scrubSnowflakeText, snowflakeError } from './snowflake-errors.js';
+import { WireDecoder } from './decoder.js';
+import { scrubSnowflakeText, snowflakeError, upstreamError } from './snowflake-errors.js';
 import { sniffImageType } from './images.js';
 
 export const COMPLETE_PATH = '/cortex/inference:complete';
@@ -368,19 +368,13 @@ const F_TOOL = 2;
 const F_INPUT = 4;
 const F_THINK = 8;
 
-function noop(): void {}
-
 /**
  * One decoder per response. Push-style: SseParser calls onData (this object is the handler, so no closures
  * per chunk); events go to the `emit` of the current feed/end call.
  */
-class CompleteDecoder implements StreamDecoder, SseHandler {
-  private readonly ctx: DecoderContext;
-  private readonly parser: SseParser;
-  private emit: Emit = noop;
+class CompleteDecoder extends WireDecoder {
   private started = false;
   private gotData = false;
-  private done = false;
   private id = '';
   private toolOpen = false;
   private toolId = '';
@@ -389,50 +383,12 @@ class CompleteDecoder implements StreamDecoder, SseHandler {
   private usage: Usage | undefined;
   private reason: string | undefined;
 
-  constructor(ctx: DecoderContext) {
-    this.ctx = ctx;
-    this.parser = new SseParser(this);
-  }
-
-  /** Sets where events go (decodeJson drives chunk/finish directly). */
-  attach(emit: Emit): void {
-    this.emit = emit;
-  }
-
-  feed(text: string, emit: Emit): void {
-    if (this.done) return;
-    this.emit = emit;
-    this.parser.feed(text);
-  }
-
-  end(emit: Emit): void {
-    if (this.done) return;
-    this.emit = emit;
-    this.parser.end();
-    this.finish();
-  }
-
   /** Flush: close the open tool, then usage and exactly one finish (or an error if nothing came). */
   finish(): void {
     if (this.done) return;
-    this.done = true;
-    if (!this.gotData) {
-      this.emit({
-        type: 'error',
-        error: this.upstream('Cortex closed the response without sending any data'),
-      });
-      return;
-    }
+    if (!this.gotData) return this.fail(this.upstream('Cortex closed the response without sending any data'));
     this.closeTool();
-    const usage = this.usage;
-    if (usage) this.emit({ type: 'usage', usage });
-    const reason = deriveFinishReason({
-      sawToolCall: this.toolCount > 0,
-      upstreamReason: this.reason,
-      maxTokens: this.ctx.maxTokens,
-      usage,
-    });
-    this.emit(usage ? { type: 'finish', reason, usage } : { type: 'finish', reason });
+    this.closeWith(this.toolCount > 0, this.reason, this.usage);
   }
 
   onData(data: string): void {
@@ -665,11 +621,6 @@ class CompleteDecoder implements StreamDecoder, SseHandler {
     return true;
   }
 
-  private fail(error: ProxyError): void {
-    this.done = true;
-    this.emit({ type: 'error', error });
-  }
-
   private requestId(obj?: Json): string | undefined {
     if (this.ctx.requestId) return this.ctx.requestId;
     if (obj && typeof obj.request_id === 'string') return obj.request_id;
@@ -677,8 +628,7 @@ class CompleteDecoder implements StreamDecoder, SseHandler {
   }
 
   private upstream(message: string): ProxyError {
-    const rid = this.requestId();
-    return new ProxyError('upstream', rid ? `${message} (Snowflake request id: ${rid})` : message, { requestId: rid });
+    return upstreamError(message, this.requestId());
   }
 
   private midStreamError(err: unknown, obj: Json): ProxyError {
@@ -734,9 +684,6 @@ function decodeJson(body: unknown, ctx: DecoderContext, emit: Emit): void {
   dec.finish();
 }
 
-function upstreamError(message: string, rid?: string): ProxyError {
-  return new ProxyError('upstream', rid ? `${message} (Snowflake request id: ${rid})` : message, { requestId: rid });
-}
 
 function unsupportedFields(req: ChatRequest): string[] {
   return req.stop !== undefined && req.stop.length > 0 ? ['stop'] : [];

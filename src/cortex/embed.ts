@@ -16,7 +16,7 @@ import { parseJson, readBody, sendJson } from '../server/http.js';
 import type { Exchange, ProxyContext } from '../server/proxy.js';
 import { connectionError, type UpstreamResponse } from './client.js';
 import { preflightEmbedding } from './preflight.js';
-import { scrubSnowflakeText, snowflakeError } from './snowflake-errors.js';
+import { scrubSnowflakeText, snowflakeError, upstreamError } from './snowflake-errors.js';
 
 export const EMBED_PATH = '/cortex/inference:embed';
 /** Texts per upstream call. Snowflake documents no limit; small batches keep each call well under its body limit. */
@@ -116,9 +116,6 @@ interface BatchResult {
   retries: number;
 }
 
-function upstreamError(message: string, requestId?: string): ProxyError {
-  return new ProxyError('upstream', requestId ? `${message} (Snowflake request id: ${requestId})` : message, { requestId });
-}
 
 /** A 200 inference:embed body → one vector per text, in order. */
 export function decodeEmbedResponse(text: string, count: number, requestId?: string): { vectors: number[][]; tokens: number } {

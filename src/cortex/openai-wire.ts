@@ -13,14 +13,13 @@ import type { ChatRequest, Message, Part, Tool, ToolResultPart, Usage } from '..
 import type { Deployment } from '../config/types.js';
 import type { DecoderContext, Emit, EncodedRequest, StreamDecoder, Wire } from './wire.js';
 import { ProxyError } from '../core/errors.js';
-import { deriveFinishReason } from '../core/finish.js';
 import { randomId } from '../core/ids.js';
 import { EMPTY_TOOL_RESULT_TEXT, PLACEHOLDER_USER_TEXT, argumentsObject, cleanToolId, inputSchema } from './complete.js';
 import { openaiResponseFormat } from './response-format.js';
-import { SseParser, type SseHandler } from './sse.js';
-import { snowflakeError } from './snowflake-errors.js';
+import { WireDecoder } from './decoder.js';
+import { snowflakeError, upstreamError } from './snowflake-errors.js';
 import type { ModelInfo } from './models.js';
-import { V1_MAX_COMPLETION_TOKENS, clampTemperature, inBandError, infoFor, num, planV1, upstreamError, usageFrom } from './v1-common.js';
+import { V1_MAX_COMPLETION_TOKENS, clampTemperature, inBandError, infoFor, num, planV1, usageFrom } from './v1-common.js';
 
 export const OPENAI_PATH = '/cortex/v1/chat/completions';
 
@@ -209,8 +208,6 @@ interface Call {
   pending: string[];
 }
 
-function noop(): void {}
-
 /** OpenAI usage with Cortex's Claude quirk undone: cached tokens it counts outside prompt_tokens are added back (§8.3). */
 export function openaiUsage(u: unknown): Usage | undefined {
   if (!isObj(u)) return undefined;
@@ -228,12 +225,9 @@ export function openaiUsage(u: unknown): Usage | undefined {
   return usageFrom(prompt, c, cached, write, outside ? prompt + c : t ?? prompt + c);
 }
 
-class OpenAIDecoder implements StreamDecoder, SseHandler {
-  private readonly parser: SseParser;
-  private emit: Emit = noop;
+class OpenAIDecoder extends WireDecoder {
   private started = false;
   private gotData = false;
-  private done = false;
   private sawDone = false;
   private readonly calls: Call[] = [];
   /** Upstream index → the call currently at that index (Claude puts every call on index 0). */
@@ -243,27 +237,6 @@ class OpenAIDecoder implements StreamDecoder, SseHandler {
   private open: Call | undefined;
   private usage: Usage | undefined;
   private reason: string | undefined;
-
-  constructor(private readonly ctx: DecoderContext) {
-    this.parser = new SseParser(this);
-  }
-
-  attach(emit: Emit): void {
-    this.emit = emit;
-  }
-
-  feed(text: string, emit: Emit): void {
-    if (this.done) return;
-    this.emit = emit;
-    this.parser.feed(text);
-  }
-
-  end(emit: Emit): void {
-    if (this.done) return;
-    this.emit = emit;
-    this.parser.end();
-    this.finish();
-  }
 
   onData(data: string): void {
     if (this.done || this.sawDone) return;
@@ -400,29 +373,12 @@ class OpenAIDecoder implements StreamDecoder, SseHandler {
 
   finish(): void {
     if (this.done) return;
-    this.done = true;
-    if (!this.gotData) {
-      this.emit({ type: 'error', error: upstreamError('Cortex closed the response without sending any data', this.ctx.requestId) });
-      return;
-    }
+    if (!this.gotData) return this.fail(upstreamError('Cortex closed the response without sending any data', this.ctx.requestId));
     for (const c of this.calls) {
       if (!c.started) this.startCall(c); // a call whose name never came still reaches the client
       this.closeCall(c);
     }
-    const usage = this.usage;
-    if (usage) this.emit({ type: 'usage', usage });
-    const reason = deriveFinishReason({
-      sawToolCall: this.calls.length > 0,
-      upstreamReason: this.reason,
-      maxTokens: this.ctx.maxTokens,
-      usage,
-    });
-    this.emit(usage ? { type: 'finish', reason, usage } : { type: 'finish', reason });
-  }
-
-  private fail(error: ProxyError): void {
-    this.done = true;
-    this.emit({ type: 'error', error });
+    this.closeWith(this.calls.length > 0, this.reason, this.usage);
   }
 }
 

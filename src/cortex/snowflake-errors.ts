@@ -18,6 +18,11 @@ const CROSS_REGION_HELP =
   "(or a region group such as 'AWS_US', 'AWS_EU', 'AWS_APJ', 'AZURE_US', 'AZURE_EU'). " +
   'Otherwise pick a model served in your region (SHOW CORTEX BASE MODELS or GET /api/v2/cortex/models lists them; widely available: claude-4-sonnet, claude-3-7-sonnet, openai-gpt-4.1, llama3.1-70b, mistral-large2).';
 
+/** A ProxyError for a broken or unreadable upstream answer, naming Snowflake's request id. */
+export function upstreamError(message: string, requestId?: string): ProxyError {
+  return new ProxyError('upstream', requestId ? `${message} (Snowflake request id: ${requestId})` : message, { requestId });
+}
+
 /** HTTP statuses worth retrying (before any output was sent). */
 export function isRetryableStatus(status: number): boolean {
   return status === 429 || status === 500 || status === 502 || status === 503 || status === 504;

@@ -117,10 +117,6 @@ export function usageFrom(prompt: number, completion: number, cached: number, ca
 
 export const num = (v: unknown): number | undefined => (typeof v === 'number' && Number.isFinite(v) && v >= 0 ? v : undefined);
 
-/** A ProxyError for a broken or unreadable upstream answer, naming Snowflake's request id. */
-export function upstreamError(message: string, requestId?: string): ProxyError {
-  return new ProxyError('upstream', requestId ? `${message} (Snowflake request id: ${requestId})` : message, { requestId });
-}
 
 /**
  * An error object found inside a 200 answer (OpenAI `{"error":{…}}` chunk, Anthropic `event: error`). Its kind follows

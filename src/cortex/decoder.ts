@@ -1,0 +1,65 @@
+// What every upstream stream decoder shares: push-style plumbing over SseParser (events go to the emit of
+// the current feed/end call), the failure path, and the closing usage + finish events.
+import type { ProxyError } from '../core/errors.js';
+import { deriveFinishReason } from '../core/finish.js';
+import type { Usage } from '../core/types.js';
+import { SseParser, type SseHandler } from './sse.js';
+import type { DecoderContext, Emit, StreamDecoder } from './wire.js';
+
+const noop: Emit = () => {};
+
+export abstract class WireDecoder implements StreamDecoder, SseHandler {
+  protected emit: Emit = noop;
+  /** No event may follow a finish or an error. */
+  protected done = false;
+  private readonly parser: SseParser;
+
+  constructor(
+    protected readonly ctx: DecoderContext,
+    sse: { allEvents?: boolean } = {},
+  ) {
+    this.parser = new SseParser(this, sse);
+  }
+
+  /** One SSE `data` payload. */
+  abstract onData(data: string): void;
+
+  /** The stream is over: flush what is open, then usage and exactly one finish (see closeWith), or an error. */
+  abstract finish(): void;
+
+  /** Sets where events go (decodeJson drives the decoder directly). */
+  attach(emit: Emit): void {
+    this.emit = emit;
+  }
+
+  feed(text: string, emit: Emit): void {
+    if (this.done) return;
+    this.emit = emit;
+    this.parser.feed(text);
+  }
+
+  end(emit: Emit): void {
+    if (this.done) return;
+    this.emit = emit;
+    this.parser.end();
+    if (!this.done) this.bodyEnded();
+  }
+
+  /** The upstream body ended before the decoder finished on its own; by default that is the end of the answer. */
+  protected bodyEnded(): void {
+    this.finish();
+  }
+
+  protected fail(error: ProxyError): void {
+    this.done = true;
+    this.emit({ type: 'error', error });
+  }
+
+  /** The last events of every successful stream: usage (when known), then the finish with the shared rule. */
+  protected closeWith(sawToolCall: boolean, upstreamReason: string | undefined, usage: Usage | undefined): void {
+    this.done = true;
+    if (usage) this.emit({ type: 'usage', usage });
+    const reason = deriveFinishReason({ sawToolCall, upstreamReason, maxTokens: this.ctx.maxTokens, usage });
+    this.emit(usage ? { type: 'finish', reason, usage } : { type: 'finish', reason });
+  }
+}
