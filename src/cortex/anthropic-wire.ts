@@ -17,13 +17,12 @@ import { anthropicOutputFormat } from './response-format.js';
 import { WireDecoder } from './decoder.js';
 import { snowflakeError, upstreamError } from './snowflake-errors.js';
 import { V1_MAX_COMPLETION_TOKENS, clampTemperature, inBandError, num, planV1, usageFrom } from './v1-common.js';
+import { isObj, type Json } from '../core/json.js';
 
 export const ANTHROPIC_PATH = '/cortex/v1/messages';
 export const ANTHROPIC_VERSION = '2023-06-01';
 const HEADERS = Object.freeze({ 'anthropic-version': ANTHROPIC_VERSION }) as Record<string, string>;
 
-type Json = Record<string, unknown>;
-const isObj = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
 const EPHEMERAL = { type: 'ephemeral' } as const;
 
 // ───────────────────────────── request ─────────────────────────────

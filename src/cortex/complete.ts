@@ -14,6 +14,7 @@ import { cortexResponseFormat } from './response-format.js';
 import { WireDecoder } from './decoder.js';
 import { scrubSnowflakeText, snowflakeError, upstreamError } from './snowflake-errors.js';
 import { sniffImageType } from './images.js';
+import type { Json } from '../core/json.js';
 
 export const COMPLETE_PATH = '/cortex/inference:complete';
 /** inference:complete accepts at most 5 images per request (Jan-2026 REST docs). */
@@ -27,7 +28,6 @@ export const PLACEHOLDER_USER_TEXT = '.';
 /** Tool results must carry at least one content item. */
 export const EMPTY_TOOL_RESULT_TEXT = '(no output)';
 
-type Json = Record<string, unknown>;
 const EPHEMERAL = { type: 'ephemeral' } as const;
 
 // ───────────────────────────── request ─────────────────────────────

@@ -17,6 +17,7 @@ import type { Exchange, ProxyContext } from '../server/proxy.js';
 import { connectionError, type UpstreamResponse } from './client.js';
 import { preflightEmbedding } from './preflight.js';
 import { scrubSnowflakeText, snowflakeError, upstreamError } from './snowflake-errors.js';
+import { isObj, type Json } from '../core/json.js';
 
 export const EMBED_PATH = '/cortex/inference:embed';
 /** Texts per upstream call. Snowflake documents no limit; small batches keep each call well under its body limit. */
@@ -35,8 +36,6 @@ export interface EmbeddingRequest {
   dimensions?: number;
 }
 
-type Json = Record<string, unknown>;
-const isObj = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /** OpenAI embeddings request → EmbeddingRequest; a 400 naming the field for anything else. */
 export function decodeEmbeddingRequest(body: unknown): EmbeddingRequest {

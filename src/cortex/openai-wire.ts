@@ -20,11 +20,10 @@ import { WireDecoder } from './decoder.js';
 import { snowflakeError, upstreamError } from './snowflake-errors.js';
 import type { ModelInfo } from './models.js';
 import { V1_MAX_COMPLETION_TOKENS, clampTemperature, inBandError, infoFor, num, planV1, usageFrom } from './v1-common.js';
+import { isObj, type Json } from '../core/json.js';
 
 export const OPENAI_PATH = '/cortex/v1/chat/completions';
 
-type Json = Record<string, unknown>;
-const isObj = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
 const EPHEMERAL = { type: 'ephemeral' } as const;
 
 // ───────────────────────────── request ─────────────────────────────

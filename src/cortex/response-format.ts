@@ -9,14 +9,13 @@
 // it accepts beyond that: an optional property becomes required-but-nullable. `$schema` is always stripped.
 import type { ChatRequest } from '../core/types.js';
 import type { ModelInfo } from './models.js';
+import { isObj, type Json } from '../core/json.js';
 
-type Json = Record<string, unknown>;
 export type ResponseFormat = NonNullable<ChatRequest['responseFormat']>;
 
 /** The schema json_object asks for: any JSON object. */
 export const ANY_OBJECT_SCHEMA: Json = Object.freeze({ type: 'object' }) as Json;
 
-const isObj = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /** The schema without its top-level `$schema` (Cortex rejects or ignores meta keys). Never mutates the input. */
 export function stripDollarSchema(s: Json): Json {

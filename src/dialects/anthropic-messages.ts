@@ -21,11 +21,9 @@ import type {
 import { ProxyError, invalidRequest } from '../core/errors.js';
 import { randomId } from '../core/ids.js';
 import type { Dialect, ResponseMeta, StreamEncoder } from './dialect.js';
+import { isObj, type Json, type Headers } from '../core/json.js';
 
-type Json = Record<string, unknown>;
-type Headers = Record<string, string | string[] | undefined>;
 
-const isObj = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
 const isNonEmptyString = (v: unknown): v is string => typeof v === 'string' && v.length > 0;
 
 // ───────────────────────────────────────────── request decoding ─────────────────────────────────────────────

@@ -20,12 +20,9 @@ import { ProxyError, invalidRequest } from '../core/errors.js';
 import type { Dialect, ResponseMeta, StreamEncoder } from './dialect.js';
 import { openaiChat } from './openai-chat.js';
 import { customToolNames, customToolSchema, decodeResponsesBody, unwrapCustomToolInput } from './openai-responses.js';
+import { isObj, unset, type Json, type Headers } from '../core/json.js';
 
-type Json = Record<string, unknown>;
-type Headers = Record<string, string | string[] | undefined>;
 
-const isObj = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
-const unset = (v: unknown) => v === undefined || v === null;
 const nonEmpty = (v: unknown): v is string => typeof v === 'string' && v.length > 0;
 
 export type CursorShape = 'chat' | 'responses' | 'blocks';

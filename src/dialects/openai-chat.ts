@@ -19,13 +19,9 @@ import type {
 } from '../core/types.js';
 import { ProxyError, invalidRequest, type ErrorKind } from '../core/errors.js';
 import type { Dialect, ResponseMeta, StreamEncoder } from './dialect.js';
+import { isObj, unset, type Headers, type Json as Obj } from '../core/json.js';
 
-type Obj = Record<string, unknown>;
-type Headers = Record<string, string | string[] | undefined>;
 
-const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
-/** Absent or JSON null: clients send `null` for "not set" all the time. */
-const unset = (v: unknown) => v === undefined || v === null;
 
 // ---------------------------------------------------------------------------------------------
 // Errors in OpenAI's own wording, always naming the parameter.

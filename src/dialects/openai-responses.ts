@@ -29,9 +29,8 @@ import type {
 import { ProxyError, invalidRequest, type ErrorKind } from '../core/errors.js';
 import { randomId } from '../core/ids.js';
 import type { Dialect, ResponseMeta, StreamEncoder } from './dialect.js';
+import { isObj, type Json, type Headers } from '../core/json.js';
 
-type Json = Record<string, unknown>;
-type Headers = Record<string, string | string[] | undefined>;
 
 const DIALECT = 'openai-responses';
 
@@ -87,7 +86,6 @@ function unpackThinking(blob: unknown): { text: string; signature: string } | un
 // ---------------------------------------------------------------------------------------------
 // Request decoding
 
-const isObj = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 const fail = (message: string, param?: string): never => {
   throw invalidRequest(message, param);

@@ -9,6 +9,7 @@ import type { ServerResponse } from 'node:http';
 import { EMBEDDING_MODELS, KNOWN_MODELS } from '../cortex/models.js';
 import { CortexError, defaultFaultMessage, invalidPayload, REGION_UNAVAILABLE_MESSAGE, unknownModel } from './errors.js';
 import type { Fault, Outcome } from './types.js';
+import { isObj } from '../core/json.js';
 
 export const EMBED_PATH = '/api/v2/cortex/inference:embed';
 
@@ -27,7 +28,6 @@ export interface EmbedEnv<X extends EmbedExchange> {
   sendError(ex: X, err: CortexError, outcome?: Outcome): void;
 }
 
-const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /** Validates like the SPEC (unknown keys rejected, as inference:complete does), then answers or applies a fault. */
 export function answerEmbed<X extends EmbedExchange>(ex: X, body: unknown, env: EmbedEnv<X>): void {

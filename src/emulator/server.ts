@@ -25,6 +25,7 @@ import { DEFAULT_ACCOUNT, checkAccount, credentialRefusal, type AccountState } f
 import { runStatement } from './statements.js';
 import { EMBED_PATH, answerEmbed } from './embed.js';
 import './usage-history.js'; // CORTEX_REST_API_USAGE_HISTORY statements (cortex-proxy usage --snowflake)
+import { isObj } from '../core/json.js';
 
 const COMPLETE_PATH = '/api/v2/cortex/inference:complete';
 const MODELS_PATH = '/api/v2/cortex/models';
@@ -132,7 +133,6 @@ export function checkKnobs(k: unknown): Partial<Knobs> {
   return k as Partial<Knobs>;
 }
 
-const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 const nonNegInt = (v: unknown) => Number.isInteger(v) && (v as number) >= 0;
 
 export function checkFault(f: unknown): Fault {
@@ -145,6 +145,8 @@ export function checkFault(f: unknown): Fault {
     ('cutAfterChunks' in f && nonNegInt(f.cutAfterChunks)) ||
     ('hangBeforeHeaders' in f && f.hangBeforeHeaders === true) ||
     ('stallAfterChunks' in f && nonNegInt(f.stallAfterChunks)) ||
+    ('resetAfterChunks' in f && nonNegInt(f.resetAfterChunks)) ||
+    ('heartbeatAfterChunks' in f && nonNegInt(f.heartbeatAfterChunks) && (f.everyMs === undefined || (typeof f.everyMs === 'number' && f.everyMs > 0))) ||
     ('raw' in f && isObj(f.raw) && typeof f.raw.body === 'string');
   if (!ok) throw new Error(`not a fault: ${JSON.stringify(f)}`);
   return f as Fault;
@@ -260,7 +262,7 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulato
   async function streamOut(
     ex: Exchange,
     frames: string[],
-    end: { kind: 'end'; tail: string } | { kind: 'error'; frame: string } | { kind: 'cut' } | { kind: 'stall' },
+    end: { kind: 'end'; tail: string } | { kind: 'error'; frame: string } | { kind: 'cut' } | { kind: 'stall' } | { kind: 'reset' } | { kind: 'heartbeat'; everyMs: number },
   ): Promise<void> {
     const { res } = ex;
     if (knobs.ttfbMs > 0) await ex.sleep(knobs.ttfbMs);
@@ -302,6 +304,21 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulato
       }
       case 'stall':
         return; // stays 'pending' until the client gives up ('aborted') or the emulator closes
+      case 'reset': {
+        // An RST once what was written has left: the client sees ECONNRESET, not a clean end.
+        ex.finish('faulted', 200);
+        const sock = res.socket;
+        if (sock) res.once('drain', () => sock.resetAndDestroy()).write('') || setImmediate(() => sock.resetAndDestroy());
+        return;
+      }
+      case 'heartbeat':
+        // Comments only, forever: stays 'pending' until the client gives up ('aborted') or the emulator closes.
+        while (!ex.ended) {
+          await ex.sleep(end.everyMs);
+          if (ex.ended) return;
+          if (!res.write(': keep-alive\n\n')) await ex.drain();
+        }
+        return;
     }
   }
 
@@ -368,6 +385,8 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulato
       return streamOut(ex, frames.slice(0, fault.afterChunks ?? 1), { kind: 'error', frame: errFrame });
     }
     if ('cutAfterChunks' in fault) return streamOut(ex, frames.slice(0, fault.cutAfterChunks), { kind: 'cut' });
+    if ('resetAfterChunks' in fault) return streamOut(ex, frames.slice(0, fault.resetAfterChunks), { kind: 'reset' });
+    if ('heartbeatAfterChunks' in fault) return streamOut(ex, frames.slice(0, fault.heartbeatAfterChunks), { kind: 'heartbeat', everyMs: fault.everyMs ?? 100 });
     return streamOut(ex, frames.slice(0, fault.stallAfterChunks), { kind: 'stall' });
   }
 

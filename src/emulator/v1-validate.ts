@@ -7,6 +7,7 @@ import type { IncomingHttpHeaders } from 'node:http';
 import type { ModelInfo } from '../cortex/models.js';
 import { CortexError, invalidOptions, invalidPayload, REGION_UNAVAILABLE_MESSAGE, unknownModel } from './errors.js';
 import type { CheckedMessage, CheckedTool, CompleteCall, ToolResultItem, ToolUseItem, ValidationContext } from './validate.js';
+import { isObj, type Json as Obj } from '../core/json.js';
 
 /** What the v1 encoders need beyond a CompleteCall. */
 export interface V1Call extends CompleteCall {
@@ -21,8 +22,6 @@ const IMAGE_TYPES = new Set(['image/jpeg', 'image/png', 'image/gif', 'image/webp
 const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
 const IMAGE_TOKENS = 400; // [INF] flat prompt-token estimate per image, as validate.ts
 
-type Obj = Record<string, unknown>;
-const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
 const isInt = (v: unknown): v is number => typeof v === 'number' && Number.isInteger(v);
 const isNum = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
 const bad = (message: string, detail?: string) => new CortexError(400, message, undefined, detail);

@@ -3,6 +3,7 @@
 // they err on the strict side. Returns the facts the reply generator needs.
 import { COMPLETE_MAX_TOKENS, type ModelInfo } from '../cortex/models.js';
 import { CortexError, invalidOptions, invalidPayload, REGION_UNAVAILABLE_MESSAGE, unknownModel } from './errors.js';
+import { isObj, type Json as Obj } from '../core/json.js';
 
 export interface ToolUseItem {
   id: string;
@@ -66,8 +67,6 @@ const IMAGE_TOKENS = 400; // [INF] flat prompt-token estimate per image
 const TOOL_NAME = /^[a-zA-Z0-9_-]{1,64}$/; // [INF] the Anthropic/OpenAI tool-name rule
 const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
 
-type Obj = Record<string, unknown>;
-const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
 const isInt = (v: unknown): v is number => typeof v === 'number' && Number.isInteger(v);
 const isNum = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
 
