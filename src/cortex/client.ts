@@ -125,6 +125,20 @@ export class Upstream {
     }
   }
 
+  /** Upstream sockets now, over every pool: busy (a request on it), idle (kept alive), and requests waiting for one. */
+  stats(): { busy: number; idle: number; queued: number } {
+    let busy = 0;
+    let idle = 0;
+    let queued = 0;
+    for (const p of this.pools.values()) {
+      const s = p.stats;
+      busy += s.connected - s.free;
+      idle += s.free;
+      queued += s.queued;
+    }
+    return { busy, idle, queued };
+  }
+
   async close(): Promise<void> {
     await Promise.all([...this.pools.values()].map((p) => p.close().catch(() => undefined)));
   }

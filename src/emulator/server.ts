@@ -306,9 +306,12 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulato
         return; // stays 'pending' until the client gives up ('aborted') or the emulator closes
       case 'reset': {
         // An RST once what was written has left: the client sees ECONNRESET, not a clean end.
-        ex.finish('faulted', 200);
         const sock = res.socket;
-        if (sock) res.once('drain', () => sock.resetAndDestroy()).write('') || setImmediate(() => sock.resetAndDestroy());
+        if (res.writableLength > 0) await ex.drain();
+        await ex.sleep(20); // let the peer read what was written: an RST discards data it has not read yet
+        if (ex.ended) return;
+        ex.finish('faulted', 200);
+        if (sock && !sock.destroyed) sock.resetAndDestroy();
         return;
       }
       case 'heartbeat':

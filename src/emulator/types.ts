@@ -125,6 +125,10 @@ export type Fault =
   | { hangBeforeHeaders: true }
   /** 200 stream: `n` chunks, then nothing more until the client gives up. */
   | { stallAfterChunks: number }
+  /** 200 stream: `n` chunks, then the TCP connection is reset (RST, not a clean close). */
+  | { resetAfterChunks: number }
+  /** 200 stream: `n` chunks, then only SSE comments (`: keep-alive`) every `everyMs` (default 100) until the client gives up. */
+  | { heartbeatAfterChunks: number; everyMs?: number }
   /** Anything at all, verbatim. */
   | { raw: { status?: number; headers?: Record<string, string>; body: string } };
 

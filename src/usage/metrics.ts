@@ -67,6 +67,8 @@ export class Metrics {
   /** The in-flight series each started exchange was counted under (its wire may change on a retry). */
   private readonly started = new WeakMap<Exchange, string>();
   private readonly startSeconds = Date.now() / 1000;
+  /** The upstream client's sockets (cortex/client.ts Upstream.stats), read when scraped. */
+  upstreamSockets?: () => { busy: number; idle: number; queued: number };
 
   constructor(
     modelNames: string[],
@@ -138,6 +140,12 @@ export class Metrics {
     family('cortex_proxy_client_closed_total', 'counter', 'Requests whose client went away before the answer was complete.', this.closed);
     family('cortex_proxy_fallbacks_total', 'counter', 'Requests answered by a fallback model.', this.fallbacks);
     family('cortex_proxy_in_flight_requests', 'gauge', 'Chat requests in progress (stream="true": in-flight streams).', this.inFlight);
+    const up = this.upstreamSockets?.();
+    if (up) {
+      out.push('# HELP cortex_proxy_upstream_connections Connections to Snowflake (state="busy": a request on it; "idle": kept alive for the next).', '# TYPE cortex_proxy_upstream_connections gauge');
+      out.push(`cortex_proxy_upstream_connections{state="busy"} ${up.busy}`, `cortex_proxy_upstream_connections{state="idle"} ${up.idle}`);
+      out.push('# HELP cortex_proxy_upstream_queued_requests Requests waiting for a connection to Snowflake.', '# TYPE cortex_proxy_upstream_queued_requests gauge', `cortex_proxy_upstream_queued_requests ${up.queued}`);
+    }
     const histFamily = (name: string, help: string, series: Map<string, Histogram>) => {
       out.push(`# HELP ${name} ${help}`, `# TYPE ${name} histogram`);
       for (const [k, h] of series) {

@@ -48,6 +48,7 @@ export function installTelemetry(ctx: ProxyContext, version: string): Telemetry 
     }
   });
   ctx.upstream.onResponse = (d, status) => t.metrics.upstream(d.cortexModel, status);
+  t.metrics.upstreamSockets = () => ctx.upstream.stats();
   return t;
 }
 
