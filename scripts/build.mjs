@@ -52,6 +52,8 @@ const result = await build({
   logLevel: 'warning',
   metafile: true,
   plugins: [undiciSlim],
+  // The team gateway's database and Redis drivers stay in node_modules, imported only when configured (team/).
+  external: ['pg', '@redis/client'],
   banner: { js: "import { createRequire as __cpCreateRequire } from 'node:module'; const require = __cpCreateRequire(import.meta.url);" },
 });
 // Chunks of earlier builds (hashed names) go once the new set is written.

@@ -204,7 +204,7 @@ router_settings:
   routing_strategy: simple-shuffle
 general_settings:
   master_key: os.environ/LITELLM_MASTER_KEY
-  database_url: postgres://x
+  store_model_in_db: true
 wat: 1
 `;
     const dir = tmp({ 'litellm_config.yaml': text });
@@ -214,7 +214,7 @@ wat: 1
       "unknown key 'wat' at line 19 — ignored",
       "LiteLLM key 'litellm_settings.callbacks' at line 13 is not implemented by cortex-proxy — ignored",
       "unknown key 'litellm_settings.num_retrys' at line 12 — ignored (did you mean 'num_retries'?)",
-      "LiteLLM key 'general_settings.database_url' at line 18 is not implemented by cortex-proxy — ignored",
+      "LiteLLM key 'general_settings.store_model_in_db' at line 18 is not implemented by cortex-proxy — ignored",
       "LiteLLM key 'model_list[0].litellm_params.rpm' at line 9 is not implemented by cortex-proxy — ignored",
       "unknown key 'model_list[0].litellm_params.foo' at line 10 — ignored",
     ].sort());

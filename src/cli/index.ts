@@ -77,6 +77,62 @@ Examples:
     await usage(opts);
   });
 
+// keys: virtual keys for a team (cli/keys.ts, team/).
+const keys = program
+  .command('keys')
+  .description('virtual keys for a team: one per person or tool, each with its own models, limits, budget and expiry')
+  .addHelpText(
+    'after',
+    `
+Examples:
+  $ cortex-proxy keys create --label alice --owner alice@example.com --budget-tokens 2000000 --period day
+  $ cortex-proxy keys create --label ci --models cortex-claude --rpm 30 --max-parallel 2 --expires 90d
+  $ cortex-proxy keys list
+  $ cortex-proxy keys rotate alice --grace 10m
+  $ cortex-proxy keys revoke alice
+The keys live in the team store: general_settings.database_url (PostgreSQL), or the embedded store on this machine.`,
+  );
+const keysAction = (name: 'keysCreate' | 'keysList') => async (opts: Record<string, unknown>) => {
+  const mod = await import('./keys.js');
+  await mod[name](opts as never);
+};
+keys
+  .command('create')
+  .description('create a key and print it once')
+  .option('-c, --config <file>', 'config file (for database_url / database_path)')
+  .option('--label <name>', 'who or what the key is for (unique among active keys; usage and metrics show it)')
+  .option('--owner <text>', 'owner, e.g. an e-mail address')
+  .option('--models <names>', 'comma-separated model names the key may use (default: all)')
+  .option('--rpm <n>', 'requests per minute')
+  .option('--tpm <n>', 'tokens per minute')
+  .option('--max-parallel <n>', 'requests (streams) in flight at once')
+  .option('--budget-tokens <n>', 'token budget per period (prompt + completion)')
+  .option('--budget-credits <n>', 'estimated AI-credit budget per period')
+  .addOption(new Option('--period <period>', 'budget period (UTC)').choices(['day', 'month']))
+  .option('--expires <when>', 'expiry: a duration (30d, 12h) or a date (2026-12-31)')
+  .option('--json', 'JSON output (includes the key)')
+  .action(keysAction('keysCreate'));
+keys
+  .command('list')
+  .description("the keys with this period's spend")
+  .option('-c, --config <file>', 'config file (for database_url / database_path)')
+  .option('--all', 'revoked keys too')
+  .option('--json', 'JSON output')
+  .action(keysAction('keysList'));
+keys
+  .command('revoke <key>')
+  .description('revoke a key (by id, label or hint); every server refuses it within a second')
+  .option('-c, --config <file>', 'config file (for database_url / database_path)')
+  .option('--json', 'JSON output')
+  .action(async (ref: string, opts) => (await import('./keys.js')).keysRevoke(ref, opts));
+keys
+  .command('rotate <key>')
+  .description('a new secret for a key (same id, policy and budget); printed once')
+  .option('-c, --config <file>', 'config file (for database_url / database_path)')
+  .option('--grace <duration>', 'the old secret keeps working this long (e.g. 10m); default: it stops at once')
+  .option('--json', 'JSON output (includes the key)')
+  .action(async (ref: string, opts) => (await import('./keys.js')).keysRotate(ref, opts));
+
 // init, doctor, connect, models: from an account name to a working agent.
 addSetupCommands(program);
 

@@ -11,6 +11,7 @@ import { installTunnelGuard } from '../server/tunnel-guard.js';
 import { planTunnel, startTunnel, tunnelBanner, type RunningTunnel } from './tunnel.js';
 import { createStatusLine } from '../usage/status-line.js';
 import { openUsageLog, telemetryOf } from '../usage/telemetry.js';
+import { startTeam } from '../team/gateway.js';
 
 export interface ServeOptions {
   config?: string;
@@ -69,6 +70,8 @@ export async function serve(opts: ServeOptions): Promise<void> {
   if (tunnelPlan) installTunnelGuard(app, log); // forwarded client addresses, failed-key limiting
   const telemetry = telemetryOf(app.context)!;
   const usageLog = openUsageLog(app.context, telemetry); // closed (flushed) by app.close()
+  // Virtual keys, budgets and shared limits (team/gateway.ts): the embedded store, or PostgreSQL and Redis.
+  const team = await startTeam(app.context, log).catch((err: Error) => fail(err.message));
   await new Promise<void>((resolve, reject) => {
     app.server.once('error', reject);
     app.server.listen(port, opts.host, () => resolve());
@@ -91,6 +94,8 @@ export async function serve(opts: ServeOptions): Promise<void> {
   // Machine-readable line for scripts and tests that start us with --port 0.
   process.stdout.write(`listening on ${base}\n`);
   log.info(`dashboard: ${base}/ui · metrics: ${base}/metrics · usage log: ${usageLog ? usageLog.dir : 'off (disable_spend_logs)'}`);
+  log.info(`keys: ${team.keyCount} virtual key(s) in ${team.store.kind === 'postgres' ? 'PostgreSQL ' : ''}${team.store.where} · limits: ${team.limiter.kind === 'redis' ? 'shared (Redis)' : 'this process'}`);
+  if (team.keyCount > 0 && !config.settings.masterKey) log.warn('virtual keys exist but no master key is set: client authentication is off, so any key (or none) is accepted');
   status.attach({ totals: () => telemetry.live.totals, inFlight: () => telemetry.metrics.inFlightCount() });
 
   let stopping = false;
@@ -104,6 +109,7 @@ export async function serve(opts: ServeOptions): Promise<void> {
     deadline.unref();
     await tunnel?.stop();
     await app.close();
+    await team.close(); // the last usage rows reach the store
     await emulator?.close();
     process.exit(0);
   };

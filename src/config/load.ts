@@ -30,6 +30,7 @@ import { AUTH_PARAM_KEYS, NO_PARAMS, authKeyInfo, envCredentialVar, resolveAuth,
 import { SPCS_TOKEN_PATH } from '../snowflake/auth.js';
 import { PLATFORM_CONFIG_NAMES, platformConfigDir } from './paths.js';
 import { readUsageSetting, USAGE_SETTING_KEYS } from '../usage/config.js';
+import { readTeamSetting, TEAM_SETTING_KEYS } from '../team/config.js';
 
 export class ConfigError extends Error {
   /** Absolute path of the offending file, when a file is at fault. */
@@ -351,9 +352,9 @@ const LITELLM_LITELLM = new Set([
   'internal_user_budget_duration', 'global_disable_no_log_param', 'disable_add_transform_inline_image_block',
   'request_timeout_seconds', 'use_chat_completions_url_for_anthropic_messages', 'check_provider_endpoint',
 ]);
-const GENERAL_KEYS = ['master_key', 'disable_spend_logs', 'max_request_body_mb', 'max_request_size_mb', 'max_image_mb', 'min_output_tokens', ...USAGE_SETTING_KEYS];
+const GENERAL_KEYS = ['master_key', 'disable_spend_logs', 'max_request_body_mb', 'max_request_size_mb', 'max_image_mb', 'min_output_tokens', ...USAGE_SETTING_KEYS, ...TEAM_SETTING_KEYS];
 const GENERAL_LITELLM = new Set([
-  'database_url', 'database_connection_pool_limit', 'database_connection_timeout', 'store_model_in_db',
+  'store_model_in_db',
   'store_prompts_in_spend_logs', 'alerting', 'alerting_threshold', 'alert_types', 'alert_to_webhook_url',
   'proxy_batch_write_at', 'disable_master_key_return', 'max_response_size_mb', 'disable_reset_budget',
   'disable_adding_master_key_hash_to_db', 'disable_retry_on_max_parallel_request_limit_error', 'enable_jwt_auth',
@@ -487,6 +488,13 @@ function loadFile(file: string, display: string, env: NodeJS.ProcessEnv, warning
         case 'public_metrics':
         case 'credit_rates':
           readUsageSetting(ctx, e, name, settings);
+          break;
+        case 'database_url':
+        case 'database_path':
+        case 'database_connection_pool_limit':
+        case 'database_connection_timeout':
+        case 'redis_url':
+          readTeamSetting(ctx, e, name, settings);
           break;
         default:
           ctx.unknown(e, 'general_settings', GENERAL_KEYS, GENERAL_LITELLM);

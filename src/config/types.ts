@@ -77,6 +77,16 @@ export interface Settings {
   publicMetrics?: boolean;
   /** general_settings.credit_rates: AI credits per million tokens by Cortex model, over usage/rates.ts defaults. */
   creditRates?: Record<string, { input: number; output: number; cachedInput?: number }>;
+  /** general_settings.database_url: PostgreSQL for the team gateway's keys, usage and budgets (team/pg-store.ts). */
+  databaseUrl?: string;
+  /** general_settings.database_path: folder of the embedded team store (team/file-store.ts); default: the platform data folder. */
+  databasePath?: string;
+  /** general_settings.database_connection_pool_limit: PostgreSQL connections per replica (default 10). */
+  databasePoolLimit?: number;
+  /** general_settings.database_connection_timeout, in ms (the config says seconds; default 5 s). */
+  databaseTimeoutMs?: number;
+  /** general_settings.redis_url: Redis for limits shared by every replica (team/redis-limits.ts). */
+  redisUrl?: string;
 }
 
 export interface Config {

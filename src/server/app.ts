@@ -1,7 +1,6 @@
 // The HTTP surface: a route table, client auth, body limits, error envelopes, and the per-request log line.
 // Features add routes to ROUTES (one line each) and listen to finished exchanges via context.onExchange.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { createHash, timingSafeEqual } from 'node:crypto';
 import type { Config } from '../config/types.js';
 import { ProxyError, asProxyError } from '../core/errors.js';
 import type { Dialect } from '../dialects/dialect.js';
@@ -18,6 +17,8 @@ import { proxyChat, type Exchange, type ProxyContext } from './proxy.js';
 import { CATALOGUE_ROUTES, modelList } from './catalogue.js';
 import { USAGE_ROUTES } from '../usage/routes.js';
 import { installTelemetry, telemetryOf } from '../usage/telemetry.js';
+import { createAuthorizer } from '../team/auth.js';
+import { TEAM_ROUTES } from '../team/routes.js';
 
 export const VERSION = '0.1.0';
 
@@ -71,6 +72,7 @@ const ROUTES: Record<string, Route> = {
   '/': { method: 'GET', public: true, handle: (ctx, _req, res) => sendJson(res, 200, health(ctx.config), ctx.extraHeaders) },
   ...CATALOGUE_ROUTES, // /v1/embeddings, /embeddings (cortex/embed.ts), /v1/model/info, /model/info
   ...USAGE_ROUTES, // /metrics, /ui, /ui/api/stats
+  ...TEAM_ROUTES, // /health/ready, /admin/keys… (team/routes.ts)
 };
 
 /**
@@ -107,7 +109,7 @@ export function createApp(config: Config, log: Logger): App {
     onExchange: [],
   };
   installTelemetry(context, VERSION); // metrics, dashboard statistics, usage records (usage/telemetry.ts)
-  const masterKeyDigest = config.settings.masterKey ? digest(config.settings.masterKey) : undefined;
+  const authorize = createAuthorizer(context); // team/auth.ts: master key → admin; virtual key → its policy
   log.addSecret(config.settings.masterKey);
   for (const d of config.deployments) attachAuth(d.auth, log); // registers PATs, and every JWT/OAuth token as it is minted or read
 
@@ -122,12 +124,10 @@ export function createApp(config: Config, log: Logger): App {
     const envelope = route?.envelope ?? (path.startsWith('/v1/messages') ? anthropicMessages : openaiChat);
     try {
       const open = typeof route?.public === 'function' ? route.public(context) : route?.public;
-      if (!open && masterKeyDigest && !authorized(req, masterKeyDigest)) {
-        throw new ProxyError('auth', 'missing or wrong API key: send the master key as "Authorization: Bearer <key>" (or x-api-key).', {
-          code: 'invalid_api_key',
-        });
+      if (!open) {
+        const pending = authorize(req, path, x);
+        if (pending) await pending;
       }
-      if (!open && masterKeyDigest) x.keyLabel = 'master';
       if (!route) {
         throw new ProxyError('not_found', `no route ${req.method} ${path}. cortex-proxy serves POST /v1/chat/completions, POST /v1/messages, POST /v1/responses, POST /v1/embeddings, GET /v1/models and GET /health.`);
       }
@@ -171,21 +171,6 @@ export function createApp(config: Config, log: Logger): App {
       await telemetryOf(context)?.usageLog?.close(); // the last usage records reach the disk
     },
   };
-}
-
-function digest(s: string): Buffer {
-  return createHash('sha256').update(s).digest();
-}
-
-/** Compares digests (fixed length) in constant time, so response timing says nothing about the key. */
-function authorized(req: IncomingMessage, expected: Buffer): boolean {
-  const auth = req.headers.authorization;
-  let key: string | undefined;
-  if (auth && auth.slice(0, 7).toLowerCase() === 'bearer ') key = auth.slice(7).trim();
-  else if (typeof req.headers['x-api-key'] === 'string') key = req.headers['x-api-key'];
-  else if (typeof req.headers['api-key'] === 'string') key = req.headers['api-key']; // Azure-style clients
-  if (!key) return false;
-  return timingSafeEqual(digest(key), expected);
 }
 
 function health(config: Config) {

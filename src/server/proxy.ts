@@ -67,6 +67,10 @@ export interface ProxyContext {
   clientAddress?: (req: IncomingMessage) => string;
   /** Called when a chat exchange has been routed (model, wire, stream known), before the upstream call (in-flight gauges). */
   onStart?: Array<(x: Exchange, req: IncomingMessage) => void>;
+  /** A decoded chat request may go on (team/gateway.ts: a virtual key's models, limits and budget); refuses by throwing. */
+  admit?: (x: Exchange, chat: ChatRequest, deployment: Deployment, req: IncomingMessage) => Promise<void>;
+  /** Awaited before an answer's last bytes are written (team/gateway.ts: its usage row is stored first). Never throws. */
+  beforeEnd?: (x: Exchange) => Promise<void>;
 }
 
 const ID_PREFIX: Record<string, string> = {
@@ -87,6 +91,7 @@ export async function proxyChat(
   x.model = chat.model;
   x.stream = chat.stream;
   const candidates = ctx.router.candidates(chat.model);
+  if (ctx.admit) await ctx.admit(x, chat, candidates[0].deployment, req);
   if (hasRemoteImages(chat)) await resolveImages(chat, { maxBytes: ctx.config.settings.maxImageBytes });
 
   // A client that goes away aborts the upstream call at once (no tokens burnt for nobody).
@@ -224,6 +229,7 @@ async function attempt(
     await pumpEvents(up, wire, decodeCtx, emit, flush, deployment.apiBase, ctx.config.settings.requestTimeoutMs);
     if (early) throw early;
     out += encoder.end();
+    if (ctx.beforeEnd) await ctx.beforeEnd(x);
     if (!res.headersSent) res.writeHead(200, { ...SSE_HEADERS, ...headers });
     if (!res.destroyed) res.end(out);
   } else {
@@ -234,7 +240,9 @@ async function attempt(
     };
     await pumpEvents(up, wire, decodeCtx, emit, async () => true, deployment.apiBase, ctx.config.settings.requestTimeoutMs);
     const final = agg.result(); // throws the upstream error, if any
-    sendJson(res, 200, dialect.encodeResponse(final, chat, meta), headers);
+    const body = dialect.encodeResponse(final, chat, meta);
+    if (ctx.beforeEnd) await ctx.beforeEnd(x);
+    sendJson(res, 200, body, headers);
   }
 }
 

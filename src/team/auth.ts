@@ -1,0 +1,62 @@
+// Client authentication (called by server/app.ts for every non-public route): the key comes as
+// `Authorization: Bearer`, `x-api-key` or `api-key` (Azure-style clients). The master key is the admin; a virtual
+// key (team/gateway.ts mirror) is a client with its own policy, refused on admin routes. Digests are compared in
+// constant time for the master key; a virtual key is found by the sha256 of a 256-bit secret.
+import { createHash, timingSafeEqual } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
+import { ProxyError } from '../core/errors.js';
+import type { Exchange, ProxyContext } from '../server/proxy.js';
+import { gatewayOf, setPrincipal } from './gateway.js';
+import type { KeyRecord } from './keys.js';
+
+/** Paths a virtual key may not use: administration and team-wide statistics. */
+export function adminOnlyPath(path: string): boolean {
+  return path.startsWith('/admin/') || path === '/admin' || path === '/metrics' || path.startsWith('/ui/api/');
+}
+
+export function clientKey(req: IncomingMessage): string | undefined {
+  const auth = req.headers.authorization;
+  if (auth && auth.slice(0, 7).toLowerCase() === 'bearer ') return auth.slice(7).trim() || undefined;
+  const x = req.headers['x-api-key'];
+  if (typeof x === 'string' && x) return x;
+  const a = req.headers['api-key']; // Azure-style clients
+  if (typeof a === 'string' && a) return a;
+  return undefined;
+}
+
+const WRONG_KEY = 'missing or wrong API key: send the master key or a virtual key as "Authorization: Bearer <key>" (or x-api-key).';
+
+/**
+ * The authorizer for one app. Returns undefined when the request may go on synchronously (the common case), or a
+ * promise when a virtual key had to be looked up in the store; throws (or rejects) a ProxyError otherwise.
+ */
+export function createAuthorizer(ctx: ProxyContext): (req: IncomingMessage, path: string, x: Exchange) => void | Promise<void> {
+  const master = ctx.config.settings.masterKey ? createHash('sha256').update(ctx.config.settings.masterKey).digest() : undefined;
+  const accept = (k: KeyRecord | undefined, path: string, x: Exchange): void => {
+    if (!k) {
+      if (master) throw new ProxyError('auth', WRONG_KEY, { code: 'invalid_api_key' });
+      return; // no master key: client authentication is off; an unknown key is fine
+    }
+    if (adminOnlyPath(path)) throw new ProxyError('permission', `${path} needs the master key; the key '${k.label}' is a virtual key`, { code: 'admin_only' });
+    x.keyLabel = k.label;
+    setPrincipal(x, k);
+  };
+  return (req, path, x) => {
+    const key = clientKey(req);
+    const team = gatewayOf(ctx);
+    if (!key) {
+      if (master) throw new ProxyError('auth', WRONG_KEY, { code: 'invalid_api_key' });
+      return;
+    }
+    if (!master && !team) return;
+    const digest = createHash('sha256').update(key).digest();
+    if (master && timingSafeEqual(digest, master)) {
+      x.keyLabel = 'master';
+      return;
+    }
+    if (!team) throw new ProxyError('auth', WRONG_KEY, { code: 'invalid_api_key' });
+    const found = team.lookup(digest.toString('hex'));
+    if (found instanceof Promise) return found.then((k) => accept(k, path, x));
+    accept(found, path, x);
+  };
+}
