@@ -57,6 +57,7 @@ export class TeamGateway {
   private version = 0;
   private lastRefresh = 0;
   private refreshing: Promise<void> | undefined;
+  private missRefresh: Promise<void> | undefined;
   private readonly tracks = new WeakMap<Exchange, Track>();
   private readonly running = new Set<Track>();
   private readonly timers: NodeJS.Timeout[] = [];
@@ -145,13 +146,19 @@ export class TeamGateway {
 
   /**
    * The key whose sha256 (hex) this is, refused with a clear 401 when revoked or expired; undefined when unknown.
-   * A miss re-reads the store (at most every 100 ms) so a key created a moment ago on another replica works.
+   * A miss waits for a re-read of the store (at most one per 100 ms, shared by every miss meanwhile), so a key
+   * created a moment ago on another replica works and unknown keys cannot flood the database.
    */
   lookup(hash: string): KeyRecord | undefined | Promise<KeyRecord | undefined> {
     const k = this.byHash.get(hash);
     if (k) return this.check(k, hash);
-    if (Date.now() - this.lastRefresh < MISS_REFRESH_MS) return undefined;
-    return this.refresh().then(
+    if (!this.missRefresh) {
+      const wait = Math.max(0, this.lastRefresh + MISS_REFRESH_MS - Date.now());
+      this.missRefresh = new Promise((r) => setTimeout(r, wait))
+        .then(() => this.refresh())
+        .finally(() => (this.missRefresh = undefined));
+    }
+    return this.missRefresh.then(
       () => {
         const again = this.byHash.get(hash);
         return again ? this.check(again, hash) : undefined;
