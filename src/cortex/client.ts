@@ -11,6 +11,8 @@ import { authHeaders, credentialError } from '../snowflake/auth.js';
 export const USER_AGENT = 'cortex-proxy/0.1.0';
 const MAX_ERROR_BODY = 64 * 1024;
 const MAX_BACKOFF_MS = 30_000;
+/** A longer Retry-After goes to the client at once (429 + Retry-After) rather than holding its request that long. */
+export const MAX_RETRY_AFTER_MS = 10_000;
 
 export interface UpstreamResponse {
   statusCode: number;
@@ -118,7 +120,7 @@ export class Upstream {
           if (failure.kind === 'timeout') throw failure;
         }
       }
-      if (attempt >= this.settings.numRetries) throw failure;
+      if (attempt >= this.settings.numRetries || (retryAfterMs ?? 0) > MAX_RETRY_AFTER_MS) throw failure;
       const backoff = retryAfterMs ?? jittered(this.settings.retryBaseMs * 2 ** attempt);
       this.log.debug(`upstream ${failure.status} (${failure.message.slice(0, 120)}); retry ${attempt + 1} in ${backoff} ms`);
       await abortableDelay(Math.min(backoff, MAX_BACKOFF_MS), signal);
