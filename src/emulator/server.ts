@@ -307,7 +307,6 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulato
       case 'reset': {
         // An RST once what was written has left: the client sees ECONNRESET, not a clean end.
         const sock = res.socket;
-        if (res.writableLength > 0) await ex.drain();
         await ex.sleep(20); // let the peer read what was written: an RST discards data it has not read yet
         if (ex.ended) return;
         ex.finish('faulted', 200);
