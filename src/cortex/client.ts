@@ -116,8 +116,8 @@ export class Upstream {
           if (signal.aborted) throw new ProxyError('upstream', 'client disconnected');
           failure = connectionError(err, deployment.apiBase, timeout);
           this.onResponse?.(deployment, 0);
-          // A timeout already waited request_timeout: retrying would multiply the wait.
-          if (failure.kind === 'timeout') throw failure;
+          // A timeout already waited request_timeout: retrying would multiply the wait. A refused certificate stays refused.
+          if (failure.kind === 'timeout' || isTlsFailure(err)) throw failure;
         }
       }
       if (attempt >= this.settings.numRetries || (retryAfterMs ?? 0) > MAX_RETRY_AFTER_MS) throw failure;
@@ -189,6 +189,11 @@ async function readCapped(body: AsyncIterable<Buffer>, max: number): Promise<str
   return Buffer.concat(parts).toString('utf8').slice(0, max);
 }
 
+function isTlsFailure(err: unknown): boolean {
+  const code = (err as { code?: string })?.code ?? '';
+  return code.startsWith('ERR_TLS') || code.includes('CERT') || code === 'DEPTH_ZERO_SELF_SIGNED_CERT';
+}
+
 /** A transport failure as the error a user can act on. */
 export function connectionError(err: unknown, apiBase: string, timeoutMs: number): ProxyError {
   const code = (err as { code?: string })?.code ?? '';
@@ -203,7 +208,7 @@ export function connectionError(err: unknown, apiBase: string, timeoutMs: number
     return new ProxyError('upstream', `cannot resolve ${host}: check the account identifier in api_base (e.g. myorg-myaccount.snowflakecomputing.com).`);
   }
   if (code === 'ECONNREFUSED') return new ProxyError('upstream', `connection to ${host} refused.`);
-  if (code.startsWith('ERR_TLS') || code.includes('CERT') || code === 'DEPTH_ZERO_SELF_SIGNED_CERT') {
+  if (isTlsFailure(err)) {
     return new ProxyError('upstream', `TLS handshake with ${host} failed (${code}).`);
   }
   return new ProxyError('upstream', `connection to ${host} failed${code ? ` (${code})` : ''}.`);
