@@ -193,6 +193,12 @@ describe('three replicas on PostgreSQL and Redis', { skip, timeout: 110_000 }, (
     for (const r of replicas) assert.equal((await call(r.url, key)).status, 402, 'every replica refuses');
     const usage = await db.query("SELECT count(*)::int AS n, sum(prompt_tokens + completion_tokens)::int AS t FROM cp_usage WHERE key_id = $1 AND status = 200", [id]);
     assert.deepEqual(usage.rows[0], { n: ok, t: told });
+    // `cortex-proxy usage --by key` reads the replicas' records from the database.
+    const rep = await runCli(['usage', '--by', 'key', '--json', '--since', '1h'], { cwd: dir, env });
+    assert.equal(rep.code, 0, rep.stderr);
+    const group = (JSON.parse(rep.stdout) as { groups: Array<{ key: string; total_tokens: number }> }).groups.find((g) => g.key === 'budget-user');
+    assert.ok(group, rep.stdout.slice(0, 500));
+    assert.ok(group.total_tokens >= told, 'the budget key’s tokens (its refused requests add none)');
   });
 
   test('a revoked key is refused by every replica within a second', async () => {

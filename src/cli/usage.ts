@@ -19,6 +19,18 @@ export interface UsageOptions {
   dir?: string;
 }
 
+async function teamRecords(config: Config, since: number) {
+  const { openStore } = await import('../team/store.js');
+  const store = await openStore(config.settings);
+  try {
+    return (await store.usageSince?.(since)) ?? [];
+  } catch (err) {
+    fail(`cannot read usage from ${store.where}: ${(err as Error).message}`);
+  } finally {
+    await store.close();
+  }
+}
+
 export async function usage(opts: UsageOptions): Promise<void> {
   if (opts.json && opts.csv) fail('choose one of --json and --csv');
   let since: number;
@@ -35,7 +47,10 @@ export async function usage(opts: UsageOptions): Promise<void> {
     throw err;
   }
   const dir = opts.dir ?? config.settings.usageLogDir ?? defaultUsageDir();
-  const records = await readRecords(dir, since);
+  // A team gateway's replicas write their usage to PostgreSQL (team/pg-store.ts): read it there unless --dir says otherwise.
+  const fromDb = Boolean(config.settings.databaseUrl && !opts.dir);
+  const records = fromDb ? await teamRecords(config, since) : await readRecords(dir, since);
+  const where = fromDb ? 'the team database (general_settings.database_url)' : dir;
   const rates = mergeRates(config.settings.creditRates);
   const report = aggregate(records, opts.by, rates);
   const period = Number.isFinite(since) ? `since ${new Date(since).toISOString().replace(/\.\d+Z$/, 'Z')}` : 'of all time';
@@ -62,7 +77,7 @@ export async function usage(opts: UsageOptions): Promise<void> {
   if (opts.json) {
     const out = {
       period: { since: Number.isFinite(since) ? new Date(since).toISOString() : null, until: new Date().toISOString() },
-      usage_log: dir,
+      usage_log: where,
       by: opts.by,
       totals: report.totals,
       groups: report.groups,
@@ -78,9 +93,9 @@ export async function usage(opts: UsageOptions): Promise<void> {
     return;
   }
   if (records.length === 0) {
-    process.stdout.write(`No requests recorded ${period} in ${dir}.\n`);
+    process.stdout.write(`No requests recorded ${period} in ${where}.\n`);
     process.stdout.write('  (serve writes one record per request there unless general_settings.disable_spend_logs is true)\n');
-  } else process.stdout.write(formatText(report, opts.by, period) + `  Usage log: ${dir}\n`);
+  } else process.stdout.write(formatText(report, opts.by, period) + `  Usage log: ${where}\n`);
   if (sf) process.stdout.write('\n' + formatComparison(sf.comparison, sf.rows.length));
 }
 

@@ -118,13 +118,19 @@ export class RedisLimiter implements Limiter {
   /** Connects (the first connection must succeed within a few seconds); reconnects on its own later. */
   static async connect(url: string, onError: (err: Error) => void): Promise<RedisLimiter> {
     const { createClient } = await import('@redis/client');
+    let started = false;
     const client = createClient({
       url,
       disableOfflineQueue: true, // while disconnected, commands fail at once instead of piling up
-      socket: { connectTimeout: 3000, reconnectStrategy: (retries: number) => Math.min(100 * 2 ** retries, 2000) },
+      socket: {
+        connectTimeout: 3000,
+        // At start-up a few quick tries, then give up (the caller says so); once connected, reconnect for ever.
+        reconnectStrategy: (retries: number, cause: Error) => (started || retries < 3 ? Math.min(100 * 2 ** retries, 2000) : cause),
+      },
     }) as unknown as Client;
     client.on('error', onError);
     await client.connect();
+    started = true;
     return new RedisLimiter(client);
   }
 
