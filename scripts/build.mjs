@@ -3,7 +3,7 @@
 // chunks next to it, so `serve` never reads or compiles them; undici comes in slim (scripts/undici-slim.cjs).
 // bench/README.md has the before/after.
 import { build } from 'esbuild';
-import { readdirSync, readFileSync, rmSync } from 'node:fs';
+import { readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import path from 'node:path';
 
 const UNDICI_SLIM = path.resolve('scripts/undici-slim.cjs');
@@ -56,11 +56,12 @@ const result = await build({
   external: ['pg', '@redis/client'],
   banner: { js: "import { createRequire as __cpCreateRequire } from 'node:module'; const require = __cpCreateRequire(import.meta.url);" },
 });
-// Chunks of earlier builds (hashed names) go once the new set is written.
+// Chunks of earlier builds (hashed names) go once the new set is written — a minute later, so a process started
+// from the previous build can still load its lazy chunks (tests spawn the CLI while others rebuild).
 const outputs = new Set(Object.keys(result.metafile.outputs).map((f) => path.resolve(f)));
 for (const f of readdirSync('dist')) {
   const full = path.resolve('dist', f);
-  if (/\.mjs(\.map)?$/.test(f) && !outputs.has(full)) rmSync(full, { force: true });
+  if (/\.mjs(\.map)?$/.test(f) && !outputs.has(full) && Date.now() - statSync(full).mtimeMs > 60_000) rmSync(full, { force: true });
 }
 
 // The dashboard (/ui): its page, script and style, and uPlot's browser build, copied next to the bundle

@@ -18,6 +18,7 @@ import type { Logger } from './log.js';
 import { SSE_HEADERS, sendJson, write } from './http.js';
 import { applyOutputFloor } from './max-tokens.js';
 import { preflightChat } from '../cortex/preflight.js';
+import { forEachChunk } from './chunks.js';
 
 export const WIRES: Record<WireName, Wire> = { complete: completeWire, openai: openaiWire, anthropic: anthropicWire };
 
@@ -217,7 +218,7 @@ async function attempt(
         out = '';
       } else out += encoder.event(e);
     };
-    const flush = async (): Promise<boolean> => {
+    const flush = (): boolean | Promise<boolean> => {
       if (early) return false;
       // Hold the opening frames until content arrives, so an early failure can still be an HTTP error.
       if (out === '' || (!res.headersSent && x.ttftMs === undefined)) return true;
@@ -238,7 +239,7 @@ async function attempt(
       observe(x, e);
       agg.push(e);
     };
-    await pumpEvents(up, wire, decodeCtx, emit, async () => true, deployment.apiBase, ctx.config.settings.requestTimeoutMs);
+    await pumpEvents(up, wire, decodeCtx, emit, () => true, deployment.apiBase, ctx.config.settings.requestTimeoutMs);
     const final = agg.result(); // throws the upstream error, if any
     const body = dialect.encodeResponse(final, chat, meta);
     if (ctx.beforeEnd) await ctx.beforeEnd(x);
@@ -260,14 +261,14 @@ async function pumpEvents(
   wire: Wire,
   decodeCtx: { maxTokens?: number; requestId?: string },
   emit: (e: StreamEvent) => void,
-  flush: () => Promise<boolean>,
+  flush: () => boolean | Promise<boolean>,
   apiBase: string,
   timeoutMs: number,
 ): Promise<void> {
   if (!up.contentType.includes('text/event-stream')) {
     // A 200 that is not a stream: a stream:false answer or an error dressed as success (e.g. 390112).
     const chunks: Buffer[] = [];
-    for await (const chunk of up.body) chunks.push(chunk);
+    await forEachChunk(up.body, (chunk) => chunks.push(chunk) > 0);
     const text = Buffer.concat(chunks).toString('utf8');
     let parsed: unknown;
     try {
@@ -283,13 +284,15 @@ async function pumpEvents(
   const decoder = wire.createStreamDecoder(decodeCtx);
   const utf8 = new TextDecoder();
   try {
-    for await (const chunk of up.body) {
+    let stopped = false;
+    await forEachChunk(up.body, (chunk) => {
       decoder.feed(utf8.decode(chunk, { stream: true }), emit);
-      if (!(await flush())) {
-        up.body.destroy();
-        return;
-      }
-    }
+      const go = flush();
+      if (go === false) stopped = true;
+      else if (go !== true) return go.then((ok) => ((stopped = !ok), ok));
+      return go;
+    });
+    if (stopped) return;
   } catch (err) {
     const e = connectionError(err, apiBase, timeoutMs);
     e.requestId = up.requestId;
