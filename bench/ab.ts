@@ -3,8 +3,10 @@
 // the comparison fair even when other work shares the cores; absolute figures belong to `npm run bench`.
 //
 //   cp -r dist /tmp/before && <change, npm run build> && node --import tsx bench/ab.ts /tmp/before/cli.mjs dist/cli.mjs
+// A build written `file.mjs#quiet` runs with --log-level silent and disable_spend_logs: true (what logging and the
+// usage log cost).
 import { execFileSync, fork } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { BENCH, cortexProxyConfig, freePort, hasTaskset, launch, pinned, stop } from './contenders.js';
@@ -14,7 +16,7 @@ import type { UpstreamReady } from './upstream.js';
 
 const argv = process.argv.slice(2);
 const runs = Number(argv.includes('--runs') ? argv[argv.indexOf('--runs') + 1] : 6);
-const builds = argv.filter((a, i) => a.endsWith('.mjs') && argv[i - 1] !== '--runs').map((b) => path.resolve(b));
+const builds = argv.filter((a) => /\.mjs(#quiet)?$/.test(a)).map((b) => path.resolve(b));
 if (builds.length < 2) throw new Error('usage: bench/ab.ts <a/cli.mjs> <b/cli.mjs> [--runs N]');
 if (hasTaskset) execFileSync('taskset', ['-a', '-p', '-c', os.cpus().length > 1 ? '1' : '0', String(process.pid)], { stdio: 'ignore' });
 
@@ -23,6 +25,8 @@ const up = fork(path.join(BENCH, 'upstream.ts'), [], { execArgv: ['--import', 't
 const ready = await new Promise<UpstreamReady>((resolve) => up.on('message', (m: UpstreamReady) => m.type === 'ready' && resolve(m)));
 const knobs = (k: object) => new Promise((resolve) => (up.once('message', resolve), up.send({ type: 'knobs', knobs: k })));
 const config = cortexProxyConfig(tmp, `${ready.url}/api/v2`, 'claude-sonnet-4-5', ['complete']);
+const quietConfig = path.join(tmp, 'quiet.yaml');
+writeFileSync(quietConfig, readFileSync(config, 'utf8') + '  disable_spend_logs: true\n');
 const question = 'how much latency does a proxy add to every call? how much latency does a pr';
 const target = (port: number, stream: boolean): Target => ({
   origin: `http://127.0.0.1:${port}`, path: '/v1/chat/completions', headers: { 'content-type': 'application/json', authorization: 'Bearer x' },
@@ -37,7 +41,10 @@ try {
       const row = rows.get(b)!;
       const port = await freePort();
       await knobs({ ttfbMs: 5, chunkDelayMs: 0, chunkChars: 16 });
-      const [cmd, args] = pinned(0, process.execPath, [b, 'serve', '--config', config, '--port', String(port), '--quiet']);
+      const quiet = b.endsWith('#quiet');
+      const file = quiet ? b.slice(0, -'#quiet'.length) : b;
+      const extra = quiet ? ['--log-level', 'silent'] : [];
+      const [cmd, args] = pinned(0, process.execPath, [file, 'serve', '--config', quiet ? quietConfig : config, '--port', String(port), '--quiet', ...extra]);
       const { m, coldMs, coldCpuMs } = await launch({ name: b, cmd, args, port, log: path.join(tmp, 'proxy.log'), probe: target(port, false) });
       row.coldMs.push(coldMs);
       row.coldCpuMs.push(coldCpuMs);

@@ -23,33 +23,39 @@ interface CpuProfile {
   endTime: number;
 }
 
-const BUNDLE = path.join(ROOT, 'dist/cli.mjs');
+const DIST = path.join(ROOT, 'dist');
 
-/** Bundle line (0-based) → source module, from esbuild's `// src/…` / `// node_modules/…` markers. */
-function moduleMap(): (line: number) => string {
-  const marks: Array<[number, string]> = [];
-  readFileSync(BUNDLE, 'utf8').split('\n').forEach((l, i) => {
-    const m = /^\/\/ ((?:src|node_modules)\/\S+)$/.exec(l);
-    if (m) marks.push([i, m[1]]);
-  });
-  return (line) => {
-    let lo = 0;
-    let hi = marks.length - 1;
-    let found = '(bundle prologue)';
-    while (lo <= hi) {
-      const mid = (lo + hi) >> 1;
-      if (marks[mid][0] <= line) {
-        found = marks[mid][1];
-        lo = mid + 1;
-      } else hi = mid - 1;
+/** Bundle file + line (0-based) → source module, from esbuild's `// src/…` / `// node_modules/…` markers. */
+const markers = new Map<string, Array<[number, string]>>();
+function moduleOf(file: string, line: number): string {
+  let marks = markers.get(file);
+  if (!marks) {
+    marks = [];
+    try {
+      readFileSync(file, 'utf8').split('\n').forEach((l, i) => {
+        const m = /^\/\/ ((?:src|node_modules|scripts)\/\S+)$/.exec(l);
+        if (m) marks!.push([i, m[1]]);
+      });
+    } catch {
+      // a chunk of an earlier build, already gone
     }
-    return found;
-  };
+    markers.set(file, marks);
+  }
+  let found = `${path.basename(file)} (prologue)`;
+  let lo = 0;
+  let hi = marks.length - 1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >> 1;
+    if (marks[mid][0] <= line) {
+      found = marks[mid][1];
+      lo = mid + 1;
+    } else hi = mid - 1;
+  }
+  return found;
 }
 
 export function analyse(file: string, top = 25): string {
   const p = JSON.parse(readFileSync(file, 'utf8')) as CpuProfile;
-  const mod = moduleMap();
   const self = new Map<number, number>();
   p.samples.forEach((id, i) => self.set(id, (self.get(id) ?? 0) + (p.timeDeltas[i] ?? 0)));
   const byModule = new Map<string, number>();
@@ -60,10 +66,11 @@ export function analyse(file: string, top = 25): string {
     if (!us) continue;
     const { functionName, url, lineNumber } = n.callFrame;
     let where: string;
-    if (url.endsWith('dist/cli.mjs')) where = mod(lineNumber);
+    const file = url.replace(/^file:\/\//, '');
+    if (file.startsWith(DIST) && file.endsWith('.mjs')) where = moduleOf(file, lineNumber);
     else if (!url) where = functionName.startsWith('(') ? functionName : '(native)';
     else if (url.startsWith('node:')) where = url;
-    else where = path.relative(ROOT, url.replace(/^file:\/\//, ''));
+    else where = path.relative(ROOT, file);
     if (where === '(idle)') continue;
     total += us;
     byModule.set(where, (byModule.get(where) ?? 0) + us);

@@ -118,7 +118,8 @@ export function met(t: Target, v: number): boolean | undefined {
 
 const fmt = (v: number, digits = 2) => (Number.isFinite(v) ? (Math.abs(v) >= 100 ? v.toFixed(0) : v.toFixed(digits)) : '–');
 const int = (v: number) => (Number.isFinite(v) ? Math.round(v).toLocaleString('en-US') : '–');
-const ratio = (a: number, b: number) => (Number.isFinite(a) && Number.isFinite(b) && b !== 0 ? `${(a / b).toFixed(a / b >= 10 ? 0 : 2)}×` : '–');
+// A ratio of a negative difference (a peer within noise of its floor) means nothing: shown as –.
+const ratio = (a: number, b: number) => (Number.isFinite(a) && Number.isFinite(b) && a >= 0 && b > 0 ? `${(a / b).toFixed(a / b >= 10 ? 0 : 2)}×` : '–');
 
 interface Row {
   label: string;

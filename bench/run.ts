@@ -238,8 +238,7 @@ async function main(): Promise<number> {
   }
 
   // cortex-proxy: one process, one deployment per wire of src/server/proxy.ts WIRES (read now, so new wires join).
-  const { WIRES } = await import('../src/server/proxy.js');
-  const wires = Object.keys(WIRES);
+  const wires = await wireNames();
   const config = cortexProxyConfig(tmp, `${up.url}/api/v2`, MODEL, wires);
   const cpPort = await freePort();
   const FLOORS: Record<string, string> = { complete: 'direct', openai: 'direct-v1chat', anthropic: 'direct-v1messages' };
@@ -459,6 +458,17 @@ function quickVerdict(results: ContenderResult[]): number {
   for (const f of fails) log(`FAIL ${f}`);
   log(fails.length ? `bench --quick: ${fails.length} gross regression(s)` : 'bench --quick: no gross regression');
   return fails.length ? 1 : 0;
+}
+
+/** The keys of WIRES in src/server/proxy.ts, read from its text (no need to load the whole server here). */
+async function wireNames(): Promise<string[]> {
+  const src = readFileSync(path.join(ROOT, 'src/server/proxy.ts'), 'utf8');
+  const m = /export const WIRES\b[^=]*=\s*\{([^}]*)\}/.exec(src);
+  if (m) {
+    const keys = [...m[1].matchAll(/(?:^|,)\s*['"]?([A-Za-z0-9_-]+)['"]?\s*(?::|,|$)/g)].map((k) => k[1]);
+    if (keys.length) return keys;
+  }
+  return Object.keys((await import('../src/server/proxy.js')).WIRES);
 }
 
 function gitState(): { commit?: string; dirty?: boolean } {
