@@ -8,6 +8,8 @@ import type { Readable } from 'node:stream';
  * slows the upstream read). Rejects with the body's error, with what onChunk threw, or with ERR_STREAM_PREMATURE_CLOSE
  * when the body closed without ending — as `for await` would.
  */
+const ignore = () => undefined;
+
 export function forEachChunk(body: Readable, onChunk: (chunk: Buffer) => boolean | Promise<boolean>): Promise<void> {
   return new Promise((resolve, reject) => {
     let settled = false;
@@ -23,6 +25,8 @@ export function forEachChunk(body: Readable, onChunk: (chunk: Buffer) => boolean
     };
     const stop = (err?: unknown) => {
       settle(err);
+      // Destroying an undici body emits an abort error; with no listener left it would crash the process.
+      body.on('error', ignore);
       body.destroy();
     };
     const onData = (chunk: Buffer) => {

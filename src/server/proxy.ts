@@ -19,6 +19,7 @@ import { SSE_HEADERS, sendJson, write } from './http.js';
 import { applyOutputFloor } from './max-tokens.js';
 import { preflightChat } from '../cortex/preflight.js';
 import { forEachChunk } from './chunks.js';
+import { watchIdle } from './idle.js';
 
 export const WIRES: Record<WireName, Wire> = { complete: completeWire, openai: openaiWire, anthropic: anthropicWire };
 
@@ -283,10 +284,12 @@ async function pumpEvents(
   }
   const decoder = wire.createStreamDecoder(decodeCtx);
   const utf8 = new TextDecoder();
+  const idle = watchIdle(up.body, timeoutMs); // request_timeout between events: keep-alive comments do not reset it
+  const counted = (e: StreamEvent) => ((idle.seen = true), emit(e));
   try {
     let stopped = false;
     await forEachChunk(up.body, (chunk) => {
-      decoder.feed(utf8.decode(chunk, { stream: true }), emit);
+      decoder.feed(utf8.decode(chunk, { stream: true }), counted);
       const go = flush();
       if (go === false) stopped = true;
       else if (go !== true) return go.then((ok) => ((stopped = !ok), ok));
