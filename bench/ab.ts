@@ -9,7 +9,7 @@ import { execFileSync, fork } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { BENCH, cortexProxyConfig, freePort, hasTaskset, launch, pinned, stop } from './contenders.js';
+import { BENCH, BENCH_MASTER_KEY, cortexProxyConfig, freePort, hasTaskset, launch, pinned, stop } from './contenders.js';
 import { runJob, type Target } from './driver.js';
 import { median } from './report.js';
 import type { UpstreamReady } from './upstream.js';
@@ -29,7 +29,7 @@ const quietConfig = path.join(tmp, 'quiet.yaml');
 writeFileSync(quietConfig, readFileSync(config, 'utf8') + '  disable_spend_logs: true\n');
 const question = 'how much latency does a proxy add to every call? how much latency does a pr';
 const target = (port: number, stream: boolean): Target => ({
-  origin: `http://127.0.0.1:${port}`, path: '/v1/chat/completions', headers: { 'content-type': 'application/json', authorization: 'Bearer x' },
+  origin: `http://127.0.0.1:${port}`, path: '/v1/chat/completions', headers: { 'content-type': 'application/json', authorization: `Bearer ${BENCH_MASTER_KEY}` },
   body: JSON.stringify({ model: 'bench-complete', messages: [{ role: 'user', content: question }], max_completion_tokens: 1024, stream }), stream,
 });
 

@@ -136,7 +136,14 @@ export function stop(m: Managed | undefined): Promise<void> {
 
 // ---- cortex-proxy ------------------------------------------------------------------------------------------
 
-/** A config with one deployment per wire (model_name bench-<wire>), all against the emulator. */
+/**
+ * The client key the bench's cortex-proxy requires (not a secret: loopback only, for this run). With a master key the
+ * request path is the one the README recommends; with none, an unknown client key currently makes every request
+ * wait for a team-store re-read (team/gateway.ts lookup, up to 100 ms), which would hide the proxy's own cost.
+ */
+export const BENCH_MASTER_KEY = 'sk-bench-0123456789abcdef0123456789abcdef01234567';
+
+/** A config with one deployment per wire (model_name bench-<wire>), all against the emulator; state under dir. */
 export function cortexProxyConfig(dir: string, apiBase: string, model: string, wires: string[]): string {
   const file = path.join(dir, 'cortex-proxy.yaml');
   const lines = ['model_list:'];
@@ -150,7 +157,12 @@ export function cortexProxyConfig(dir: string, apiBase: string, model: string, w
       `      cortex_api: ${w}`,
     );
   }
-  lines.push('general_settings:', `  usage_log_dir: ${path.join(dir, 'usage')}`);
+  lines.push(
+    'general_settings:',
+    `  master_key: ${BENCH_MASTER_KEY}`,
+    `  usage_log_dir: ${path.join(dir, 'usage')}`,
+    `  database_path: ${path.join(dir, 'team')}`, // the team store, away from the user's data folder
+  );
   writeFileSync(file, lines.join('\n') + '\n');
   return file;
 }

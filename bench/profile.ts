@@ -11,7 +11,7 @@ import { execFileSync, fork } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { BENCH, ROOT, cortexProxyConfig, cortexProxyLaunch, freePort, hasTaskset, launch, stop } from './contenders.js';
+import { BENCH, BENCH_MASTER_KEY, ROOT, cortexProxyConfig, cortexProxyLaunch, freePort, hasTaskset, launch, stop } from './contenders.js';
 import { runJob, type Target } from './driver.js';
 import type { UpstreamReady } from './upstream.js';
 
@@ -113,7 +113,7 @@ async function main(): Promise<void> {
     const port = await freePort();
     const body = (stream: boolean) => JSON.stringify({ model: `bench-${wire}`, messages: [{ role: 'user', content: 'how much latency does a proxy add to every call? how much latency does a pr' }], max_completion_tokens: 1024, stream });
     const target = (stream: boolean): Target => ({
-      origin: `http://127.0.0.1:${port}`, path: '/v1/chat/completions', headers: { 'content-type': 'application/json', authorization: 'Bearer x' }, body: body(stream), stream,
+      origin: `http://127.0.0.1:${port}`, path: '/v1/chat/completions', headers: { 'content-type': 'application/json', authorization: `Bearer ${BENCH_MASTER_KEY}` }, body: body(stream), stream,
     });
     const l = cortexProxyLaunch(tmp, config, port, target(false));
     const profDir = path.join(tmp, 'prof');

@@ -135,6 +135,7 @@ const ROWS: Row[] = [
   { label: '**throughput c=32 (req/s)**', value: (s) => int(s.rps32), target: '≥ 4,000' },
   { label: 'throughput c=128 (req/s)', value: (s) => int(s.rps128) },
   { label: '**CPU per request (µs)**', value: (s, c) => (c.kind === 'floor' ? '–' : int(s.cpuUsPerReq)), target: '≤ 250' },
+  { label: 'one core\'s capacity, 10⁶ ÷ CPU per request (req/s)', value: (s, c) => (c.kind === 'floor' ? '–' : int(1e6 / s.cpuUsPerReq)), target: '≥ 4,000' },
   { label: 'stream TTFT p50 (ms)', value: (s) => fmt(s.ttftMs) },
   { label: '**added stream TTFT (ms)**', value: (s, c) => (c.kind === 'floor' ? '(floor)' : fmt(s.addedTtftMs)), target: '≤ 0.5' },
   { label: '**CPU per streamed chunk (µs)**', value: (s, c) => (c.kind === 'floor' ? '–' : fmt(s.cpuUsPerChunk, 1)), target: '≤ 40' },

@@ -13,7 +13,7 @@ import type { Knobs } from '../src/emulator/index.js';
 import { defaultReply } from '../src/emulator/reply.js';
 import type { CompleteCall } from '../src/emulator/validate.js';
 import {
-  BENCH, ROOT, cortexProxyConfig, cortexProxyLaunch, freePort, hasTaskset, installPortkey, launch, nginxBinary,
+  BENCH, BENCH_MASTER_KEY, ROOT, cortexProxyConfig, cortexProxyLaunch, freePort, hasTaskset, installPortkey, launch, nginxBinary,
   nginxLaunch, nginxVersion, passthroughLaunch, portkeyLaunch, portkeyPatched, portkeyVersion, stop, type Launch, type Managed,
 } from './contenders.js';
 import { processTree, rssKb } from './procfs.js';
@@ -31,9 +31,10 @@ const flag = (name: string) => {
 };
 const S = {
   rounds: Number(flag('--rounds') ?? (QUICK ? 1 : 3)),
-  c1Requests: QUICK ? 150 : 300,
+  c1Requests: QUICK ? 100 : 300,
   throughputMs: QUICK ? 600 : 1500,
   ttftStreams: QUICK ? 3 : 5,
+  ttftWarmup: QUICK ? 0 : 1,
   streamCpuStreams: 64,
   coldStarts: QUICK ? 1 : 5,
   memStreams: 1000,
@@ -243,7 +244,10 @@ async function main(): Promise<number> {
   const cpPort = await freePort();
   const FLOORS: Record<string, string> = { complete: 'direct', openai: 'direct-v1chat', anthropic: 'direct-v1messages' };
   const UPSTREAM_PATH: Record<string, string> = { complete: 'inference:complete', openai: '/v1/chat/completions', anthropic: '/v1/messages' };
-  const cpTarget = (w: string) => (stream: boolean): Target => ({ origin: `http://127.0.0.1:${cpPort}`, ...openaiChat('/v1/chat/completions', `bench-${w}`)(stream) });
+  const cpTarget = (w: string) => (stream: boolean): Target => ({
+    origin: `http://127.0.0.1:${cpPort}`,
+    ...openaiChat('/v1/chat/completions', `bench-${w}`, { authorization: `Bearer ${BENCH_MASTER_KEY}` })(stream),
+  });
   const cortexLaunch = async () => cortexProxyLaunch(tmp, config, cpPort, cpTarget('complete')(false));
   const ours: Contender[] = wires.map((w) => ({
     res: {
@@ -314,7 +318,7 @@ async function main(): Promise<number> {
     }
     await knobs(TTFT_KNOBS);
     for (const c of order) {
-      const j = await job({ target: c.target(true), concurrency: 1, requests: S.ttftStreams, warmup: 1, pids: pidsOf(c) });
+      const j = await job({ target: c.target(true), concurrency: 1, requests: S.ttftStreams, warmup: S.ttftWarmup, pids: pidsOf(c) });
       figs.get(c)!.ttft = { p50: percentile(j.ttft, 50), n: j.n, errors: j.errors, framesPerStream: j.n ? j.frames / j.n : 0 };
       noteError(c, j);
     }
