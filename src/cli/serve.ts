@@ -8,6 +8,7 @@ import { createLogger, isLogLevel, type LogLevel } from '../server/log.js';
 import type { Emulator } from '../emulator/index.js';
 import { randomId } from '../core/ids.js';
 import { installTunnelGuard } from '../server/tunnel-guard.js';
+import { armShutdownDeadline } from '../server/shutdown.js';
 import { planTunnel, startTunnel, tunnelBanner, type RunningTunnel } from './tunnel.js';
 import { createStatusLine } from '../usage/status-line.js';
 import { openUsageLog, telemetryOf } from '../usage/telemetry.js';
@@ -104,9 +105,8 @@ export async function serve(opts: ServeOptions): Promise<void> {
     stopping = true;
     status.stop();
     log.info(`${signal}: finishing in-flight requests, then stopping`);
-    // Past the deadline, still write the usage records gathered so far, then exit.
-    const deadline = setTimeout(() => void (usageLog?.close() ?? Promise.resolve()).finally(() => process.exit(0)), 10_000);
-    deadline.unref();
+    // Past shutdown_timeout the streams still open are cut (their records still written), then we exit.
+    armShutdownDeadline(app.server, config.settings.shutdownTimeoutMs, () => usageLog?.close() ?? Promise.resolve());
     await tunnel?.stop();
     await app.close();
     await team.close(); // the last usage rows reach the store

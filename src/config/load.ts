@@ -30,6 +30,7 @@ import { AUTH_PARAM_KEYS, NO_PARAMS, authKeyInfo, envCredentialVar, resolveAuth,
 import { SPCS_TOKEN_PATH } from '../snowflake/auth.js';
 import { PLATFORM_CONFIG_NAMES, platformConfigDir } from './paths.js';
 import { readUsageSetting, USAGE_SETTING_KEYS } from '../usage/config.js';
+import { readLimitSetting, LIMIT_SETTING_KEYS } from '../server/limits.js';
 import { readTeamSetting, TEAM_SETTING_KEYS } from '../team/config.js';
 
 export class ConfigError extends Error {
@@ -352,7 +353,7 @@ const LITELLM_LITELLM = new Set([
   'internal_user_budget_duration', 'global_disable_no_log_param', 'disable_add_transform_inline_image_block',
   'request_timeout_seconds', 'use_chat_completions_url_for_anthropic_messages', 'check_provider_endpoint',
 ]);
-const GENERAL_KEYS = ['master_key', 'disable_spend_logs', 'max_request_body_mb', 'max_request_size_mb', 'max_image_mb', 'min_output_tokens', ...USAGE_SETTING_KEYS, ...TEAM_SETTING_KEYS];
+const GENERAL_KEYS = ['master_key', 'disable_spend_logs', 'max_request_body_mb', 'max_request_size_mb', 'max_image_mb', 'min_output_tokens', ...USAGE_SETTING_KEYS, ...TEAM_SETTING_KEYS, ...LIMIT_SETTING_KEYS];
 const GENERAL_LITELLM = new Set([
   'store_model_in_db',
   'store_prompts_in_spend_logs', 'alerting', 'alerting_threshold', 'alert_types', 'alert_to_webhook_url',
@@ -488,6 +489,11 @@ function loadFile(file: string, display: string, env: NodeJS.ProcessEnv, warning
         case 'public_metrics':
         case 'credit_rates':
           readUsageSetting(ctx, e, name, settings);
+          break;
+        case 'client_header_timeout':
+        case 'client_body_timeout':
+        case 'shutdown_timeout':
+          readLimitSetting(ctx, e, name, settings);
           break;
         case 'database_url':
         case 'database_path':

@@ -77,6 +77,12 @@ export interface Settings {
   publicMetrics?: boolean;
   /** general_settings.credit_rates: AI credits per million tokens by Cortex model, over usage/rates.ts defaults. */
   creditRates?: Record<string, { input: number; output: number; cachedInput?: number }>;
+  /** general_settings.client_header_timeout, ms: time a client has to send a request's headers (server/limits.ts). */
+  clientHeaderTimeoutMs?: number;
+  /** general_settings.client_body_timeout, ms: time a client has to send a whole request (server/limits.ts). */
+  clientBodyTimeoutMs?: number;
+  /** general_settings.shutdown_timeout, ms: how long in-flight answers may finish after SIGTERM/SIGINT. */
+  shutdownTimeoutMs?: number;
   /** general_settings.database_url: PostgreSQL for the team gateway's keys, usage and budgets (team/pg-store.ts). */
   databaseUrl?: string;
   /** general_settings.database_path: folder of the embedded team store (team/file-store.ts); default: the platform data folder. */

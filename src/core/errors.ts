@@ -63,5 +63,8 @@ export const invalidRequest = (message: string, param?: string) =>
 /** Any thrown value as a ProxyError (unknown errors become 'internal' without leaking their text). */
 export function asProxyError(err: unknown): ProxyError {
   if (err instanceof ProxyError) return err;
+  // A client's JSON nested thousands of levels deep overflows the stack of whatever walks it (JSON.stringify too).
+  if (err instanceof RangeError && err.message.includes('call stack'))
+    return new ProxyError('invalid_request', 'the request body is nested too deeply (thousands of levels of arrays or objects); flatten it');
   return new ProxyError('internal', 'internal error in cortex-proxy (see its log)');
 }

@@ -17,6 +17,7 @@ import { proxyChat, type Exchange, type ProxyContext } from './proxy.js';
 import { CATALOGUE_ROUTES, modelList } from './catalogue.js';
 import { USAGE_ROUTES } from '../usage/routes.js';
 import { installTelemetry, telemetryOf } from '../usage/telemetry.js';
+import { httpServerOptions } from './limits.js';
 import { createAuthorizer } from '../team/auth.js';
 import { TEAM_ROUTES } from '../team/routes.js';
 
@@ -113,7 +114,10 @@ export function createApp(config: Config, log: Logger): App {
   log.addSecret(config.settings.masterKey);
   for (const d of config.deployments) attachAuth(d.auth, log); // registers PATs, and every JWT/OAuth token as it is minted or read
 
+  let active = 0; // exchanges whose finally has not run yet: close() waits for them (their usage records)
+  let drained: (() => void) | undefined;
   const handle = async (req: IncomingMessage, res: ServerResponse) => {
+    active++;
     const x: Exchange = { startedAt: performance.now(), dialect: 'http', retries: 0 };
     if (context.clientAddress) x.remote = context.clientAddress(req); // tunnelled: the forwarded client address
     const url = req.url ?? '/';
@@ -153,10 +157,11 @@ export function createApp(config: Config, log: Logger): App {
       x.clientClosed = !res.writableEnded;
       if (!route?.quiet || log.enabled('debug')) logExchange(log, req.method ?? '', path, x);
       for (const listener of context.onExchange) listener(x, req);
+      if (--active === 0) drained?.();
     }
   };
 
-  const server = createServer({ keepAliveTimeout: 65_000, headersTimeout: 60_000, requestTimeout: 0 }, (req, res) => {
+  const server = createServer(httpServerOptions(config.settings), (req, res) => {
     void handle(req, res);
   });
   return {
@@ -167,6 +172,7 @@ export function createApp(config: Config, log: Logger): App {
         server.close(() => resolve());
         server.closeIdleConnections();
       });
+      if (active > 0) await new Promise<void>((resolve) => (drained = resolve));
       await upstream.close();
       await telemetryOf(context)?.usageLog?.close(); // the last usage records reach the disk
     },
