@@ -192,6 +192,9 @@ function health(config: Config) {
   };
 }
 
+const CONTROL = /[\x00-\x1f\x7f]/;
+const CONTROL_ALL = /[\x00-\x1f\x7f]/g;
+
 function logExchange(log: Logger, method: string, path: string, x: Exchange): void {
   if (!log.enabled('info')) return;
   const ms = (performance.now() - x.startedAt).toFixed(1);
@@ -205,5 +208,7 @@ function logExchange(log: Logger, method: string, path: string, x: Exchange): vo
   if (x.remote) line += ` remote=${x.remote}`;
   if (x.clientClosed) line += ' client_closed=true';
   if (x.error) line += ` error="${x.error.slice(0, 300).replace(/"/g, "'")}"`;
+  // Model names and error texts come from clients: a newline or a terminal escape must not forge or colour a line.
+  if (CONTROL.test(line)) line = line.replace(CONTROL_ALL, (c) => (c === '\n' ? '\\n' : `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`));
   (x.status !== undefined && x.status >= 500 ? log.warn : log.info)(line);
 }
