@@ -7,8 +7,9 @@ import { createApp } from '../server/app.js';
 import { createLogger, isLogLevel, type LogLevel } from '../server/log.js';
 import type { Emulator } from '../emulator/index.js';
 import { randomId } from '../core/ids.js';
-import { installTunnelGuard } from '../server/tunnel-guard.js';
+import { installFailedAuthLimit, installTunnelGuard } from '../server/tunnel-guard.js';
 import { armShutdownDeadline } from '../server/shutdown.js';
+import { reportCrashes } from '../server/crash.js';
 import { planTunnel, startTunnel, tunnelBanner, type RunningTunnel } from './tunnel.js';
 import { createStatusLine } from '../usage/status-line.js';
 import { openUsageLog, telemetryOf } from '../usage/telemetry.js';
@@ -33,6 +34,7 @@ export async function serve(opts: ServeOptions): Promise<void> {
   // On a terminal, a live status line sits under the log (usage/status-line.ts); --quiet turns it off.
   const status = createStatusLine(process.stderr, { enabled: !opts.quiet, color: pc.isColorSupported });
   const log = createLogger(level, status.write);
+  reportCrashes(log); // through the logger, so registered secrets are redacted from the report
   const port = Number(opts.port);
   if (!Number.isInteger(port) || port < 0 || port > 65535) fail(`--port must be a number from 0 to 65535 (got '${opts.port}')`);
 
@@ -69,6 +71,7 @@ export async function serve(opts: ServeOptions): Promise<void> {
 
   const app = createApp(config, log);
   if (tunnelPlan) installTunnelGuard(app, log); // forwarded client addresses, failed-key limiting
+  else installFailedAuthLimit(app, log); // the same limit for clients on other machines (--host)
   const telemetry = telemetryOf(app.context)!;
   const usageLog = openUsageLog(app.context, telemetry); // closed (flushed) by app.close()
   // Virtual keys, budgets and shared limits (team/gateway.ts): the embedded store, or PostgreSQL and Redis.

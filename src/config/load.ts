@@ -173,6 +173,8 @@ interface Entry {
 type Where = { line?: number; column?: number };
 
 class FileCtx {
+  /** A secret is written in the file itself (then the file's permissions matter: see loadFile). */
+  literalSecret = false;
   constructor(
     readonly file: string,
     readonly display: string,
@@ -317,8 +319,10 @@ class FileCtx {
     const s = this.scalar(e, name, 'a string', true);
     if (!s) return undefined;
     if (typeof s.value !== 'string') this.fail(e.value, `${name} must be a string`, `write ${e.key}: ${example}, or quote the value`);
-    if (!s.envName)
+    if (!s.envName) {
+      this.literalSecret = true;
       this.warn(e.value, `${name}{at} is written literally in the config file — prefer ${e.key}: ${example} with the value in .env`);
+    }
     return { value: s.value, envName: s.envName };
   }
 }
@@ -521,6 +525,8 @@ function loadFile(file: string, display: string, env: NodeJS.ProcessEnv, warning
   const deployments = list.items.map((item, i) => deploymentFrom(ctx, ctx.deref(item as Node), i));
   const routes = finishRouting(ctx, routing, new Set(deployments.map((d) => d.modelName)));
 
+  if (ctx.literalSecret && process.platform !== 'win32' && (fs.statSync(file).mode & 0o077) !== 0)
+    warnings.push(`${display} holds a secret and is readable by other users — run: chmod 600 ${display}`);
   return { deployments, settings, source: file, demo: false, warnings, ...(routes ? { routing: routes } : {}) };
 }
 

@@ -10,8 +10,12 @@ export interface Logger {
   info(msg: string): void;
   warn(msg: string): void;
   error(msg: string): void;
-  /** Register a value that must never appear in output (PATs, master key, JWTs). */
-  addSecret(secret: string | undefined): void;
+  /**
+   * Register a value that must never appear in output (PATs, master key, JWTs). `rotating` values (JWTs minted
+   * every 54 min, re-read OAuth tokens) are kept only while they are among the last MAX_ROTATING_SECRETS, so a
+   * long-running proxy's list does not grow without bound (the older ones have expired).
+   */
+  addSecret(secret: string | undefined, rotating?: boolean): void;
   enabled(level: LogLevel): boolean;
 }
 
@@ -19,10 +23,14 @@ export function isLogLevel(v: string): v is LogLevel {
   return v in ORDER;
 }
 
+export const MAX_ROTATING_SECRETS = 64;
+
 export function createLogger(level: LogLevel = 'info', write: (line: string) => void = (l) => process.stderr.write(l)): Logger {
   const secrets: string[] = [];
+  const rotating: string[] = [];
   const redact = (s: string) => {
     for (const secret of secrets) if (s.includes(secret)) s = s.split(secret).join('***');
+    for (const secret of rotating) if (s.includes(secret)) s = s.split(secret).join('***');
     return s;
   };
   const out = (lvl: LogLevel, msg: string) => {
@@ -36,9 +44,11 @@ export function createLogger(level: LogLevel = 'info', write: (line: string) => 
     warn: (m) => out('warn', m),
     error: (m) => out('error', m),
     enabled: (lvl) => ORDER[lvl] >= ORDER[logger.level],
-    addSecret(secret) {
+    addSecret(secret, isRotating) {
       // Short values would redact ordinary words; real secrets are long.
-      if (secret && secret.length >= 8 && !secrets.includes(secret)) secrets.push(secret);
+      if (!secret || secret.length < 8 || secrets.includes(secret) || rotating.includes(secret)) return;
+      if (!isRotating) secrets.push(secret);
+      else if (rotating.push(secret) > MAX_ROTATING_SECRETS) rotating.shift();
     },
   };
   return logger;

@@ -4,6 +4,8 @@
 //   - failed API keys are counted per client address: after MAX_FAILURES within WINDOW_MS that address gets 429
 //     (in the route's error format, with Retry-After) until its failures age out, so a leaked URL cannot be used
 //     to guess the master key.
+// Without a tunnel the failed-key limit is on too, per socket address, for clients on other machines (--host);
+// loopback clients are exempt (installFailedAuthLimit).
 // Installed around an App without changing its routes: the request listener is wrapped, failures are observed
 // through context.onExchange.
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -71,18 +73,38 @@ const WRONG_KEY = 'missing or wrong API key';
 
 export function installTunnelGuard(app: App, log: Logger, limiter = new FailedAuthLimiter()): FailedAuthLimiter {
   app.context.clientAddress = clientAddress;
+  return limitFailedAuth(app, log, limiter, clientAddress, () => false, 'tunnel: ');
+}
+
+/**
+ * Without a tunnel, the same failed-key limit per socket address, always on for clients on other machines (serve
+ * --host). Loopback clients are exempt: one misconfigured local agent must not lock out the others on the machine.
+ */
+export function installFailedAuthLimit(app: App, log: Logger, limiter = new FailedAuthLimiter(), exempt = (addr: string) => LOOPBACK.test(addr)): FailedAuthLimiter {
+  return limitFailedAuth(app, log, limiter, (req) => req.socket.remoteAddress ?? 'unknown', exempt, '');
+}
+
+function limitFailedAuth(
+  app: App,
+  log: Logger,
+  limiter: FailedAuthLimiter,
+  addressOf: (req: IncomingMessage) => string,
+  exempt: (addr: string) => boolean,
+  prefix: string,
+): FailedAuthLimiter {
   app.context.onExchange.push((x, req) => {
     if (x.status === 401 && x.error?.startsWith(WRONG_KEY)) {
-      const addr = clientAddress(req);
+      const addr = addressOf(req);
+      if (exempt(addr)) return;
       limiter.fail(addr);
-      if (limiter.retryAfter(addr) > 0) log.warn(`tunnel: ${addr} sent ${limiter.max} wrong API keys within ${limiter.windowMs / 60_000} min; refusing it for now`);
+      if (limiter.retryAfter(addr) > 0) log.warn(`${prefix}${addr} sent ${limiter.max} wrong API keys within ${limiter.windowMs / 60_000} min; refusing it for now`);
     }
   });
   const inner = app.server.listeners('request') as Array<(req: IncomingMessage, res: ServerResponse) => void>;
   app.server.removeAllListeners('request');
   app.server.on('request', (req: IncomingMessage, res: ServerResponse) => {
-    const addr = clientAddress(req);
-    const wait = limiter.retryAfter(addr);
+    const addr = addressOf(req);
+    const wait = exempt(addr) ? 0 : limiter.retryAfter(addr);
     if (wait === 0) {
       for (const l of inner) l.call(app.server, req, res);
       return;

@@ -20,7 +20,8 @@ export type TokenType = 'PROGRAMMATIC_ACCESS_TOKEN' | 'KEYPAIR_JWT' | 'OAUTH';
 
 /** The logger surface the auth sources use (server/log.ts Logger satisfies it). */
 export interface AuthLog {
-  addSecret(secret: string | undefined): void;
+  /** rotating: a token that expires and is replaced (server/log.ts keeps only the most recent ones). */
+  addSecret(secret: string | undefined, rotating?: boolean): void;
   info(msg: string): void;
   warn(msg: string): void;
 }
@@ -264,7 +265,7 @@ export class KeyPairTokens implements Source {
     const { account, user, fingerprint, privateKey } = this.auth;
     const token = await signJwt(jwtClaims(account, user, fingerprint, iat, this.lifetimeS), privateKey);
     this.minted++;
-    for (const log of this.logs) log.addSecret(token);
+    for (const log of this.logs) log.addSecret(token, true);
     const m: Minted = {
       token,
       headers: headersFor(token, 'KEYPAIR_JWT'),
@@ -278,7 +279,7 @@ export class KeyPairTokens implements Source {
   }
 
   attach(log: AuthLog): void {
-    if (this.current) log.addSecret(this.current.token);
+    if (this.current) log.addSecret(this.current.token, true);
     if (this.logs.has(log)) return;
     this.logs.add(log);
     const { account, user, fingerprint } = this.auth;
@@ -357,7 +358,7 @@ export class OAuthTokenFile implements Source {
     if (token === this.token) return;
     this.token = token;
     this.h = headersFor(token, 'OAUTH');
-    for (const log of this.logs) log.addSecret(token);
+    for (const log of this.logs) log.addSecret(token, true);
   }
 
   tokens(): string[] {
@@ -372,7 +373,7 @@ export class OAuthTokenFile implements Source {
   }
 
   attach(log: AuthLog): void {
-    if (this.token) log.addSecret(this.token);
+    if (this.token) log.addSecret(this.token, true);
     if (this.logs.has(log)) return;
     this.logs.add(log);
     log.info(`upstream auth: OAuth access token from ${this.path} (re-read whenever the file changes)`);
