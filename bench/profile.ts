@@ -74,7 +74,8 @@ export function analyse(file: string, top = 25): string {
     if (where === '(idle)') continue;
     total += us;
     byModule.set(where, (byModule.get(where) ?? 0) + us);
-    const fn = `${functionName || '(anonymous)'}  ${where}${url ? `:${lineNumber + 1}` : ''}`;
+    const at = !url ? '' : where !== file && file.startsWith(DIST) ? ` (${path.basename(file)}:${lineNumber + 1})` : `:${lineNumber + 1}`;
+    const fn = `${functionName || '(anonymous)'}  ${where}${at}`;
     byFunction.set(fn, (byFunction.get(fn) ?? 0) + us);
   }
   const rows = (m: Map<string, number>) =>
