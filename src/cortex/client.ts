@@ -190,13 +190,13 @@ async function readCapped(body: AsyncIterable<Buffer>, max: number): Promise<str
 }
 
 function isTlsFailure(err: unknown): boolean {
-  const code = (err as { code?: string })?.code ?? '';
+  const code = String((err as { code?: unknown })?.code ?? ''); // DOMException AbortError's code is the number 20
   return code.startsWith('ERR_TLS') || code.includes('CERT') || code === 'DEPTH_ZERO_SELF_SIGNED_CERT';
 }
 
 /** A transport failure as the error a user can act on. */
 export function connectionError(err: unknown, apiBase: string, timeoutMs: number): ProxyError {
-  const code = (err as { code?: string })?.code ?? '';
+  const code = String((err as { code?: unknown })?.code ?? ''); // DOMException AbortError's code is the number 20
   const host = safeHost(apiBase);
   if (err instanceof undiciErrors.HeadersTimeoutError || err instanceof undiciErrors.BodyTimeoutError || code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT') {
     return new ProxyError(
