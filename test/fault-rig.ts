@@ -1,0 +1,70 @@
+// The fault-matrix rig shared by test/faults.test.ts and test/faults-stream.test.ts: the emulator and the real
+// CLI (request_timeout 1 s, num_retries 1) with a model on each Cortex wire, reset before each test, and after each
+// test the check that every exchange let go of its upstream request and connection (the emulator has nothing
+// pending; the proxy's in-flight and busy-connection gauges are back to zero).
+import { before, after, beforeEach, afterEach } from 'node:test';
+import assert from 'node:assert/strict';
+import { startEmulator, type Emulator } from '../src/emulator/index.js';
+import { cleanEnv, startProxy, tempDir, writeFiles, type RunningProxy } from './helpers.js';
+import { call, gauges, waitUntil, type DialectName } from './reliability-helpers.js';
+
+export const PAT = 'faults-pat-' + 'p'.repeat(40);
+export const MASTER = 'sk-faults-master-' + 'k'.repeat(32);
+export const TEXT = 'The first words arrive, and then the upstream misbehaves in one way or another.';
+
+export interface Rig {
+  emu: Emulator;
+  proxy: RunningProxy;
+}
+
+const model = (name: string, cortex: string, api: string, base: string) =>
+  `  - model_name: ${name}\n    litellm_params:\n      model: snowflake/${cortex}\n      api_base: ${base}\n      api_key: os.environ/SNOWFLAKE_PAT\n      cortex_api: ${api}\n`;
+
+/** Registers the hooks; the returned object is filled in before the first test. */
+export function useFaultRig(): Rig {
+  const rig = {} as Rig;
+  before(async () => {
+    rig.emu = await startEmulator({ pats: [PAT], quiet: true });
+    const dir = tempDir();
+    writeFiles(dir, {
+      'cortex-proxy.yaml':
+        'model_list:\n' +
+        model('m', 'claude-sonnet-4-5', 'complete', rig.emu.apiBase) +
+        model('m-openai', 'openai-gpt-4.1', 'openai', rig.emu.apiBase) +
+        model('m-anthropic', 'claude-4-sonnet', 'anthropic', rig.emu.apiBase) +
+        'litellm_settings:\n  num_retries: 1\n  request_timeout: 1\n' +
+        'general_settings:\n  master_key: os.environ/CORTEX_PROXY_MASTER_KEY\n  disable_spend_logs: true\n',
+    });
+    rig.proxy = await startProxy(['--quiet'], { cwd: dir, env: cleanEnv({ SNOWFLAKE_PAT: PAT, CORTEX_PROXY_MASTER_KEY: MASTER }) });
+  });
+  after(async () => {
+    await rig.proxy?.stop();
+    await rig.emu?.close();
+  });
+  beforeEach(() => rig.emu.reset());
+  // Every exchange lets go of its upstream request and connection.
+  afterEach(async () => {
+    await waitUntil(async () => {
+      if (rig.emu.requests.some((r) => r.outcome === 'pending')) return false;
+      const g = await gauges(rig.proxy.url, MASTER);
+      return g.inFlight === 0 && g.upstreamBusy === 0 && g.upstreamQueued === 0;
+    }, 3000, 'no upstream request pending, no busy upstream connection, nothing in flight');
+  });
+  return rig;
+}
+
+/** An HTTP error before any output, in the dialect's own envelope. */
+export function assertHttpError(a: Awaited<ReturnType<typeof call>>, status: number, message: RegExp, d: DialectName): void {
+  assert.equal(a.status, status, `${d}: status (body ${a.raw.slice(0, 300)})`);
+  assert.ok(a.httpError, `${d}: the error is in the ${d} envelope: ${a.raw.slice(0, 300)}`);
+  assert.match(a.httpError!, message, d);
+}
+
+/** Output, then the dialect's terminal error event (never a clean end). */
+export function assertStreamError(a: Awaited<ReturnType<typeof call>>, message: RegExp, d: DialectName): void {
+  assert.equal(a.status, 200, d);
+  assert.ok(a.text.length > 0 && TEXT.startsWith(a.text), `${d}: the output before the failure reached the client (${JSON.stringify(a.text)})`);
+  assert.ok(a.streamError, `${d}: a terminal error event: ${a.raw.slice(-400)}`);
+  assert.match(a.streamError!, message, d);
+  assert.equal(a.clean, false, `${d}: no clean end after the error`);
+}
