@@ -86,3 +86,17 @@ test('`cortex-proxy emulate` serves a strict Cortex stand-in that a proxy can us
     child.kill('SIGTERM');
   }
 });
+
+test('without a master key, an arbitrary client key is served at once (no wait for a key-store re-read)', async () => {
+  const p = await startProxy([], { cwd: tempDir() });
+  try {
+    const client = new OpenAI({ baseURL: `${p.url}/v1`, apiKey: 'sk-some-client-key', maxRetries: 0 });
+    await client.models.list(); // warm up
+    const t0 = performance.now();
+    for (let i = 0; i < 5; i++) await client.models.list();
+    // Five requests that each waited for the 100 ms store re-read would take ≥ 500 ms.
+    assert.ok(performance.now() - t0 < 400, `five /v1/models calls took ${Math.round(performance.now() - t0)} ms`);
+  } finally {
+    await p.stop();
+  }
+});

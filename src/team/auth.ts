@@ -56,7 +56,14 @@ export function createAuthorizer(ctx: ProxyContext): (req: IncomingMessage, path
     }
     if (!team) throw new ProxyError('auth', WRONG_KEY, { code: 'invalid_api_key' });
     const found = team.lookup(digest.toString('hex'));
-    if (found instanceof Promise) return found.then((k) => accept(k, path, x));
+    if (found instanceof Promise) {
+      // Without a master key client auth is off: an unknown key must not wait for a store re-read (100 ms).
+      if (!master) {
+        found.catch(() => undefined);
+        return;
+      }
+      return found.then((k) => accept(k, path, x));
+    }
     accept(found, path, x);
   };
 }
