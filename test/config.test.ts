@@ -243,7 +243,7 @@ describe('errors point at the line and say how to fix it', () => {
     ['litellm_params missing', 'model_list:\n  - model_name: m\n', 2, /has no litellm_params/, /snowflake\//],
     ['other provider', minimal().replace('snowflake/claude-4-sonnet', 'openai/gpt-4o'), 4, /only snowflake\/ models are supported/, /snowflake\/<cortex model>/],
     ['no provider prefix', minimal().replace('snowflake/claude-4-sonnet', 'claude-4-sonnet'), 4, /no provider prefix/, /model: snowflake\/claude-4-sonnet/],
-    ['wildcard', minimal().replace('snowflake/claude-4-sonnet', 'snowflake/*'), 4, /wildcard/, /each Cortex model/],
+    ['wildcard model without a wildcard model_name', minimal().replace('snowflake/claude-4-sonnet', 'snowflake/*'), 4, /needs a wildcard model_name/, /model_name: "\*"/],
     ['num_retries negative', minimal('', 'litellm_settings:\n  num_retries: -1\n'), 8, /num_retries must be a non-negative integer \(got -1\)/, /num_retries: 2/],
     ['num_retries fractional', minimal('', 'litellm_settings:\n  num_retries: 1.5\n'), 8, /non-negative integer/, /num_retries: 2/],
     ['request_timeout zero', minimal('', 'litellm_settings:\n  request_timeout: 0\n'), 8, /request_timeout must be a positive number of seconds/, /request_timeout: 120/],

@@ -101,7 +101,7 @@ export function buildSetup(ctx: ConfigContext, opts: ConnectOptions, client: Pic
     root = `http://127.0.0.1:${port}`;
   }
   const seen = new Set<string>();
-  const models = (ctx.config?.deployments ?? []).filter((d) => !seen.has(d.modelName) && seen.add(d.modelName)).map((d) => ({ name: d.modelName, cortexModel: d.cortexModel }));
+  const models = (ctx.config?.deployments ?? []).filter((d) => !d.modelName.includes('*') && !seen.has(d.modelName) && seen.add(d.modelName)).map((d) => ({ name: d.modelName, cortexModel: d.cortexModel }));
   if (!models.length) die('the config has no models', 'run cortex-proxy init');
   let model: string;
   if (opts.model) {

@@ -209,6 +209,11 @@ async function accountChecks(ctx: ConfigContext, deployments: Deployment[], add:
   const probed = new Set<string>();
   const wires = Object.entries(WIRES) as Array<[string, (typeof WIRES)[keyof typeof WIRES]]>;
   for (const d of deployments) {
+    if (d.cortexModel.includes('*')) {
+      // A wildcard deployment serves whatever the account offers: nothing fixed to probe.
+      add({ id: 'model', title: `model ${d.modelName}`, status: 'ok', detail: `wildcard: serves snowflake/${d.cortexModel} for the names it matches${available ? ` (${available.length} models on the account)` : ''}` });
+      continue;
+    }
     const tkey = `${d.apiBase}\u0000${credentialKey(d)}`;
     const key = `${tkey}\u0000${d.cortexModel}\u0000${d.wire}`;
     if (probed.has(key)) continue;

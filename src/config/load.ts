@@ -24,6 +24,8 @@ import type { Config, CortexApi, Deployment, Settings } from './types.js';
 import { knownModelIds } from '../cortex/models.js';
 import { parseModelInfo } from './model-info.js';
 import { finishRouting, parseFallbacks, parseRouterSettings, type PendingRouting } from './routing.js';
+import { checkWildcard } from './litellm-routing.js';
+import { isPattern } from '../cortex/wildcards.js';
 import { deploymentInfo } from '../cortex/models.js';
 import { AccountError, accountToApiBase, normaliseApiBase } from './account.js';
 import { AUTH_PARAM_KEYS, NO_PARAMS, authKeyInfo, envCredentialVar, resolveAuth, type ParamSource } from './auth-config.js';
@@ -523,7 +525,7 @@ function loadFile(file: string, display: string, env: NodeJS.ProcessEnv, warning
     ctx.fail(ml.keyNode, 'model_list is empty', `add at least one model:\n  ${EXAMPLE_MODEL}`);
   if (!isSeq(list)) ctx.fail(list, 'model_list must be a list of models (lines starting with "- ")', `write\n  ${EXAMPLE_MODEL}`);
   const deployments = list.items.map((item, i) => deploymentFrom(ctx, ctx.deref(item as Node), i));
-  const routes = finishRouting(ctx, routing, new Set(deployments.map((d) => d.modelName)));
+  const routes = finishRouting(ctx, routing, deployments);
 
   if (ctx.literalSecret && process.platform !== 'win32' && (fs.statSync(file).mode & 0o077) !== 0)
     warnings.push(`${display} holds a secret and is readable by other users — run: chmod 600 ${display}`);
@@ -563,12 +565,11 @@ function deploymentFrom(ctx: FileCtx, item: Node | null, i: number): Deployment 
     ctx.fail(me!.value, `only snowflake/ models are supported (got provider '${model.slice(0, slash)}')`, 'cortex-proxy talks only to Snowflake Cortex; write model: snowflake/<cortex model>, e.g. snowflake/claude-4-sonnet');
   else if (provider) cortexModel = model;
   else ctx.fail(me!.value, `model '${model}' has no provider prefix`, `write model: snowflake/${model}`);
-  if (cortexModel.includes('*'))
-    ctx.fail(me!.value, 'wildcard models (snowflake/*) are not supported', 'list each Cortex model as its own model_list entry');
-  if (!/^[A-Za-z0-9][A-Za-z0-9._:-]*$/.test(cortexModel))
-    ctx.fail(me!.value, `'${cortexModel}' is not a valid Cortex model id`, 'use an id such as claude-4-sonnet, openai-gpt-4.1 or llama3.1-70b');
-  const guess = closest(cortexModel, knownModelIds());
-  if (guess) ctx.warn(me!.value, `Cortex model '${cortexModel}'{at} is not one cortex-proxy knows — did you mean '${guess}'?`);
+  checkWildcard(ctx, modelName, cortexModel, mn!.value, me!.value);
+  if (!isPattern(cortexModel)) {
+    const guess = closest(cortexModel, knownModelIds());
+    if (guess) ctx.warn(me!.value, `Cortex model '${cortexModel}'{at} is not one cortex-proxy knows — did you mean '${guess}'?`);
+  }
 
   // api_base, or SNOWFLAKE_ACCOUNT when absent (LiteLLM builds the base from the account id the same way).
   let apiBase: string;
@@ -625,7 +626,7 @@ function cortexApi(ctx: FileCtx, e: Entry, name: string, d: Deployment): CortexA
   const api = v.toLowerCase() as CortexApi;
   if (!CORTEX_APIS.includes(api))
     ctx.fail(e.value, `${name} must be auto, complete, openai or anthropic (got ${JSON.stringify(v.slice(0, 40))})`, 'write cortex_api: auto (Claude → /v1/messages, others → /v1/chat/completions, inference:complete when the account refuses them)');
-  if (api === 'anthropic' && deploymentInfo(d).family !== 'claude')
+  if (api === 'anthropic' && !isPattern(d.cortexModel) && deploymentInfo(d).family !== 'claude')
     ctx.fail(e.value, `${name}: anthropic serves Claude models only, and '${d.cortexModel}' is not one`, 'use cortex_api: openai (or auto) for this model');
   return api;
 }

@@ -7,8 +7,10 @@
 //       - cortex-claude: [cortex-gpt, cortex-llama]    # tried in this order, before any output was sent
 //     cooldown_time: 30                                # s a failed deployment waits behind its siblings
 import { isMap, isScalar, isSeq } from 'yaml';
-import type { Routing } from './types.js';
+import type { Deployment, Routing } from './types.js';
 import { DEFAULT_COOLDOWN_MS } from '../cortex/router.js';
+import { isPattern } from '../cortex/wildcards.js';
+import { parseModelGroupAlias, servedBy, type PendingAlias } from './litellm-routing.js';
 
 /** The parts of load.ts's FileCtx used here (structural, like config/model-info.ts). */
 export interface Entry {
@@ -20,6 +22,7 @@ export interface RoutingReader {
   entries(node: unknown, where: string): Entry[];
   number(e: Entry, name: string, ok: (n: number) => boolean, expected: string, example: string): number | undefined;
   string(e: Entry, name: string, example: string): string | undefined;
+  bool(e: Entry, name: string): boolean | undefined;
   deref(node: unknown): unknown;
   fail(node: unknown, detail: string, hint: string): never;
   warn(node: unknown, text: string): void;
@@ -37,14 +40,15 @@ export interface FallbackRule {
 export interface PendingRouting {
   rules: FallbackRule[];
   cooldownMs?: number;
+  aliases?: PendingAlias[];
 }
 
-export const ROUTER_KEYS = ['fallbacks', 'cooldown_time'];
+export const ROUTER_KEYS = ['fallbacks', 'cooldown_time', 'model_group_alias'];
 /** LiteLLM router_settings keys cortex-proxy does not implement (warned about, not errors). */
 const ROUTER_LITELLM = new Set([
   'routing_strategy', 'routing_strategy_args', 'num_retries', 'timeout', 'stream_timeout', 'allowed_fails',
   'allowed_fails_policy', 'retry_policy', 'retry_after', 'default_fallbacks', 'context_window_fallbacks',
-  'content_policy_fallbacks', 'model_group_alias', 'enable_pre_call_checks', 'redis_host', 'redis_port',
+  'content_policy_fallbacks', 'enable_pre_call_checks', 'redis_host', 'redis_port',
   'redis_password', 'redis_url', 'cache_responses', 'enable_tag_filtering', 'provider_budget_config',
   'model_group_retry_policy', 'disable_cooldowns', 'optional_pre_call_checks', 'max_fallbacks',
 ]);
@@ -91,6 +95,9 @@ export function parseRouterSettings(ctx: RoutingReader, e: Entry, out: PendingRo
         if (s !== undefined) out.cooldownMs = Math.round(s * 1000);
         break;
       }
+      case 'model_group_alias':
+        parseModelGroupAlias(ctx, f, name, (out.aliases ??= []));
+        break;
       default:
         ctx.unknown(f, 'router_settings', ROUTER_KEYS, ROUTER_LITELLM);
     }
@@ -98,16 +105,26 @@ export function parseRouterSettings(ctx: RoutingReader, e: Entry, out: PendingRo
 }
 
 /** Checks every name against model_list and builds Config.routing (later rules for the same model add to it). */
-export function finishRouting(ctx: RoutingReader, pending: PendingRouting, modelNames: ReadonlySet<string>): Routing | undefined {
-  if (pending.rules.length === 0 && pending.cooldownMs === undefined) return undefined;
-  const known = [...modelNames].join(', ');
+export function finishRouting(ctx: RoutingReader, pending: PendingRouting, deployments: readonly Deployment[]): Routing | undefined {
+  if (pending.rules.length === 0 && pending.cooldownMs === undefined && !pending.aliases?.length) return undefined;
+  const names = [...new Set(deployments.map((d) => d.modelName))];
+  const known = names.join(', ');
+  const aliases: NonNullable<Routing['aliases']> = {};
+  for (const a of pending.aliases ?? []) {
+    if (!servedBy(deployments, a.model))
+      ctx.fail(a.modelNode, `router_settings.model_group_alias.${a.name}: '${a.model}' is not a model_name in model_list`, `an alias points at a configured model: ${known}`);
+    if (names.includes(a.name) && !isPattern(a.name))
+      ctx.warn(a.nameNode, `router_settings.model_group_alias.${a.name}{at} has the name of a model_list entry; the alias wins (as in LiteLLM)`);
+    aliases[a.name] = { model: a.model, hidden: a.hidden };
+  }
+  const serves = (n: string) => n in aliases || servedBy(deployments, n) || names.includes(n);
   const fallbacks: Record<string, string[]> = {};
   for (const r of pending.rules) {
-    if (!modelNames.has(r.from))
+    if (!serves(r.from))
       ctx.fail(r.fromNode, `${r.where}: '${r.from}' is not a model_name in model_list`, `fallbacks name configured models: ${known}`);
     const list = (fallbacks[r.from] ??= []);
     for (const t of r.to) {
-      if (!modelNames.has(t.name))
+      if (!serves(t.name))
         ctx.fail(t.node, `${r.where}: fallback '${t.name}' is not a model_name in model_list`, `fallbacks name configured models: ${known}`);
       if (t.name === r.from) {
         ctx.warn(t.node, `${r.where}{at} lists '${t.name}' as its own fallback — ignored`);
@@ -117,5 +134,6 @@ export function finishRouting(ctx: RoutingReader, pending: PendingRouting, model
     }
   }
   const routing: Routing = { fallbacks, cooldownMs: pending.cooldownMs ?? DEFAULT_COOLDOWN_MS };
+  if (pending.aliases?.length) routing.aliases = aliases;
   return routing;
 }

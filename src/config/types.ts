@@ -44,6 +44,11 @@ export interface Deployment {
   apiBase: string;
   auth: UpstreamAuth;
   wire: CortexApi;
+  /**
+   * Set on the concrete deployment a wildcard model_name made for one requested name (cortex/router.ts): the
+   * model_name pattern it came from. A configured wildcard deployment has `*` in modelName (and usually in cortexModel).
+   */
+  pattern?: string;
   /** Per-deployment overrides from litellm_params. */
   maxTokens?: number;
   temperature?: number;
@@ -113,6 +118,8 @@ export interface Routing {
   fallbacks: Record<string, string[]>;
   /** How long a deployment that failed is tried only after its healthy siblings (router_settings.cooldown_time). */
   cooldownMs: number;
+  /** router_settings.model_group_alias: requested name → the model_name that serves it; hidden ones stay out of /v1/models. */
+  aliases?: Record<string, { model: string; hidden: boolean }>;
 }
 
 export const DEFAULT_SETTINGS: Settings = {

@@ -3,11 +3,18 @@
 //     cooldown) is tried only after its healthy siblings.
 //   - LiteLLM `fallbacks` ({"model-a": ["model-b", …]}) append model-b's deployments (then the next fallback's)
 //     after model-a's: server/proxy.ts walks the list until one answers, as long as nothing was sent yet.
+//   - A name is found the LiteLLM way (cortex/wildcards.ts): router_settings.model_group_alias first, then an exact
+//     model_name, then a deployment's own litellm_params.model (`snowflake/<id>`), then wildcard model_names, most
+//     specific first; a wildcard match becomes a concrete deployment (its `*` filled in), kept for later requests.
 //   - cortex_api auto picks /v1/messages for Claude and /v1/chat/completions for the rest, and inference:complete
 //     for an account (api_base) that answered 403/404 on a v1 endpoint, for the rest of the process's life.
 import type { CortexApi, Deployment, Routing, WireName } from '../config/types.js';
 import { ProxyError } from '../core/errors.js';
 import { deploymentInfo } from './models.js';
+import { bySpecificity, compilePattern, fillTemplate, isPattern, matchPattern, type NamePattern } from './wildcards.js';
+
+/** Concrete deployments made from wildcard matches kept at most (a client inventing names cannot grow memory). */
+const MAX_CONCRETE = 1024;
 
 /** Cooldown when the config sets none. */
 export const DEFAULT_COOLDOWN_MS = 30_000;
@@ -22,6 +29,13 @@ export interface Candidate {
 
 export class Router {
   private readonly byName = new Map<string, Deployment[]>();
+  /** litellm_params.model (snowflake/<id>) → its deployments: LiteLLM serves that name too. */
+  private readonly byModel = new Map<string, Deployment[]>();
+  /** Wildcard model_names, most specific first, each with its deployments. */
+  private readonly patterns: Array<{ pattern: NamePattern; deployments: Deployment[] }> = [];
+  /** Requested name → the concrete deployments a wildcard made for it (bounded, oldest dropped first). */
+  private readonly concrete = new Map<string, Deployment[]>();
+  private readonly aliases: Record<string, { model: string; hidden: boolean }>;
   private readonly turn = new Map<string, number>();
   private readonly fallbacks: Record<string, string[]>;
   private readonly cooldownMs: number;
@@ -36,34 +50,90 @@ export class Router {
     private readonly now: () => number = Date.now,
   ) {
     for (const d of deployments) {
+      if (isPattern(d.modelName)) {
+        const group = this.patterns.find((g) => g.pattern.source === d.modelName);
+        if (group) group.deployments.push(d);
+        else this.patterns.push({ pattern: compilePattern(d.modelName), deployments: [d] });
+        continue;
+      }
       const list = this.byName.get(d.modelName);
       if (list) list.push(d);
       else this.byName.set(d.modelName, [d]);
+      const key = `snowflake/${d.cortexModel}`;
+      if (!this.byModel.has(key)) this.byModel.set(key, []);
+      this.byModel.get(key)!.push(d);
     }
+    this.patterns.sort((a, b) => bySpecificity(a.pattern, b.pattern));
+    this.aliases = routing.aliases ?? {};
     this.fallbacks = routing.fallbacks ?? {};
     this.cooldownMs = routing.cooldownMs ?? DEFAULT_COOLDOWN_MS;
   }
 
+  /** The configured names: exact model_names, then wildcard patterns as written. */
   get modelNames(): string[] {
-    return [...this.byName.keys()];
+    return [...this.byName.keys(), ...this.patterns.map((g) => g.pattern.source)];
+  }
+
+  /** Whether a request for this name would find a deployment (aliases, exact names, litellm_params.model, wildcards). */
+  serves(model: string): boolean {
+    return this.lookup(model) !== undefined;
+  }
+
+  /**
+   * The deployments serving a requested name and the key their round robin and fallbacks are kept under, or
+   * undefined for an unknown name (LiteLLM's order: alias, model_name, litellm_params.model, wildcard).
+   */
+  private lookup(requested: string): { key: string; list: Deployment[]; group?: string } | undefined {
+    const model = this.aliases[requested]?.model ?? requested;
+    const exact = this.byName.get(model);
+    if (exact) return { key: model, list: exact };
+    const own = this.byModel.get(model);
+    if (own) return { key: model, list: own };
+    const made = this.concrete.get(model);
+    if (made) return { key: model, list: made, group: made[0]?.pattern };
+    for (const g of this.patterns) {
+      const caps = matchPattern(g.pattern, model);
+      if (!caps) continue;
+      const list: Deployment[] = [];
+      for (const d of g.deployments) {
+        const id = fillTemplate(d.cortexModel, caps);
+        if (id !== undefined) list.push({ ...d, modelName: model, cortexModel: id, pattern: d.modelName });
+      }
+      if (list.length === 0) continue; // the match is no Cortex id (e.g. a path): a less specific pattern may do
+      if (this.concrete.size >= MAX_CONCRETE) this.concrete.delete(this.concrete.keys().next().value!);
+      this.concrete.set(model, list);
+      return { key: model, list, group: g.pattern.source };
+    }
+    return undefined;
   }
 
   private unknown(model: string): ProxyError {
     return new ProxyError(
       'not_found',
-      `model '${model}' is not configured in cortex-proxy. Configured models: ${this.modelNames.join(', ')}. ` +
+      `model '${model.length > 100 ? model.slice(0, 100) + '…' : model}' is not configured in cortex-proxy. Configured models: ${this.modelNames.join(', ')}. ` +
         'Add it to model_list in the config (model_name: <name>, litellm_params.model: snowflake/<cortex model>).',
       { code: 'model_not_found', param: 'model' },
     );
   }
 
+  /** The deployments a name reaches now (no round-robin turn taken), or undefined when none does. */
+  peek(model: string): Deployment[] | undefined {
+    return this.lookup(model)?.list;
+  }
+
+  /** router_settings.model_group_alias, as configured. */
+  get aliasTable(): Readonly<Record<string, { model: string; hidden: boolean }>> {
+    return this.aliases;
+  }
+
   /** The next deployment of a model name (round robin), ignoring health. Throws not_found for an unknown name. */
   resolve(model: string): Deployment {
-    const list = this.byName.get(model);
-    if (!list) throw this.unknown(model);
+    const found = this.lookup(model);
+    if (!found) throw this.unknown(model);
+    const { key, list } = found;
     if (list.length === 1) return list[0];
-    const i = this.turn.get(model) ?? 0;
-    this.turn.set(model, (i + 1) % list.length);
+    const i = (this.turn.get(key) ?? 0) % list.length;
+    this.turn.set(key, (i + 1) % list.length);
     return list[i];
   }
 
@@ -72,21 +142,23 @@ export class Router {
    * then each configured fallback model's deployments the same way. Throws not_found for an unknown name.
    */
   candidates(model: string): Candidate[] {
-    if (!this.byName.has(model)) throw this.unknown(model);
+    const found = this.lookup(model);
+    if (!found) throw this.unknown(model);
     const out: Candidate[] = [];
-    for (const d of this.ordered(model)) out.push({ deployment: d, modelName: model, fallback: false });
-    for (const name of this.fallbacks[model] ?? []) {
-      if (name === model || !this.byName.has(name)) continue;
-      for (const d of this.ordered(name)) if (!out.some((c) => c.deployment === d)) out.push({ deployment: d, modelName: name, fallback: true });
+    for (const d of this.ordered(found.key, found.list)) out.push({ deployment: d, modelName: model, fallback: false });
+    const next = this.fallbacks[model] ?? this.fallbacks[found.key] ?? (found.group ? this.fallbacks[found.group] : undefined) ?? [];
+    for (const name of next) {
+      const f = name === model ? undefined : this.lookup(name);
+      if (!f) continue;
+      for (const d of this.ordered(f.key, f.list)) if (!out.some((c) => c.deployment === d)) out.push({ deployment: d, modelName: name, fallback: true });
     }
     return out;
   }
 
-  private ordered(model: string): Deployment[] {
-    const list = this.byName.get(model)!;
+  private ordered(key: string, list: Deployment[]): Deployment[] {
     if (list.length === 1) return list;
-    const start = this.turn.get(model) ?? 0;
-    this.turn.set(model, (start + 1) % list.length);
+    const start = (this.turn.get(key) ?? 0) % list.length;
+    this.turn.set(key, (start + 1) % list.length);
     const rotated = [...list.slice(start), ...list.slice(0, start)];
     const cooling = (d: Deployment) => this.isCooling(d);
     return [...rotated.filter((d) => !cooling(d)), ...rotated.filter(cooling)];

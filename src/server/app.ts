@@ -51,7 +51,7 @@ const chat = (dialect: Dialect): Route => ({
 
 const models: Route = {
   method: 'GET',
-  handle: (ctx, _req, res) => sendJson(res, 200, modelList(ctx), ctx.extraHeaders),
+  handle: async (ctx, _req, res) => sendJson(res, 200, await modelList(ctx), ctx.extraHeaders),
 };
 
 /** path → route. The /v1 prefix is optional where clients vary (Cursor, Continue, Codex base URLs). */

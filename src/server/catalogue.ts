@@ -4,22 +4,71 @@
 // GET /v1/model/info (LiteLLM's per-deployment model_info, read by Roo Code's and Cline's LiteLLM providers).
 // Nothing secret: no api_base, no credential.
 import type { Deployment } from '../config/types.js';
-import { deploymentInfo, type ModelInfo } from '../cortex/models.js';
+import { deploymentInfo, knownModelIds, type ModelInfo } from '../cortex/models.js';
+import { isPattern, nameFor } from '../cortex/wildcards.js';
+import { listModels } from '../snowflake/diagnose.js';
 import { embeddingsRoute } from '../cortex/embed.js';
 import type { Route } from './app.js';
 import { sendJson } from './http.js';
 import type { ProxyContext } from './proxy.js';
 
-/** One deployment per model name (the first configured), in config order. */
-function byName(deployments: Deployment[]): Deployment[] {
+/**
+ * One concrete deployment per name a client can ask for, in config order: exact model_names, then the aliases that
+ * are not hidden, then for each wildcard model_name the account's models it serves (GET /api/v2/cortex/models,
+ * cached), named the way the wildcard expects them (cortex/* → cortex/<id>).
+ */
+export async function listedDeployments(ctx: ProxyContext): Promise<Deployment[]> {
   const seen = new Set<string>();
   const out: Deployment[] = [];
-  for (const d of deployments) {
-    if (seen.has(d.modelName)) continue;
-    seen.add(d.modelName);
-    out.push(d);
+  const add = (name: string, d: Deployment | undefined) => {
+    if (!d || seen.has(name)) return;
+    seen.add(name);
+    out.push(d.modelName === name ? d : { ...d, modelName: name });
+  };
+  for (const d of ctx.config.deployments) if (!isPattern(d.modelName)) add(d.modelName, d);
+  for (const [alias, a] of Object.entries(ctx.router.aliasTable)) if (!a.hidden) add(alias, ctx.router.peek(alias)?.[0]);
+  const wild = ctx.config.deployments.filter((d) => isPattern(d.modelName));
+  for (const w of wild) {
+    if (!isPattern(w.cortexModel)) continue;
+    for (const id of await accountModels(ctx, w)) {
+      const name = nameFor(w.modelName, w.cortexModel, id);
+      if (name !== undefined && !seen.has(name)) add(name, ctx.router.peek(name)?.[0]);
+    }
   }
   return out;
+}
+
+const MODELS_TTL_MS = 10 * 60_000;
+const MODELS_RETRY_MS = 60_000;
+const modelCache = new WeakMap<ProxyContext, Map<string, { until: number; ids: Promise<string[]> }>>();
+
+/**
+ * The Cortex models the account behind a wildcard deployment offers, from GET /api/v2/cortex/models, kept 10 min.
+ * When the account does not answer, the model catalogue's ids for a minute (a list is better than none here; a
+ * request for a model the account lacks still gets Cortex's own answer).
+ */
+function accountModels(ctx: ProxyContext, d: Deployment): Promise<string[]> {
+  let byAccount = modelCache.get(ctx);
+  if (!byAccount) modelCache.set(ctx, (byAccount = new Map()));
+  const key = d.apiBase;
+  const hit = byAccount.get(key);
+  if (hit && hit.until > Date.now()) return hit.ids;
+  const entry = { until: Date.now() + MODELS_TTL_MS, ids: Promise.resolve<string[]>([]) };
+  entry.ids = listModels({ apiBase: d.apiBase, auth: d.auth }, 10_000).then(
+    (r) => {
+      if (r.ok) return r.models;
+      ctx.log.info(`GET /api/v2/cortex/models answered ${r.answer.status}: /v1/models lists the catalogue's models for ${d.modelName}`);
+      entry.until = Date.now() + MODELS_RETRY_MS;
+      return knownModelIds();
+    },
+    (err: Error) => {
+      ctx.log.info(`GET /api/v2/cortex/models failed (${err.message.slice(0, 120)}): /v1/models lists the catalogue's models for ${d.modelName}`);
+      entry.until = Date.now() + MODELS_RETRY_MS;
+      return knownModelIds();
+    },
+  );
+  byAccount.set(key, entry);
+  return entry.ids;
 }
 
 function supportedParameters(info: ModelInfo): string[] {
@@ -61,10 +110,10 @@ export function modelMetadata(d: Deployment): Record<string, unknown> {
 }
 
 /** GET /v1/models. */
-export function modelList(ctx: ProxyContext) {
+export async function modelList(ctx: ProxyContext) {
   const created = Math.floor(Date.now() / 1000);
   const createdAt = new Date(created * 1000).toISOString();
-  const ds = byName(ctx.config.deployments);
+  const ds = await listedDeployments(ctx);
   return {
     object: 'list',
     // OpenAI fields, the Anthropic ones Claude Code's gateway model discovery reads, then the catalogue's.
@@ -85,9 +134,12 @@ export function modelList(ctx: ProxyContext) {
 }
 
 /** GET /v1/model/info: LiteLLM's shape, one entry per deployment. */
-export function modelInfoList(ctx: ProxyContext) {
+export async function modelInfoList(ctx: ProxyContext) {
+  const listed = await listedDeployments(ctx);
+  // Every deployment of each exact name (LiteLLM lists deployments), one entry per other listed name.
+  const ds = [...ctx.config.deployments.filter((d) => !isPattern(d.modelName)), ...listed.filter((d) => !ctx.config.deployments.includes(d))];
   return {
-    data: ctx.config.deployments.map((d) => {
+    data: ds.map((d) => {
       const info = deploymentInfo(d);
       const mi: Record<string, unknown> = {
         mode: info.kind,
@@ -109,7 +161,7 @@ export function modelInfoList(ctx: ProxyContext) {
   };
 }
 
-const modelInfoRoute: Route = { method: 'GET', handle: (ctx, _req, res) => sendJson(res, 200, modelInfoList(ctx), ctx.extraHeaders) };
+const modelInfoRoute: Route = { method: 'GET', handle: async (ctx, _req, res) => sendJson(res, 200, await modelInfoList(ctx), ctx.extraHeaders) };
 
 /** Routes owned here (spread into app.ts ROUTES). */
 export const CATALOGUE_ROUTES: Record<string, Route> = {
