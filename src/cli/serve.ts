@@ -94,12 +94,13 @@ export async function serve(opts: ServeOptions): Promise<void> {
     );
   }
   log.info(`cortex-proxy ${config.demo ? '(demo) ' : ''}listening on ${base} (config: ${config.source}; models: ${[...new Set(config.deployments.map((d) => d.modelName))].join(', ')})`);
-  log.info(`OpenAI base URL: ${base}/v1${config.settings.masterKey ? ' (API key: the master key)' : ' (no API key needed)'}`);
+  log.info(`OpenAI base URL: ${base}/v1${config.settings.masterKey ? ' (API key: the master key)' : team.keysInUse ? ' (API key: a virtual key)' : ' (no API key needed)'}`);
   // Machine-readable line for scripts and tests that start us with --port 0.
   process.stdout.write(`listening on ${base}\n`);
   log.info(`dashboard: ${base}/ui · metrics: ${base}/metrics · usage log: ${usageLog ? usageLog.dir : 'off (disable_spend_logs)'}`);
   log.info(`keys: ${team.keyCount} virtual key(s) in ${team.store.kind === 'postgres' ? 'PostgreSQL ' : ''}${team.store.where} · limits: ${team.limiter.kind === 'redis' ? 'shared (Redis)' : 'this process'}`);
-  if (team.keyCount > 0 && !config.settings.masterKey) log.warn('virtual keys exist but no master key is set: client authentication is off, so any key (or none) is accepted');
+  if (team.keysInUse && !config.settings.masterKey)
+    log.info('virtual keys exist and no master key is set: every model request needs a virtual key (docs/admission.md); the /admin routes need a master key');
   status.attach({ totals: () => telemetry.live.totals, inFlight: () => telemetry.metrics.inFlightCount() });
 
   let stopping = false;

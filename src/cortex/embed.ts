@@ -80,6 +80,13 @@ export function decodeEmbeddingRequest(body: unknown): EmbeddingRequest {
   return req;
 }
 
+/** Input tokens of an embedding request, estimated like chat prompts (UTF-8 bytes / 3.5, plus one per text). */
+export function estimateEmbedTokens(inputs: string[]): number {
+  let bytes = 0;
+  for (const s of inputs) bytes += Buffer.byteLength(s, 'utf8');
+  return Math.ceil(bytes / 3.5) + inputs.length;
+}
+
 /** Splits texts into upstream batches (by count and bytes), in order. */
 export function batches(inputs: string[], maxTexts = EMBED_BATCH_TEXTS, maxBytes = EMBED_BATCH_BYTES): Array<{ start: number; texts: string[] }> {
   const out: Array<{ start: number; texts: string[] }> = [];
@@ -168,10 +175,12 @@ async function embedBatch(ctx: ProxyContext, d: Deployment, texts: string[], sig
 }
 
 /** The whole exchange: decode, route, refuse, batch, call, reassemble, answer in OpenAI's shape. */
-export async function proxyEmbeddings(ctx: ProxyContext, body: unknown, res: ServerResponse, x: Exchange): Promise<void> {
+export async function proxyEmbeddings(ctx: ProxyContext, body: unknown, req: IncomingMessage, res: ServerResponse, x: Exchange): Promise<void> {
   const er = decodeEmbeddingRequest(body);
   x.model = er.model;
   const d = ctx.router.resolve(er.model);
+  // The same admission as chat (team/gateway.ts): the key's model list, rate limits and budget (input tokens only).
+  if (ctx.admit) await ctx.admit(x, { model: er.model, deployment: d, inputTokens: estimateEmbedTokens(er.inputs) }, req);
   x.cortexModel = d.cortexModel;
   x.wire = 'embed';
   const info = preflightEmbedding(er.model, d);
@@ -231,6 +240,7 @@ export async function proxyEmbeddings(ctx: ProxyContext, body: unknown, res: Ser
   x.usage = { promptTokens: tokens, completionTokens: 0, totalTokens: tokens };
   const headers: Record<string, string> = { ...ctx.extraHeaders };
   if (requestId) headers['x-request-id'] = requestId;
+  if (ctx.beforeEnd) await ctx.beforeEnd(x); // the usage row is stored before the answer goes out
   sendJson(res, 200, { object: 'list', data, model: er.model, usage: { prompt_tokens: tokens, total_tokens: tokens } }, headers);
 }
 
@@ -239,6 +249,6 @@ export const embeddingsRoute: Route = {
   method: 'POST',
   async handle(ctx: ProxyContext, req: IncomingMessage, res: ServerResponse, x: Exchange) {
     x.dialect = 'openai-embeddings';
-    await proxyEmbeddings(ctx, parseJson(await readBody(req, ctx.config.settings.maxBodyBytes)), res, x);
+    await proxyEmbeddings(ctx, parseJson(await readBody(req, ctx.config.settings.maxBodyBytes)), req, res, x);
   },
 };

@@ -487,7 +487,13 @@ export function estimateInputTokens(req: ChatRequest): number {
 
 /** POST /v1/messages/count_tokens: same body as /v1/messages (max_tokens optional). Throws invalid_request. */
 export function countTokens(body: unknown, headers: Headers = {}): { input_tokens: number } {
-  return { input_tokens: estimateInputTokens(safeDecode(body, headers)) };
+  return { input_tokens: countTokensOf(body, headers).input_tokens };
+}
+
+/** countTokens, with the model the body names (admission checks it against the key's model list). */
+export function countTokensOf(body: unknown, headers: Headers = {}): { model: string; input_tokens: number } {
+  const req = safeDecode(body, headers);
+  return { model: req.model, input_tokens: estimateInputTokens(req) };
 }
 
 // ───────────────────────────────────────────── response encoding ─────────────────────────────────────────────

@@ -5,7 +5,7 @@ import type { Config } from '../config/types.js';
 import { ProxyError, asProxyError } from '../core/errors.js';
 import type { Dialect } from '../dialects/dialect.js';
 import { openaiChat } from '../dialects/openai-chat.js';
-import { anthropicMessages, countTokens } from '../dialects/anthropic-messages.js';
+import { anthropicMessages, countTokensOf } from '../dialects/anthropic-messages.js';
 import { openaiResponses } from '../dialects/openai-responses.js';
 import { azureDeployment, cursorAwareChat, withDeploymentModel } from '../dialects/cursor.js';
 import { Router } from '../cortex/router.js';
@@ -51,7 +51,18 @@ const chat = (dialect: Dialect): Route => ({
 
 const models: Route = {
   method: 'GET',
-  handle: async (ctx, _req, res) => sendJson(res, 200, await modelList(ctx), ctx.extraHeaders),
+  handle: async (ctx, _req, res, x) => sendJson(res, 200, await modelList(ctx, x), ctx.extraHeaders),
+};
+
+/** POST /v1/messages/count_tokens: answered locally, but admitted like every model route (the key's model list). */
+const countTokensRoute: Route = {
+  method: 'POST',
+  envelope: anthropicMessages,
+  async handle(ctx, req, res, x) {
+    const { model, input_tokens } = countTokensOf(await readJson(ctx, req), req.headers);
+    if (ctx.admit) await ctx.admit(x, { model, free: true }, req);
+    sendJson(res, 200, { input_tokens }, ctx.extraHeaders);
+  },
 };
 
 /** path → route. The /v1 prefix is optional where clients vary (Cursor, Continue, Codex base URLs). */
@@ -59,11 +70,7 @@ const ROUTES: Record<string, Route> = {
   '/v1/chat/completions': chat(cursorAwareChat),
   '/chat/completions': chat(cursorAwareChat),
   '/v1/messages': chat(anthropicMessages),
-  '/v1/messages/count_tokens': {
-    method: 'POST',
-    envelope: anthropicMessages,
-    handle: async (ctx, req, res) => sendJson(res, 200, countTokens(await readJson(ctx, req), req.headers), ctx.extraHeaders),
-  },
+  '/v1/messages/count_tokens': countTokensRoute,
   '/v1/responses': chat(openaiResponses),
   '/responses': chat(openaiResponses),
   '/v1/models': models,

@@ -10,7 +10,13 @@ import { listModels } from '../snowflake/diagnose.js';
 import { embeddingsRoute } from '../cortex/embed.js';
 import type { Route } from './app.js';
 import { sendJson } from './http.js';
-import type { ProxyContext } from './proxy.js';
+import type { Exchange, ProxyContext } from './proxy.js';
+
+/** The deployments the exchange's client may see (a virtual key with a model list sees only those). */
+function visible(ctx: ProxyContext, x: Exchange | undefined, ds: Deployment[]): Deployment[] {
+  const allows = ctx.allows;
+  return allows && x ? ds.filter((d) => allows(x, d.modelName)) : ds;
+}
 
 /**
  * One concrete deployment per name a client can ask for, in config order: exact model_names, then the aliases that
@@ -110,10 +116,10 @@ export function modelMetadata(d: Deployment): Record<string, unknown> {
 }
 
 /** GET /v1/models. */
-export async function modelList(ctx: ProxyContext) {
+export async function modelList(ctx: ProxyContext, x?: Exchange) {
   const created = Math.floor(Date.now() / 1000);
   const createdAt = new Date(created * 1000).toISOString();
-  const ds = await listedDeployments(ctx);
+  const ds = visible(ctx, x, await listedDeployments(ctx));
   return {
     object: 'list',
     // OpenAI fields, the Anthropic ones Claude Code's gateway model discovery reads, then the catalogue's.
@@ -134,12 +140,12 @@ export async function modelList(ctx: ProxyContext) {
 }
 
 /** GET /v1/model/info: LiteLLM's shape, one entry per deployment. */
-export async function modelInfoList(ctx: ProxyContext) {
+export async function modelInfoList(ctx: ProxyContext, x?: Exchange) {
   const listed = await listedDeployments(ctx);
   // Every deployment of each exact name (LiteLLM lists deployments), one entry per other listed name.
   const ds = [...ctx.config.deployments.filter((d) => !isPattern(d.modelName)), ...listed.filter((d) => !ctx.config.deployments.includes(d))];
   return {
-    data: ds.map((d) => {
+    data: visible(ctx, x, ds).map((d) => {
       const info = deploymentInfo(d);
       const mi: Record<string, unknown> = {
         mode: info.kind,
@@ -161,7 +167,7 @@ export async function modelInfoList(ctx: ProxyContext) {
   };
 }
 
-const modelInfoRoute: Route = { method: 'GET', handle: async (ctx, _req, res) => sendJson(res, 200, await modelInfoList(ctx), ctx.extraHeaders) };
+const modelInfoRoute: Route = { method: 'GET', handle: async (ctx, _req, res, x) => sendJson(res, 200, await modelInfoList(ctx, x), ctx.extraHeaders) };
 
 /** Routes owned here (spread into app.ts ROUTES). */
 export const CATALOGUE_ROUTES: Record<string, Route> = {

@@ -69,11 +69,23 @@ export interface ProxyContext {
   clientAddress?: (req: IncomingMessage) => string;
   /** Called when a chat exchange has been routed (model, wire, stream known), before the upstream call (in-flight gauges). */
   onStart?: Array<(x: Exchange, req: IncomingMessage) => void>;
-  /** A decoded chat request may go on (team/gateway.ts: a virtual key's models, limits and budget); refuses by throwing. */
-  admit?: (x: Exchange, chat: ChatRequest, deployment: Deployment, req: IncomingMessage) => Promise<void>;
+  /**
+   * A decoded model request may go on (team/gateway.ts: a virtual key's models, limits and budget); refuses by
+   * throwing. Every model route calls it: chat (every dialect and Cursor shape), count_tokens, embeddings.
+   */
+  admit?: (x: Exchange, a: Admission, req: IncomingMessage) => Promise<void>;
+  /** Whether the exchange's client may use a model name (fallbacks, /v1/models); absent = every model. */
+  allows?: (x: Exchange, model: string) => boolean;
   /** Awaited before an answer's last bytes are written (team/gateway.ts: its usage row is stored first). Never throws. */
   beforeEnd?: (x: Exchange) => Promise<void>;
 }
+
+/** What a model request asks to spend, for admission (ctx.admit). */
+export type Admission =
+  | { model: string; deployment: Deployment; chat: ChatRequest; free?: false; inputTokens?: undefined }
+  | { model: string; deployment: Deployment; inputTokens: number; free?: false; chat?: undefined }
+  /** Answered locally (count_tokens): the key and its model list are checked, nothing is spent or limited. */
+  | { model: string; free: true; deployment?: undefined; chat?: undefined; inputTokens?: undefined };
 
 const ID_PREFIX: Record<string, string> = {
   'openai-chat': 'chatcmpl-',
@@ -92,8 +104,14 @@ export async function proxyChat(
   const chat = dialect.decodeRequest(body, req.headers);
   x.model = chat.model;
   x.stream = chat.stream;
-  const candidates = ctx.router.candidates(chat.model);
-  if (ctx.admit) await ctx.admit(x, chat, candidates[0].deployment, req);
+  let candidates = ctx.router.candidates(chat.model);
+  if (ctx.admit) await ctx.admit(x, { model: chat.model, deployment: candidates[0].deployment, chat }, req);
+  if (ctx.allows) {
+    // Fallbacks only to models the client's key may use.
+    const allows = ctx.allows;
+    candidates = candidates.filter((c) => allows(x, c.modelName));
+    if (candidates.length === 0) throw new ProxyError('permission', `this key may not use the model '${chat.model.slice(0, 100)}'`, { code: 'model_not_allowed', param: 'model' });
+  }
   if (hasRemoteImages(chat)) await resolveImages(chat, { maxBytes: ctx.config.settings.maxImageBytes });
 
   // A client that goes away aborts the upstream call at once (no tokens burnt for nobody).

@@ -2,6 +2,10 @@
 // `Authorization: Bearer`, `x-api-key` or `api-key` (Azure-style clients). The master key is the admin; a virtual
 // key (team/gateway.ts mirror) is a client with its own policy, refused on admin routes. Digests are compared in
 // constant time for the master key; a virtual key is found by the sha256 of a 256-bit secret.
+// Virtual keys are enforced whenever they exist (docs/admission.md): without a master key, a request presenting a
+// virtual key gets its policy, and once any unrevoked virtual key exists a model request without a known key is
+// refused (otherwise a limited user would simply leave the key out). With no master key and no virtual keys
+// (local use), client authentication stays off.
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import { ProxyError } from '../core/errors.js';
@@ -25,6 +29,7 @@ export function clientKey(req: IncomingMessage): string | undefined {
 }
 
 const WRONG_KEY = 'missing or wrong API key: send the master key or a virtual key as "Authorization: Bearer <key>" (or x-api-key).';
+const NEED_VIRTUAL_KEY = 'missing or wrong API key: this proxy uses virtual keys, so every request needs one as "Authorization: Bearer <key>" (or x-api-key).';
 
 /**
  * The authorizer for one app. Returns undefined when the request may go on synchronously (the common case), or a
@@ -32,10 +37,11 @@ const WRONG_KEY = 'missing or wrong API key: send the master key or a virtual ke
  */
 export function createAuthorizer(ctx: ProxyContext): (req: IncomingMessage, path: string, x: Exchange) => void | Promise<void> {
   const master = ctx.config.settings.masterKey ? createHash('sha256').update(ctx.config.settings.masterKey).digest() : undefined;
-  const accept = (k: KeyRecord | undefined, path: string, x: Exchange): void => {
+  const accept = (k: KeyRecord | undefined, path: string, x: Exchange, strict: boolean): void => {
     if (!k) {
       if (master) throw new ProxyError('auth', WRONG_KEY, { code: 'invalid_api_key' });
-      return; // no master key: client authentication is off; an unknown key is fine
+      if (strict) throw new ProxyError('auth', NEED_VIRTUAL_KEY, { code: 'invalid_api_key' });
+      return; // no master key and no virtual keys: client authentication is off; an unknown key is fine
     }
     if (adminOnlyPath(path)) throw new ProxyError('permission', `${path} needs the master key; the key '${k.label}' is a virtual key`, { code: 'admin_only' });
     x.keyLabel = k.label;
@@ -44,8 +50,12 @@ export function createAuthorizer(ctx: ProxyContext): (req: IncomingMessage, path
   return (req, path, x) => {
     const key = clientKey(req);
     const team = gatewayOf(ctx);
+    // Without a master key, virtual keys in use make a key mandatory on every route but the admin/statistics ones
+    // (those stay as they are without a master key: the admin routes refuse, a virtual key is refused on all of them).
+    const strict = !master && !!team?.keysInUse && !adminOnlyPath(path);
     if (!key) {
       if (master) throw new ProxyError('auth', WRONG_KEY, { code: 'invalid_api_key' });
+      if (strict) throw new ProxyError('auth', NEED_VIRTUAL_KEY, { code: 'invalid_api_key' });
       return;
     }
     if (!master && !team) return;
@@ -57,13 +67,14 @@ export function createAuthorizer(ctx: ProxyContext): (req: IncomingMessage, path
     if (!team) throw new ProxyError('auth', WRONG_KEY, { code: 'invalid_api_key' });
     const found = team.lookup(digest.toString('hex'));
     if (found instanceof Promise) {
-      // Without a master key client auth is off: an unknown key must not wait for a store re-read (100 ms).
-      if (!master) {
+      // Without a master key and without virtual keys client auth is off: an unknown key must not wait for a
+      // store re-read (100 ms).
+      if (!master && !strict) {
         found.catch(() => undefined);
         return;
       }
-      return found.then((k) => accept(k, path, x));
+      return found.then((k) => accept(k, path, x, strict));
     }
-    accept(found, path, x);
+    accept(found, path, x, strict);
   };
 }

@@ -5,16 +5,17 @@
 //
 //   serve ──► startTeam(ctx) ──► store (file | PostgreSQL) + limiter (memory | Redis)
 //   app.ts authorize ──► lookup(sha256(key)) ──► x is a virtual key's exchange (keyLabel = its label)
-//   proxy.ts ──► admit(x, chat, deployment) ──► beforeEnd(x): commit ──► onExchange: settle, late rows
+//   proxy.ts, embed.ts, count_tokens ──► admit(x, {model, …}) ──► beforeEnd(x): commit ──► onExchange: settle, late rows
+//   proxy.ts fallbacks, /v1/models ──► allows(x, model): only the models the key may use
+// Admission rules (docs/admission.md): every model route admits through ctx.admit; a virtual key is enforced
+// whether or not a master key is set, and once any (unrevoked) virtual key exists a request without one is refused.
 import os from 'node:os';
 import type { IncomingMessage } from 'node:http';
-import type { Deployment } from '../config/types.js';
-import type { ChatRequest } from '../core/types.js';
 import { ProxyError } from '../core/errors.js';
 import { randomId } from '../core/ids.js';
 import { deploymentInfo } from '../cortex/models.js';
 import { estimateInputTokens } from '../dialects/anthropic-messages.js';
-import type { Exchange, ProxyContext } from '../server/proxy.js';
+import type { Admission, Exchange, ProxyContext } from '../server/proxy.js';
 import type { Logger } from '../server/log.js';
 import { toRecord } from '../usage/record.js';
 import { estimateCredits, mergeRates, type CreditRates } from '../usage/rates.js';
@@ -50,10 +51,19 @@ export function setPrincipal(x: Exchange, key: KeyRecord): void {
   principals.set(x, key);
 }
 
+/** Whether the exchange's key may use a model name (always, without a virtual key or without a model list). */
+export function keyAllows(x: Exchange, model: string): boolean {
+  const key = principals.get(x);
+  return !key?.models || key.models.includes(model);
+}
+
 export class TeamGateway {
   readonly replica = `${os.hostname()}:${process.pid}`;
   private readonly byHash = new Map<string, KeyRecord>();
   private readonly hashesOf = new Map<string, string[]>();
+  private readonly byId = new Map<string, KeyRecord>();
+  /** Unrevoked virtual keys in the mirror (expired ones count: the operator uses keys). */
+  private unrevoked = 0;
   private version = 0;
   private lastRefresh = 0;
   private refreshing: Promise<void> | undefined;
@@ -87,6 +97,14 @@ export class TeamGateway {
     return this.store.kind === 'postgres';
   }
 
+  /**
+   * Virtual keys are in use: some key was created and not revoked. From then on every model request must present
+   * a key (the master key or a virtual key), also when no master key is configured (team/auth.ts).
+   */
+  get keysInUse(): boolean {
+    return this.unrevoked > 0;
+  }
+
   /** Active virtual keys in the mirror. */
   get keyCount(): number {
     const now = Date.now();
@@ -104,7 +122,8 @@ export class TeamGateway {
     for (const t of [poll, renew, retry]) t.unref();
     this.timers.push(poll, renew, retry);
     const ctx = this.ctx;
-    ctx.admit = (x, chat, d, req) => this.admit(x, chat, d, req);
+    ctx.admit = (x, a, req) => this.admit(x, a, req);
+    ctx.allows = keyAllows;
     ctx.beforeEnd = (x) => this.beforeEnd(x);
     ctx.onExchange.push((x, req) => this.finished(x, req));
     gateways.set(ctx, this);
@@ -120,8 +139,14 @@ export class TeamGateway {
         if (c.full) {
           this.byHash.clear();
           this.hashesOf.clear();
+          this.byId.clear();
         }
         for (const k of c.keys) this.put(k);
+        if (c.full || c.keys.length) {
+          let n = 0;
+          for (const k of this.byId.values()) if (k.revokedAt === undefined) n++;
+          this.unrevoked = n;
+        }
         this.version = c.version;
         this.lastRefresh = Date.now();
         if (this.storeError) this.log.info(`team store ${this.store.where} is reachable again`);
@@ -142,6 +167,7 @@ export class TeamGateway {
     if (k.prevHash && k.prevExpiresAt !== undefined && k.prevExpiresAt > Date.now()) hashes.push(k.prevHash);
     for (const h of hashes) this.byHash.set(h, k);
     this.hashesOf.set(k.id, hashes);
+    this.byId.set(k.id, k);
   }
 
   /**
@@ -180,14 +206,15 @@ export class TeamGateway {
 
   // ───────────────────────────── admission ─────────────────────────────
 
-  private async admit(x: Exchange, chat: ChatRequest, deployment: Deployment, req: IncomingMessage): Promise<void> {
+  private async admit(x: Exchange, a: Admission, req: IncomingMessage): Promise<void> {
     const key = principals.get(x);
     if (!key) {
-      if (this.recordsAll) this.tracks.set(x, { req, reqId: '', committed: false });
+      if (this.recordsAll && !a.free) this.tracks.set(x, { req, reqId: '', committed: false });
       return;
     }
-    if (key.models && !key.models.includes(chat.model))
-      throw new ProxyError('permission', `the key '${key.label}' may not use the model '${chat.model}'; it may use: ${key.models.join(', ')}`, { code: 'model_not_allowed', param: 'model' });
+    if (key.models && !key.models.includes(a.model))
+      throw new ProxyError('permission', `the key '${key.label}' may not use the model '${clip(a.model)}'; it may use: ${key.models.join(', ')}`, { code: 'model_not_allowed', param: 'model' });
+    if (a.free) return; // answered locally (count_tokens): nothing spent, nothing to limit
     const reqId = randomId('', 9);
     let budget: { limit: number; spent: number; cost: number } | undefined;
     const b = budgetOf(key);
@@ -195,16 +222,24 @@ export class TeamGateway {
       const [spent] = await this.store.spend([[key.id, periodKey(b.period)]]).catch((err) => {
         throw new ProxyError('unavailable', `cannot read the key's budget from the team store (${(err as Error).message}); try again shortly`, { retryAfter: 2 });
       });
+      const deployment = a.deployment;
       const info = deploymentInfo(deployment);
-      const floor = this.ctx.config.settings.minOutputTokens ?? 0;
-      const maxOut = Math.min(Math.max(chat.maxTokens ?? deployment.maxTokens ?? info.maxOutputTokens, floor), info.maxOutputTokens || Infinity);
-      const prompt = Math.min(estimateInputTokens(chat), info.contextWindow || Infinity);
+      let prompt: number;
+      let maxOut: number;
+      if (a.chat) {
+        const floor = this.ctx.config.settings.minOutputTokens ?? 0;
+        maxOut = Math.min(Math.max(a.chat.maxTokens ?? deployment.maxTokens ?? info.maxOutputTokens, floor), info.maxOutputTokens || Infinity);
+        prompt = Math.min(estimateInputTokens(a.chat), info.contextWindow || Infinity);
+      } else {
+        maxOut = 0; // embeddings: input tokens only
+        prompt = a.inputTokens ?? 0;
+      }
       let cost: number;
       if (b.unit === 'tokens') cost = prompt + maxOut;
       else {
-        const c = estimateCredits({ model: chat.model, cortex_model: deployment.cortexModel, prompt_tokens: prompt, completion_tokens: maxOut, cached_tokens: 0 }, this.rates);
+        const c = estimateCredits({ model: a.model, cortex_model: deployment.cortexModel, prompt_tokens: prompt, completion_tokens: maxOut, cached_tokens: 0 }, this.rates);
         if (c === undefined)
-          throw new ProxyError('permission', `the key '${key.label}' has a credit budget, but the model '${chat.model}' (${deployment.cortexModel}) has no credit rate: add it to general_settings.credit_rates`, { code: 'model_not_allowed', param: 'model' });
+          throw new ProxyError('permission', `the key '${key.label}' has a credit budget, but the model '${clip(a.model)}' (${deployment.cortexModel}) has no credit rate: add it to general_settings.credit_rates`, { code: 'model_not_allowed', param: 'model' });
         cost = c;
       }
       budget = { limit: b.limit, spent: b.unit === 'tokens' ? spent.tokens : spent.credits, cost };
@@ -382,6 +417,9 @@ function passwordOf(url: string | undefined): string | undefined {
 }
 
 const round = (n: number) => Math.round(n * 1e4) / 1e4;
+
+/** A client-supplied name in an error: at most 100 characters. */
+const clip = (s: string) => (s.length > 100 ? `${s.slice(0, 100)}…` : s);
 
 /**
  * Opens the store and the limiter the settings name and installs the gateway on the app's context. Fails (with a
