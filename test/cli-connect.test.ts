@@ -43,8 +43,8 @@ test('claude-code: the variables Claude Code reads, with the key read from .env 
   const v = evalExports(r.stdout, dir, ['ANTHROPIC_BASE_URL', 'ANTHROPIC_AUTH_TOKEN', 'ANTHROPIC_MODEL', 'ANTHROPIC_DEFAULT_HAIKU_MODEL', 'ANTHROPIC_DEFAULT_SONNET_MODEL']);
   assert.equal(v.ANTHROPIC_BASE_URL, 'http://127.0.0.1:4000');
   assert.equal(v.ANTHROPIC_AUTH_TOKEN, STRONG_KEY, 'the shell expression yields the master key');
-  assert.equal(v.ANTHROPIC_MODEL, 'cortex-claude-sonnet-4-5');
-  assert.equal(v.ANTHROPIC_DEFAULT_HAIKU_MODEL, 'cortex-claude-haiku-4-5');
+  assert.equal(v.ANTHROPIC_MODEL, 'claude-sonnet-4-5');
+  assert.equal(v.ANTHROPIC_DEFAULT_HAIKU_MODEL, 'claude-haiku-4-5');
   assert.match(r.stdout, /Master key: CORTEX_PROXY_MASTER_KEY in .*\.env \(print it with --show-key\)/);
   assert.match(r.stdout, /not running at http:\/\/127\.0\.0\.1:4000/);
   const shown = await run(['claude-code', '--show-key', '--port', '4100']);
@@ -54,10 +54,10 @@ test('claude-code: the variables Claude Code reads, with the key read from .env 
 
 test('aider and open-webui: OpenAI-compatible variables', async () => {
   const { dir, run } = setup();
-  const a = await run(['aider', '--model', 'cortex-openai-gpt-5']);
+  const a = await run(['aider', '--model', 'openai-gpt-5']);
   const v = evalExports(a.stdout, dir, ['OPENAI_API_BASE', 'OPENAI_API_KEY']);
   assert.deepEqual(v, { OPENAI_API_BASE: 'http://127.0.0.1:4000/v1', OPENAI_API_KEY: STRONG_KEY });
-  assert.match(a.stdout, /^aider --model openai\/cortex-openai-gpt-5$/m);
+  assert.match(a.stdout, /^aider --model openai\/openai-gpt-5$/m);
   const w = await run(['open-webui']);
   const wv = evalExports(w.stdout, dir, ['OPENAI_API_BASE_URL', 'OPENAI_API_KEY']);
   assert.equal(wv.OPENAI_API_BASE_URL, 'http://host.docker.internal:4000/v1');
@@ -78,7 +78,7 @@ test('codex: a [model_providers.cortex] table Codex parses; --write merges it in
     wire_api: 'responses',
     env_key: 'CORTEX_PROXY_MASTER_KEY',
   });
-  assert.match(r.stdout, /codex -c model_provider=cortex -m cortex-openai-gpt-5/, 'an OpenAI model for Codex');
+  assert.match(r.stdout, /codex -c model_provider=cortex -m openai-gpt-5/, 'an OpenAI model for Codex');
 
   mkdirSync(join(home, '.codex'));
   const file = join(home, '.codex', 'config.toml');
@@ -108,11 +108,11 @@ test('continue: models Continue parses from config.yaml, the key in its secrets 
   assert.equal(cfg.models[0].name, 'Other');
   const ours = cfg.models.filter((m: any) => m.provider === 'openai');
   assert.equal(ours.length, 4);
-  const sonnet = ours.find((m: any) => m.model === 'cortex-claude-sonnet-4-5');
+  const sonnet = ours.find((m: any) => m.model === 'claude-sonnet-4-5');
   assert.equal(sonnet.apiBase, 'http://127.0.0.1:4000/v1');
   assert.equal(sonnet.apiKey, '${{ secrets.CORTEX_PROXY_MASTER_KEY }}');
   assert.deepEqual(sonnet.capabilities, ['tool_use', 'image_input']);
-  assert.equal(ours.find((m: any) => m.model === 'cortex-llama3.1-70b').capabilities, undefined, 'no tool_use for models without tools');
+  assert.equal(ours.find((m: any) => m.model === 'llama3.1-70b').capabilities, undefined, 'no tool_use for models without tools');
   const envFile = join(home, '.continue', '.env');
   assert.equal(statSync(envFile).mode & 0o777, 0o600);
   assert.equal(readFileSync(envFile, 'utf8'), `CORTEX_PROXY_MASTER_KEY=${STRONG_KEY}\n`);
@@ -136,7 +136,7 @@ test('zed and opencode: JSON(C) settings those clients parse; --write keeps the 
   assert.equal(s.language_models.anthropic.version, '1');
   const p = s.language_models.openai_compatible['cortex-proxy'];
   assert.equal(p.api_url, 'http://127.0.0.1:4000/v1');
-  assert.deepEqual(p.available_models.map((m: any) => m.name), ['cortex-claude-sonnet-4-5', 'cortex-claude-haiku-4-5', 'cortex-openai-gpt-5', 'cortex-llama3.1-70b']);
+  assert.deepEqual(p.available_models.map((m: any) => m.name), ['claude-sonnet-4-5', 'claude-haiku-4-5', 'openai-gpt-5', 'llama3.1-70b']);
   assert.equal(p.available_models[3].capabilities.tools, false);
   assert.match(z.stdout, /CORTEX_PROXY_API_KEY/);
   // The printed snippet parses too.
@@ -151,7 +151,7 @@ test('zed and opencode: JSON(C) settings those clients parse; --write keeps the 
   assert.equal(prov.npm, '@ai-sdk/openai-compatible');
   assert.equal(prov.options.baseURL, 'http://127.0.0.1:4000/v1');
   assert.equal(prov.options.apiKey, '{env:CORTEX_PROXY_MASTER_KEY}');
-  assert.equal(prov.models['cortex-claude-sonnet-4-5'].tool_call, true);
+  assert.equal(prov.models['claude-sonnet-4-5'].tool_call, true);
 });
 
 test('cursor: explains the public-URL requirement and the BYOK limits; with --base-url gives the https settings', async () => {
@@ -164,7 +164,7 @@ test('cursor: explains the public-URL requirement and the BYOK limits; with --ba
   assert.match(local.stdout, /zero data retention/);
   const pub = await run(['cursor', '--base-url', 'https://abc-def.trycloudflare.com/v1/']);
   assert.match(pub.stdout, /Override OpenAI Base URL: +https:\/\/abc-def\.trycloudflare\.com\/v1$/m);
-  assert.match(pub.stdout, /\+ Add Custom Model: +cortex-claude-sonnet-4-5, cortex-claude-haiku-4-5/);
+  assert.match(pub.stdout, /\+ Add Custom Model: +cortex-claude-sonnet-4-5, cortex-claude-haiku-4-5, cortex-openai-gpt-5, cortex-llama3\.1-70b$/m);
   const noWrite = await run(['cursor', '--write']);
   assert.equal(noWrite.code, 2);
   const cline = await run(['cline']);

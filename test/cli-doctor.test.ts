@@ -159,11 +159,11 @@ test('a model unavailable in the region: cross-region explained and the nearest 
   assert.equal(d.code, 1);
   const bad = d.get('model').filter((m) => m.status === 'fail');
   assert.ok(bad.length >= 1);
-  assert.ok(bad.every((m) => m.title.includes('cortex-claude-opus-4-5')));
+  assert.ok(bad.every((m) => m.title.includes('claude-opus-4-5')));
   assert.match(bad[0].detail, /not available in your region AWS_US_WEST_2 and cross-region inference is DISABLED/);
   assert.match(bad[0].fix!, /ALTER ACCOUNT SET CORTEX_ENABLED_CROSS_REGION = 'ANY_REGION'/);
   assert.match(bad[0].fix!, /use claude-[a-z0-9.-]+ instead/);
-  assert.ok(d.get('model').some((m) => m.title.includes('cortex-claude-sonnet-4-5') && m.status === 'ok'));
+  assert.ok(d.get('model').some((m) => m.title.includes('claude-sonnet-4-5') && m.status === 'ok'));
 
   emu.setAccount({ crossRegion: 'AWS_EU' });
   const wide = await doctor(account({ models: ['claude-opus-4-5'] }));

@@ -41,7 +41,7 @@ test('init --yes writes a commented LiteLLM-style config and a 0600 .env, prints
   assert.match(text, /^# cortex-proxy configuration/m);
   assert.ok(!text.includes(PAT) && !text.includes(key));
   const cfg = parseYaml(text);
-  assert.deepEqual(cfg.model_list.map((m: any) => m.model_name), ['cortex-claude-sonnet-4-5', 'cortex-openai-gpt-4.1']);
+  assert.deepEqual(cfg.model_list.map((m: any) => m.model_name), ['claude-sonnet-4-5', 'openai-gpt-4.1']);
   assert.equal(cfg.model_list[0].litellm_params.model, 'snowflake/claude-sonnet-4-5');
   assert.equal(cfg.model_list[0].litellm_params.api_key, 'os.environ/SNOWFLAKE_PAT');
   assert.equal(cfg.general_settings.master_key, 'os.environ/CORTEX_PROXY_MASTER_KEY');
@@ -59,7 +59,7 @@ test('init --yes writes a commented LiteLLM-style config and a 0600 .env, prints
   try {
     const client = new OpenAI({ baseURL: `${p.url}/v1`, apiKey: key, maxRetries: 0 });
     emu.script({ text: 'pong' });
-    const res = await client.chat.completions.create({ model: 'cortex-claude-sonnet-4-5', messages: [{ role: 'user', content: 'ping' }] });
+    const res = await client.chat.completions.create({ model: 'claude-sonnet-4-5', messages: [{ role: 'user', content: 'ping' }] });
     assert.equal(res.choices[0].message.content, 'pong');
     assert.equal(emu.requests.at(-1)!.headers.authorization, `Bearer ${PAT}`);
     const denied = await request(`${p.url}/v1/models`, { headers: { authorization: 'Bearer sk-wrong' } });
@@ -152,5 +152,5 @@ test('init asks interactively in a terminal (driven through tmux) and hides the 
   assert.equal(mode(join(target, '.env')), 0o600);
   assert.equal(parseEnv(readFileSync(join(target, '.env'), 'utf8')).SNOWFLAKE_PAT, `pat/${PAT}`);
   const cfg = parseYaml(readFileSync(join(target, 'cortex-proxy.yaml'), 'utf8'));
-  assert.ok(cfg.model_list.some((m: any) => m.model_name === 'cortex-claude-sonnet-4-5'));
+  assert.ok(cfg.model_list.some((m: any) => m.model_name === 'claude-sonnet-4-5'));
 });

@@ -26,12 +26,12 @@ test('models: what the account can use, with context, tools and vision; SQL fall
   const out = JSON.parse(r.stdout);
   assert.equal(out.source, 'GET /api/v2/cortex/models');
   const sonnet = out.models.find((m: any) => m.id === 'claude-sonnet-4-5');
-  assert.deepEqual({ ctx: sonnet.contextWindow, tools: sonnet.tools, vision: sonnet.vision, as: sonnet.configuredAs }, { ctx: 200000, tools: true, vision: true, as: ['cortex-claude-sonnet-4-5'] });
+  assert.deepEqual({ ctx: sonnet.contextWindow, tools: sonnet.tools, vision: sonnet.vision, as: sonnet.configuredAs }, { ctx: 200000, tools: true, vision: true, as: ['claude-sonnet-4-5'] });
   assert.equal(out.models.find((m: any) => m.id === 'llama3.1-70b').tools, false);
   assert.ok(!out.models.some((m: any) => m.id === 'claude-opus-4-5'));
   const text = await runCli(['models'], { cwd: dir, env: cleanEnv() });
   assert.match(text.stdout, /^model +context +output +tools +vision +configured as$/m);
-  assert.match(text.stdout, /^claude-sonnet-4-5 +200k +64k +yes +yes +cortex-claude-sonnet-4-5$/m);
+  assert.match(text.stdout, /^claude-sonnet-4-5 +200k +64k +yes +yes +claude-sonnet-4-5$/m);
 
   emu.setAccount({ credentialFailure: 'no-cortex-role' });
   const sql = JSON.parse((await runCli(['models', '--json'], { cwd: dir, env: cleanEnv() })).stdout);

@@ -23,7 +23,7 @@ export function writeAccount(dir: string, o: { apiBase: string; pat: string; mod
   const models = o.models ?? ['claude-sonnet-4-5', 'openai-gpt-4.1'];
   const yaml = [
     'model_list:',
-    ...models.flatMap((m) => [`  - model_name: cortex-${m}`, '    litellm_params:', `      model: snowflake/${m}`, `      api_base: ${o.apiBase}`, '      api_key: os.environ/SNOWFLAKE_PAT']),
+    ...models.flatMap((m) => [`  - model_name: ${m}`, '    litellm_params:', `      model: snowflake/${m}`, `      api_base: ${o.apiBase}`, '      api_key: os.environ/SNOWFLAKE_PAT']),
     ...(o.masterKey === null ? [] : ['general_settings:', '  master_key: os.environ/CORTEX_PROXY_MASTER_KEY']),
     '',
   ].join('\n');

@@ -10,6 +10,7 @@ import { request } from 'undici';
 import { applyEdits, modify, parse as parseJsonc, type ParseError } from 'jsonc-parser/lib/esm/main.js'; // the ESM build: the UMD one requires files at run time, which a bundle cannot
 import { isMap, isSeq, parseDocument, YAMLMap, YAMLSeq } from 'yaml';
 import { modelInfo } from '../cortex/models.js';
+import { cursorName } from '../config/model-names.js';
 import { loadContext, type ConfigContext } from './config-context.js';
 import { backup, shellQuote } from './init.js';
 import { CLIENTS } from './setup-commands.js';
@@ -313,13 +314,14 @@ const CLIENT_TABLE: Record<string, Client> = {
       'Cursor → Settings → Models:',
       `  OpenAI API Key:            the master key${s.key.value ? ` (${s.key.value})` : ''}`,
       `  Override OpenAI Base URL:  ${s.local ? 'https://<public tunnel host>/v1' : s.v1}`,
-      `  + Add Custom Model:        ${s.models.map((m) => m.name).join(', ')}`,
+      `  + Add Custom Model:        ${s.models.map((m) => cursorName(m.name)).join(', ')}`,
       '',
       'Limits of Cursor with your own key (BYOK):',
       "  - the override is global: Cursor's built-in OpenAI models also go to the proxy while it is on;",
       '  - Tab completion always uses Cursor\'s own models; chat and agent modes use yours (a paid Cursor plan is needed);',
       "  - a team admin can disable custom API keys (\"Your team has disabled OpenAI API keys\");",
-      "  - custom names must differ from Cursor's built-in ones (hence the cortex- prefix);",
+      "  - custom names must differ from Cursor's built-in ones: add them as cortex-<model> (cortex-proxy accepts the",
+      '    cortex- prefix on every model name);',
       "  - prompts pass through Cursor's servers, and Cursor's zero data retention does not cover BYOK requests.",
     ],
   },

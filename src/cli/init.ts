@@ -50,8 +50,6 @@ export const CONFIG_NAME = 'cortex-proxy.yaml';
 export const MASTER_KEY_VAR = 'CORTEX_PROXY_MASTER_KEY';
 /** Served when the user names none, if the account has them (agents need tool calling). */
 export const DEFAULT_INIT_MODELS = ['claude-sonnet-4-5', 'claude-4-sonnet', 'openai-gpt-4.1', 'openai-gpt-5'];
-/** Prefix of the model names clients see: avoids Cursor's built-in names, as the quickstart's cortex-claude-4-sonnet. */
-export const MODEL_NAME_PREFIX = 'cortex-';
 
 /** What an auth method contributes: the credential to check now, the .env secrets, the litellm_params lines. */
 export interface AuthSetup {
@@ -347,7 +345,7 @@ export async function init(opts: InitOptions): Promise<void> {
   const onSearchPath = dir === process.cwd() || dir === platformConfigDir(env);
   const configFlag = onSearchPath ? '' : ` --config ${shellQuote(configPath)}`;
   const lines = [
-    `wrote ${display(configPath)} (${models.length} model${models.length === 1 ? '' : 's'}: ${models.map((m) => MODEL_NAME_PREFIX + m).join(', ')})`,
+    `wrote ${display(configPath)} (${models.length} model${models.length === 1 ? '' : 's'}: ${models.join(', ')})`,
     `wrote ${display(envPath)} (mode 0600: the credential and a new master key in ${MASTER_KEY_VAR})`,
     ...backups.map((b) => `kept the previous file as ${display(b)}`),
     ...(opts.verify === false ? ['the credential was NOT checked (--no-verify): run cortex-proxy doctor'] : []),
@@ -419,12 +417,13 @@ function configText(a: { apiBase: string; account: string; models: string[]; set
     '#   check:   cortex-proxy doctor',
     '#   run:     cortex-proxy serve',
     '#   clients: cortex-proxy connect <claude-code|codex|cursor|continue|aider|open-webui|zed|cline>',
+    '# Models are named after their Cortex ids; clients may also send cortex-<id> (Cursor) or Claude Code\'s dated ids.',
     '',
     'model_list:',
   ];
   for (const id of a.models) {
     out.push(`  # ${id}: ${describeModel(id)}`);
-    out.push(`  - model_name: ${MODEL_NAME_PREFIX}${id}`);
+    out.push(`  - model_name: ${id}`);
     out.push('    litellm_params:');
     out.push(`      model: snowflake/${id}`);
     out.push(`      api_base: ${a.apiBase}`);

@@ -24,7 +24,7 @@ export function addSetupCommands(program: Command): void {
       'after',
       `
 Examples:
-  $ npx cortex-proxy init                                   # asks for the account, the token and the models
+  $ cortex-proxy init                                       # asks for the account, the token and the models
   $ SNOWFLAKE_ACCOUNT=myorg-myacct SNOWFLAKE_PAT=... cortex-proxy init --yes
   $ cortex-proxy init --yes --account myorg-myacct --pat-file ~/pat.txt --models claude-sonnet-4-5,openai-gpt-4.1
   $ cortex-proxy init --global --force                      # user-wide config, replacing the old one
@@ -76,7 +76,7 @@ Examples:
   $ cortex-proxy connect claude-code
   $ cortex-proxy connect codex --write
   $ cortex-proxy connect cursor --base-url https://example.trycloudflare.com
-  $ cortex-proxy connect continue --model cortex-claude-sonnet-4-5 --write`,
+  $ cortex-proxy connect continue --model claude-sonnet-4-5 --write`,
     )
     .action(async (client, opts) => (await import('./connect.js')).connect(client, opts));
 

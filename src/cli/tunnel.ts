@@ -8,6 +8,7 @@ import path from 'node:path';
 import type { Config } from '../config/types.js';
 import { keyStrength, NEW_KEY_COMMAND } from '../config/master-key.js';
 import type { Logger } from '../server/log.js';
+import { cursorName } from '../config/model-names.js';
 
 export const TUNNEL_TOOLS = ['cloudflared', 'ngrok'] as const;
 export type TunnelTool = (typeof TUNNEL_TOOLS)[number];
@@ -123,7 +124,7 @@ export function parseTunnelUrl(tool: TunnelTool, output: string): string | undef
 
 /** The text to print once the tunnel is up: the URL to paste into Cursor and what to paste with it. */
 export function tunnelBanner(url: string, config: Config): string {
-  const names = [...new Set(config.deployments.map((d) => d.modelName))];
+  const names = [...new Set(config.deployments.map((d) => cursorName(d.modelName)))];
   return [
     '',
     `  Public URL: ${url}   (anyone with it still needs the master key)`,

@@ -6,11 +6,14 @@
 //   - A name is found the LiteLLM way (cortex/wildcards.ts): router_settings.model_group_alias first, then an exact
 //     model_name, then a deployment's own litellm_params.model (`snowflake/<id>`), then wildcard model_names, most
 //     specific first; a wildcard match becomes a concrete deployment (its `*` filled in), kept for later requests.
+//     Last, the built-in aliases of config/model-names.ts: `cortex-<id>`, Claude Code's dated ids, and a Cortex id
+//     that exactly one model_name serves.
 //   - cortex_api auto picks /v1/messages for Claude and /v1/chat/completions for the rest, and inference:complete
 //     for an account (api_base) that answered 403/404 on a v1 endpoint, for the rest of the process's life.
 import type { CortexApi, Deployment, Routing, WireName } from '../config/types.js';
 import { ProxyError } from '../core/errors.js';
 import { deploymentInfo } from './models.js';
+import { aliasCandidates } from '../config/model-names.js';
 import { bySpecificity, compilePattern, fillTemplate, isPattern, matchPattern, type NamePattern } from './wildcards.js';
 
 /** Concrete deployments made from wildcard matches kept at most (a client inventing names cannot grow memory). */
@@ -103,6 +106,19 @@ export class Router {
       if (this.concrete.size >= MAX_CONCRETE) this.concrete.delete(this.concrete.keys().next().value!);
       this.concrete.set(model, list);
       return { key: model, list, group: g.pattern.source };
+    }
+    return this.builtInAlias(model);
+  }
+
+  /** The one naming rule's aliases (config/model-names.ts), after everything the config says found nothing. */
+  private builtInAlias(model: string): { key: string; list: Deployment[] } | undefined {
+    for (const id of [model, ...aliasCandidates(model)]) {
+      for (const name of id === model ? [`cortex-${id}`] : [id, `cortex-${id}`]) {
+        const list = this.byName.get(name);
+        if (list) return { key: name, list };
+      }
+      const own = this.byModel.get(`snowflake/${id}`);
+      if (own && new Set(own.map((d) => d.modelName)).size === 1) return { key: own[0].modelName, list: this.byName.get(own[0].modelName) ?? own };
     }
     return undefined;
   }

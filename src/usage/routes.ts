@@ -30,7 +30,7 @@ const file = (name: string): Route => ({
   quiet: true,
   handle(ctx, _req, res) {
     const a = asset(name);
-    if (!a) throw new ProxyError('not_found', `the dashboard file ${name} is missing from this build; run npm run build`);
+    if (!a) throw new ProxyError('not_found', `the dashboard file ${name} is missing from this build (reinstall cortex-proxy, or run npm run build in a clone)`);
     res.writeHead(200, {
       'content-type': a.type,
       'content-length': a.body.length,
