@@ -59,6 +59,12 @@ test('cloudflared: spawned with `tunnel --url`, URL printed, failed keys limited
     const rec = JSON.parse(readFileSync(record, 'utf8'));
     pid = rec.pid;
     assert.deepEqual(rec.argv, ['tunnel', '--url', `http://127.0.0.1:${port}`]);
+    // cloudflared passes the public Host through: it is allowed; another name (a rebinding page) is not.
+    for (const [host, status] of [['quiet-river-1234.trycloudflare.com', 200], ['evil.example', 421]] as const) {
+      const r = await request(`${p.url}/v1/models`, { headers: { authorization: `Bearer ${STRONG_KEY}`, host, 'cf-connecting-ip': '192.0.2.50' } });
+      assert.equal(r.statusCode, status, host);
+      await r.body.dump();
+    }
 
     const attempt = (ip: string, key = 'sk-wrong', path = '/v1/models') =>
       request(`${p.url}${path}`, { headers: { authorization: `Bearer ${key}`, 'cf-connecting-ip': ip } }).then(async (r) => ({ status: r.statusCode, retryAfter: r.headers['retry-after'], body: (await r.body.json()) as any }));

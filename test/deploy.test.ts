@@ -106,4 +106,8 @@ test('deploy/team-config.yaml loads with the real loader: models, master key, da
   assert.equal(cfg.settings.databaseUrl, ENV.DATABASE_URL);
   assert.equal(cfg.settings.redisUrl, ENV.REDIS_URL);
   assert.equal(cfg.settings.disableSpendLogs, true);
+  // The Host names nginx (its upstream name) and Kubernetes clients (the Service's name) send are allowed.
+  const upstream = /upstream (\S+) \{/.exec(fs.readFileSync(path.join(DEPLOY, 'nginx.conf'), 'utf8'))![1];
+  const service = /kind: Service\nmetadata:\n  name: (\S+)/.exec(fs.readFileSync(path.join(DEPLOY, 'kubernetes.yaml'), 'utf8'))![1];
+  for (const name of [upstream, service]) assert.ok(cfg.settings.allowedHosts?.includes(name), name);
 });

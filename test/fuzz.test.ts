@@ -350,7 +350,7 @@ test('slow headers (slowloris), a silent connection and a stalled body are close
   // Headers one byte every 150 ms: never complete within client_header_timeout (1 s).
   const slow = await raw();
   const closedSlow = untilClosed(slow, 5000);
-  const head = 'POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nX-Slow: ';
+  const head = 'POST /v1/chat/completions HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nX-Slow: ';
   slow.write(head);
   const drip = setInterval(() => !slow.destroyed && slow.write('a'), 150);
   const a = await closedSlow;
@@ -363,7 +363,7 @@ test('slow headers (slowloris), a silent connection and a stalled body are close
   // Headers complete, body promised but stalled: closed after client_body_timeout (2 s) with 408.
   const stalled = await raw();
   const closedStalled = untilClosed(stalled, 6000);
-  stalled.write(`POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${MASTER}\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{"model":`);
+  stalled.write(`POST /v1/chat/completions HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer ${MASTER}\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{"model":`);
   const c = await closedStalled;
   assert.ok(c.ms < 4500, `stalled body closed after ${c.ms} ms`);
   assert.match(c.data, /^HTTP\/1\.1 408/);
@@ -378,7 +378,7 @@ test('500 pipelined requests on one connection are all answered, in order', { ti
   s.on('data', (d) => (data += d.toString('latin1')));
   const N = 500;
   let reqs = '';
-  for (let k = 0; k < N; k++) reqs += `GET /health?n=${k} HTTP/1.1\r\nHost: x\r\n\r\n`;
+  for (let k = 0; k < N; k++) reqs += `GET /health?n=${k} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n`;
   s.write(reqs);
   await new Promise<void>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`only ${(data.match(/HTTP\/1\.1 200/g) ?? []).length} of ${N} answers`)), 15_000);

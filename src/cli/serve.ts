@@ -70,6 +70,7 @@ export async function serve(opts: ServeOptions): Promise<void> {
   }
 
   const app = createApp(config, log);
+  app.context.browser.allowHost(opts.host); // the --host name (every interface: the machine's name too)
   if (tunnelPlan) installTunnelGuard(app, log); // forwarded client addresses, failed-key limiting
   else installFailedAuthLimit(app, log); // the same limit for clients on other machines (--host)
   const telemetry = telemetryOf(app.context)!;
@@ -121,6 +122,7 @@ export async function serve(opts: ServeOptions): Promise<void> {
   process.on('SIGTERM', () => void stop('SIGTERM'));
   if (tunnelPlan) {
     tunnel = await startTunnel(tunnelPlan, addr.port, log, () => void stop(`${tunnelPlan.tool} exited`)).catch((err: Error) => fail(err.message));
+    app.context.browser.allowHost(tunnel.url); // clients reach us under the tunnel's public host
     process.stderr.write(tunnelBanner(tunnel.url, config));
     process.stdout.write(`tunnel ${tunnel.url}\n`); // machine-readable, like the listening line
   }

@@ -96,6 +96,10 @@ export interface Settings {
   databasePoolLimit?: number;
   /** general_settings.database_connection_timeout, in ms (the config says seconds; default 5 s). */
   databaseTimeoutMs?: number;
+  /** general_settings.allowed_hosts: more Host names clients may use (server/browser-guard.ts); "*" = any. */
+  allowedHosts?: string[];
+  /** general_settings.cors_origins: web origins granted CORS (server/browser-guard.ts). */
+  corsOrigins?: string[];
   /** general_settings.redis_url: Redis for limits shared by every replica (team/redis-limits.ts). */
   redisUrl?: string;
 }

@@ -20,6 +20,7 @@ import { installTelemetry, telemetryOf } from '../usage/telemetry.js';
 import { httpServerOptions } from './limits.js';
 import { createAuthorizer } from '../team/auth.js';
 import { TEAM_ROUTES } from '../team/routes.js';
+import { BrowserGuard, requireJsonBody } from './browser-guard.js';
 
 export const VERSION = '0.1.0';
 
@@ -66,7 +67,7 @@ const countTokensRoute: Route = {
 };
 
 /** path → route. The /v1 prefix is optional where clients vary (Cursor, Continue, Codex base URLs). */
-const ROUTES: Record<string, Route> = {
+export const ROUTES: Record<string, Route> = {
   '/v1/chat/completions': chat(cursorAwareChat),
   '/chat/completions': chat(cursorAwareChat),
   '/v1/messages': chat(anthropicMessages),
@@ -115,6 +116,7 @@ export function createApp(config: Config, log: Logger): App {
     log,
     extraHeaders: config.demo ? { 'x-cortex-proxy-demo': 'true' } : {},
     onExchange: [],
+    browser: new BrowserGuard(config.settings),
   };
   installTelemetry(context, VERSION); // metrics, dashboard statistics, usage records (usage/telemetry.ts)
   const authorize = createAuthorizer(context); // team/auth.ts: master key → admin; virtual key → its policy
@@ -134,6 +136,8 @@ export function createApp(config: Config, log: Logger): App {
     // Errors go out in the envelope of the dialect the route speaks.
     const envelope = route?.envelope ?? (path.startsWith('/v1/messages') ? anthropicMessages : openaiChat);
     try {
+      // Host, Origin and CORS before anything else: a web page elsewhere gets nothing (server/browser-guard.ts).
+      if (context.browser.check(req, res, route ? `${route.method}, OPTIONS` : 'GET, POST, OPTIONS')) return;
       const open = typeof route?.public === 'function' ? route.public(context) : route?.public;
       if (!open) {
         const pending = authorize(req, path, x);
@@ -144,6 +148,7 @@ export function createApp(config: Config, log: Logger): App {
       }
       const method = req.method === 'HEAD' ? 'GET' : req.method;
       if (method !== route.method) throw new ProxyError('invalid_request', `${path} takes ${route.method}`, { status: 405 });
+      if (method === 'POST') requireJsonBody(req); // 415 for the body types a page can send cross-site
       await route.handle(context, req, res, x);
     } catch (err) {
       const e = asProxyError(err);

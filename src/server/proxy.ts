@@ -65,6 +65,8 @@ export interface ProxyContext {
   extraHeaders: Record<string, string>;
   /** Called once per finished HTTP exchange (usage log, metrics, dashboard). Must not throw or block. */
   onExchange: Array<(x: Exchange, req: IncomingMessage) => void>;
+  /** Host, Origin and CORS checks (server/browser-guard.ts); serve adds the --host name and the tunnel's host. */
+  browser: import('./browser-guard.js').BrowserGuard;
   /** Set while tunnelled (server/tunnel-guard.ts): the client's real address, shown in the request log. */
   clientAddress?: (req: IncomingMessage) => string;
   /** Called when a chat exchange has been routed (model, wire, stream known), before the upstream call (in-flight gauges). */
