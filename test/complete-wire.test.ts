@@ -427,10 +427,11 @@ describe('encodeRequest: tools, limits, sampling, formats, reasoning', () => {
     });
   });
 
-  test('reasoning: openai effort (minimal→low); claude thinking budget with temperature 1 and no top_p', () => {
-    assert.deepEqual(encode(req([user('x')], { reasoning: { effort: 'minimal' } }), 'openai-gpt-5').body.openai, {
-      reasoning: { effort: 'low' },
-    });
+  test('reasoning: openai effort (minimal→low, said); claude thinking budget with temperature 1 and no top_p', () => {
+    // inference:complete's spec enumerates low | medium | high only.
+    const min = encode(req([user('x')], { reasoning: { effort: 'minimal' } }), 'openai-gpt-5');
+    assert.deepEqual(min.body.openai, { reasoning: { effort: 'low' } });
+    assert.match(min.warnings?.[0] ?? '', /reasoning_effort minimal sent as low/);
     assert.deepEqual(encode(req([user('x')], { reasoning: { effort: 'high' } }), 'openai-gpt-5').body.openai, {
       reasoning: { effort: 'high' },
     });
@@ -445,10 +446,15 @@ describe('encodeRequest: tools, limits, sampling, formats, reasoning', () => {
     const e = encode(req([user('x')], { reasoning: { budgetTokens: 31_999 } })).body;
     assert.deepEqual(e.anthropic, { thinking: { budget_tokens: 16383 } });
     assert.equal(e.max_tokens, 16384);
-    // a max_tokens too small for the minimum budget is raised
-    const s = encode(req([user('x')], { reasoning: { effort: 'low' }, maxTokens: 500 })).body;
-    assert.deepEqual(s.anthropic, { thinking: { budget_tokens: 1024 } });
-    assert.equal(s.max_tokens, 2048);
+    // a max_tokens too small for the minimum budget is a cost cap: kept, and thinking dropped with a warning
+    const small = encode(req([user('x')], { reasoning: { effort: 'low' }, maxTokens: 500, temperature: 0.2 }));
+    assert.equal('anthropic' in small.body, false);
+    assert.equal(small.body.max_tokens, 500);
+    assert.equal(small.body.temperature, 0.2, 'no thinking: the client\'s sampling stays');
+    assert.match(small.warnings?.[0] ?? '', /thinking dropped: max_tokens 500/);
+    // just above the minimum: the minimum budget, below max_tokens
+    assert.deepEqual(encode(req([user('x')], { reasoning: { effort: 'low' }, maxTokens: 1500 })).body.anthropic, { thinking: { budget_tokens: 1024 } });
+    assert.equal(encode(req([user('x')], { reasoning: { effort: 'low' }, maxTokens: 1500 })).body.max_tokens, 1500);
     // models without reasoning controls: dropped
     const m = encode(req([user('x')], { reasoning: { effort: 'high' } }), 'mistral-large2').body;
     assert.equal('openai' in m || 'anthropic' in m, false);

@@ -332,6 +332,7 @@ const decodeCases: Array<{ name: string; body: unknown; want: ChatRequest; heade
       stream: false,
       includeUsage: false,
       unsupported: ['n', 'logprobs', 'top_logprobs', 'seed', 'presence_penalty', 'logit_bias', 'audio', 'modalities'],
+      reasoning: { effort: 'none' }, // passed on: Cortex's v1 chat takes reasoning_effort none for OpenAI models
       client: { dialect: 'openai-chat', userAgent: 'test-agent/1.0' },
     },
   },

@@ -63,7 +63,8 @@ export type ToolChoice =
   | { type: 'required' }
   | { type: 'tool'; name: string };
 
-export type ReasoningEffort = 'minimal' | 'low' | 'medium' | 'high';
+/** `none` asks for no reasoning (OpenAI's reasoning_effort: none). */
+export type ReasoningEffort = 'none' | 'minimal' | 'low' | 'medium' | 'high';
 
 export interface ChatRequest {
   /** The model name the client asked for (a configured model_name / alias). */

@@ -77,7 +77,7 @@ function encodeRequest(req: ChatRequest, deployment: Deployment): EncodedRequest
   if (req.responseFormat?.type === 'json') body.output_config = { format: anthropicOutputFormat(req.responseFormat) };
 
   body.stream = true;
-  return { path: ANTHROPIC_PATH, body, maxTokens: plan.maxTokens, headers: HEADERS };
+  return { path: ANTHROPIC_PATH, body, maxTokens: plan.maxTokens, headers: HEADERS, ...(plan.warnings.length ? { warnings: plan.warnings } : {}) };
 }
 
 function anthropicTool(t: Tool): Json {

@@ -19,10 +19,41 @@ import type { Json } from '../core/json.js';
 export const COMPLETE_PATH = '/cortex/inference:complete';
 /** inference:complete accepts at most 5 images per request (Jan-2026 REST docs). */
 export const MAX_IMAGES = 5;
-/** Claude thinking budgets per effort (§12.7). */
-export const THINKING_BUDGETS: Record<ReasoningEffort, number> = { minimal: 1024, low: 1024, medium: 4096, high: 16384 };
-/** Anthropic's smallest thinking budget. */
-const MIN_THINKING_BUDGET = 1024;
+/** Claude thinking budgets per effort (§12.7); `none` asks for no thinking. */
+export const THINKING_BUDGETS: Record<Exclude<ReasoningEffort, 'none'>, number> = { minimal: 1024, low: 1024, medium: 4096, high: 16384 };
+/**
+ * Anthropic's smallest thinking budget; the budget must also stay below max_tokens
+ * (https://docs.anthropic.com/en/docs/build-with-claude/extended-thinking, docs/cortex-limits.md).
+ */
+export const MIN_THINKING_BUDGET = 1024;
+
+/** The Claude thinking budget to send under a max_tokens, or why thinking is dropped. */
+export interface ThinkingPlan {
+  budget?: number;
+  /** Set when the client asked for thinking but it was dropped (for x-cortex-proxy-warning and the log). */
+  warning?: string;
+}
+
+/**
+ * Claude extended thinking inside the client's output cap. A client's max_tokens is a cost cap and is never raised:
+ * when Anthropic's minimum budget (1,024, and below max_tokens) does not fit under it, thinking is dropped and a
+ * warning says so. An effort-derived budget leaves at least half of max_tokens for the answer when it can.
+ */
+export function claudeThinking(r: NonNullable<ChatRequest['reasoning']>, maxTokens: number): ThinkingPlan {
+  if (r.budgetTokens === undefined && (r.effort === undefined || r.effort === 'none')) return {};
+  const wanted =
+    r.budgetTokens !== undefined
+      ? Math.floor(r.budgetTokens)
+      : Math.min(THINKING_BUDGETS[r.effort as Exclude<ReasoningEffort, 'none'>], Math.floor(maxTokens / 2));
+  if (maxTokens <= MIN_THINKING_BUDGET) {
+    return {
+      warning:
+        `thinking dropped: max_tokens ${maxTokens} leaves no room for Claude's minimum thinking budget ` +
+        `(${MIN_THINKING_BUDGET} tokens, which must be below max_tokens); the client's output cap was kept`,
+    };
+  }
+  return { budget: Math.min(Math.max(wanted, MIN_THINKING_BUDGET), maxTokens - 1) };
+}
 /** The user turn inserted when a conversation opens with an assistant turn. */
 export const PLACEHOLDER_USER_TEXT = '.';
 /** Tool results must carry at least one content item. */
@@ -186,7 +217,8 @@ function encodeRequest(req: ChatRequest, deployment: Deployment): EncodedRequest
 
   // ── limits and sampling ──
   const cap = Math.min(COMPLETE_MAX_TOKENS, info.maxOutputTokens);
-  let maxTokens = Math.max(1, Math.min(cap, Math.floor(req.maxTokens ?? deployment.maxTokens ?? cap)));
+  const maxTokens = Math.max(1, Math.min(cap, Math.floor(req.maxTokens ?? deployment.maxTokens ?? cap)));
+  const warnings: string[] = [];
   let temperature = req.temperature ?? deployment.temperature;
   if (temperature !== undefined) temperature = Math.min(1, Math.max(0, temperature));
   let topP = req.topP;
@@ -197,23 +229,24 @@ function encodeRequest(req: ChatRequest, deployment: Deployment): EncodedRequest
   const r = req.reasoning;
   if (r && (r.effort !== undefined || r.budgetTokens !== undefined)) {
     if (takesReasoningEffort(info)) {
-      const effort =
-        r.effort !== undefined ? (r.effort === 'minimal' ? 'low' : r.effort) : effortFromBudget(r.budgetTokens!);
+      // inference:complete documents openai.reasoning.effort as low | medium | high only (cortex-inference.yaml in
+      // snowflakedb/snowflake-rest-api-specs): minimal and none go as low, the least it takes, and say so. The v1
+      // chat endpoint takes all five (openai-wire.ts); docs/cortex-limits.md.
+      let effort: 'low' | 'medium' | 'high';
+      if (r.effort === undefined) effort = effortFromBudget(r.budgetTokens!);
+      else if (r.effort === 'minimal' || r.effort === 'none') {
+        effort = 'low';
+        warnings.push(`reasoning_effort ${r.effort} sent as low: inference:complete takes low, medium or high`);
+      } else effort = r.effort;
       body.openai = { reasoning: { effort } };
     } else if (takesThinking(info)) {
-      let budget: number;
-      if (r.budgetTokens !== undefined) budget = Math.floor(r.budgetTokens);
-      // An effort-derived budget leaves at least half of max_tokens for the answer.
-      else budget = Math.min(THINKING_BUDGETS[r.effort ?? 'medium'], Math.floor(maxTokens / 2));
-      budget = Math.min(budget, maxTokens - 1);
-      if (budget < MIN_THINKING_BUDGET) {
-        // Anthropic needs budget ≥ 1024 and < max_tokens: make room rather than fail.
-        budget = MIN_THINKING_BUDGET;
-        maxTokens = Math.min(cap, Math.max(maxTokens, 2 * MIN_THINKING_BUDGET));
+      const t = claudeThinking(r, maxTokens);
+      if (t.warning) warnings.push(t.warning);
+      if (t.budget !== undefined) {
+        body.anthropic = { thinking: { budget_tokens: t.budget } };
+        temperature = 1; // required by Claude extended thinking
+        topP = undefined; // Anthropic rejects top_p < 0.95 with thinking; let it default
       }
-      body.anthropic = { thinking: { budget_tokens: budget } };
-      temperature = 1; // required by Claude extended thinking
-      topP = undefined; // Anthropic rejects top_p < 0.95 with thinking; let it default
     }
     // Other models have no reasoning control on inference:complete: dropped.
   }
@@ -244,7 +277,7 @@ function encodeRequest(req: ChatRequest, deployment: Deployment): EncodedRequest
   }
 
   body.stream = true;
-  return { path: COMPLETE_PATH, body, maxTokens };
+  return warnings.length ? { path: COMPLETE_PATH, body, maxTokens, warnings } : { path: COMPLETE_PATH, body, maxTokens };
 }
 
 function toolSpec(t: Tool): Json {

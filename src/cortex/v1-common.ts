@@ -2,17 +2,15 @@
 // share: the refusals made before any round trip (tools or images the model cannot take, a Claude prefill), the
 // output budget, the thinking budget, and the decoding of Snowflake error bodies that arrive as 200 or mid-stream.
 // The complete wire has its own copies of these rules shaped for inference:complete (16,384-token cap, 5 images).
-import type { ChatRequest, Usage } from '../core/types.js';
+import type { ChatRequest, ReasoningEffort, Usage } from '../core/types.js';
 import type { Deployment } from '../config/types.js';
 import { ProxyError, invalidRequest, type ErrorKind } from '../core/errors.js';
 import { deploymentInfo, type ModelInfo } from './models.js';
-import { THINKING_BUDGETS } from './complete.js';
+import { claudeThinking } from './complete.js';
 import { scrubSnowflakeText } from './snowflake-errors.js';
 
 /** Largest max_completion_tokens /v1/chat/completions takes (newer REST docs, §8.2). */
 export const V1_MAX_COMPLETION_TOKENS = 131_072;
-/** Anthropic's smallest thinking budget. */
-const MIN_THINKING_BUDGET = 1024;
 
 export const infoFor = (d: Deployment): ModelInfo => deploymentInfo(d);
 
@@ -26,8 +24,10 @@ export interface V1Plan {
   maxTokens: number;
   /** Claude extended-thinking budget, when thinking is asked for and the model takes it. */
   thinkingBudget?: number;
-  /** OpenAI reasoning effort, when asked for and the model takes it. */
-  effort?: 'low' | 'medium' | 'high';
+  /** OpenAI reasoning effort, when asked for and the model takes it (v1 chat takes none … high as documented). */
+  effort?: ReasoningEffort;
+  /** What was changed from the client's request (EncodedRequest.warnings). */
+  warnings: string[];
 }
 
 /**
@@ -72,26 +72,20 @@ export function planV1(req: ChatRequest, deployment: Deployment, cap: number): V
   }
 
   const limit = Math.max(1, Math.min(cap, info.maxOutputTokens || cap));
-  let maxTokens = Math.max(1, Math.min(limit, Math.floor(req.maxTokens ?? deployment.maxTokens ?? limit)));
-  const plan: V1Plan = { info, wantsTools, historyHasTools, maxTokens };
+  const maxTokens = Math.max(1, Math.min(limit, Math.floor(req.maxTokens ?? deployment.maxTokens ?? limit)));
+  const plan: V1Plan = { info, wantsTools, historyHasTools, maxTokens, warnings: [] };
 
   const r = req.reasoning;
   if (r && (r.effort !== undefined || r.budgetTokens !== undefined) && info.reasoning) {
     if (info.family === 'openai') {
-      plan.effort = r.effort !== undefined ? (r.effort === 'minimal' ? 'low' : r.effort) : effortFromBudget(r.budgetTokens!);
+      // Passed as the client said: Cortex's v1 chat documents reasoning_effort none | minimal | low | medium | high
+      // for OpenAI models (https://docs.snowflake.com/en/user-guide/snowflake-cortex/cortex-rest-api, compatibility chart).
+      plan.effort = r.effort ?? effortFromBudget(r.budgetTokens!);
     } else if (info.family === 'claude') {
-      let budget =
-        r.budgetTokens !== undefined
-          ? Math.floor(r.budgetTokens)
-          : Math.min(THINKING_BUDGETS[r.effort ?? 'medium'], Math.floor(maxTokens / 2)); // leave half for the answer
-      budget = Math.min(budget, maxTokens - 1);
-      if (budget < MIN_THINKING_BUDGET) {
-        // Anthropic needs budget ≥ 1024 and < max_tokens: make room rather than fail.
-        budget = MIN_THINKING_BUDGET;
-        maxTokens = Math.min(limit, Math.max(maxTokens, 2 * MIN_THINKING_BUDGET));
-        plan.maxTokens = maxTokens;
-      }
-      plan.thinkingBudget = budget;
+      // The client's max_tokens is a cost cap: thinking fits under it or is dropped (complete.ts claudeThinking).
+      const t = claudeThinking(r, maxTokens);
+      if (t.warning) plan.warnings.push(t.warning);
+      if (t.budget !== undefined) plan.thinkingBudget = t.budget;
     }
   }
   return plan;

@@ -27,6 +27,8 @@ export interface EncodedRequest {
   maxTokens?: number;
   /** Extra request headers this wire needs (e.g. anthropic-version); credentials come from snowflake/auth. */
   headers?: Record<string, string>;
+  /** What the encoding changed from the client's request (e.g. thinking dropped to keep its max_tokens): logged and sent back in x-cortex-proxy-warning. */
+  warnings?: string[];
 }
 
 export interface Wire {

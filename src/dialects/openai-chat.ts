@@ -407,7 +407,7 @@ function decodeToolChoice(body: Obj, tools: Tool[]): ToolChoice | undefined {
 // ---------------------------------------------------------------------------------------------
 // Request
 
-const EFFORTS = new Set(['minimal', 'low', 'medium', 'high']);
+const EFFORTS = new Set(['none', 'minimal', 'low', 'medium', 'high']);
 
 function decodeRequest(body: unknown, headers: Headers): ChatRequest {
   if (!isObj(body)) throw invalidRequest('The request body must be a JSON object.');
@@ -481,10 +481,10 @@ function decodeRequest(body: unknown, headers: Headers): ChatRequest {
   const effort = body.reasoning_effort;
   if (!unset(effort)) {
     if (typeof effort !== 'string') badType('reasoning_effort', 'a string', effort);
-    // 'none' means no reasoning; 'xhigh' (newer OpenAI models) is the most the canonical request can say.
+    // 'none' asks for no reasoning (passed to Cortex's v1 chat as is); 'xhigh' (newer OpenAI models) is the most the canonical request can say.
     if (effort === 'xhigh') req.reasoning = { effort: 'high' };
     else if (EFFORTS.has(effort)) req.reasoning = { effort: effort as ReasoningEffort };
-    else if (effort !== 'none') badValue('reasoning_effort', `expected 'none', 'minimal', 'low', 'medium' or 'high', got ${show(effort)}.`);
+    else badValue('reasoning_effort', `expected 'none', 'minimal', 'low', 'medium' or 'high', got ${show(effort)}.`);
   }
 
   // Parameters that change the answer but that the canonical request cannot carry: drop_params decides.

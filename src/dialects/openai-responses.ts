@@ -141,7 +141,7 @@ const BUILTIN_CALL_ITEMS: Record<string, { name: string; argsField: string }> = 
 const BUILTIN_OUTPUT_ITEMS = new Set(['local_shell_call_output', 'shell_call_output', 'apply_patch_call_output']);
 
 const EFFORTS: Record<string, ReasoningEffort | null> = {
-  none: null,
+  none: 'none',
   minimal: 'minimal',
   low: 'low',
   medium: 'medium',

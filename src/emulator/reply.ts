@@ -130,7 +130,7 @@ export function defaultReply(call: CompleteCall): ScriptedReply {
   const last = call.messages[call.messages.length - 1];
   const question = brief(last.text, 120);
   const reply: ScriptedReply = {};
-  if (call.thinkingBudget !== undefined || call.reasoningEffort !== undefined) {
+  if (call.thinkingBudget !== undefined || (call.reasoningEffort !== undefined && call.reasoningEffort !== 'none')) {
     reply.thinking = `The user wrote: "${question || '(no text)'}". This is the demo emulator, so a short canned answer will do.`;
   }
   if (last.toolResults.length > 0) {

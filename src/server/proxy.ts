@@ -131,7 +131,7 @@ export async function proxyChat(
     for (let i = 0; i < candidates.length; i++) {
       const c = candidates[i];
       const deployment = c.deployment;
-      const wireName = ctx.router.wireFor(deployment);
+      const wireName = ctx.router.wireFor(deployment, chat);
       const wire = WIRES[wireName];
       let prepared: { req: ChatRequest; encoded: EncodedRequest };
       try {
@@ -219,12 +219,14 @@ async function attempt(
   x.errorKind = undefined;
   x.ttftMs = undefined;
   x.usage = undefined;
+  if (encoded.warnings) for (const w of encoded.warnings) ctx.log.warn(`${chat.model} (${deployment.cortexModel}): ${w}`);
   const up = await ctx.upstream.post(deployment, encoded.path, JSON.stringify(encoded.body), signal, ctx.router.modelNames, encoded.headers);
   x.requestId = up.requestId;
   x.retries += up.retries;
   const meta: ResponseMeta = { id: randomId(ID_PREFIX[dialect.name] ?? 'cp-'), created: nowSeconds(), model: chat.model };
   const headers: Record<string, string> = { ...ctx.extraHeaders };
   if (up.requestId) headers['x-request-id'] = up.requestId;
+  if (encoded.warnings?.length) headers[WARNING_HEADER] = headerText(encoded.warnings.join('; '));
   const decodeCtx = { maxTokens: encoded.maxTokens, requestId: up.requestId };
 
   if (chat.stream) {
@@ -266,6 +268,14 @@ async function attempt(
     if (ctx.beforeEnd) await ctx.beforeEnd(x);
     sendJson(res, 200, body, headers);
   }
+}
+
+/** Response header telling the client what cortex-proxy changed in its request (e.g. thinking dropped to keep max_tokens). */
+export const WARNING_HEADER = 'x-cortex-proxy-warning';
+
+/** A header value: printable ASCII on one line. */
+function headerText(s: string): string {
+  return s.replace(/[^\x20-\x7e]/g, '?').slice(0, 1000);
 }
 
 function hostOf(apiBase: string): string {
