@@ -38,12 +38,15 @@ const events = (text: string) => {
 };
 
 describe('/v1/chat/completions', () => {
-  test("Cortex's refusals: max_tokens, service_tier, store, metadata; tools on a model without tool calling; unknown and region-unavailable models", async () => {
+  test("Cortex's refusals: max_tokens, service_tier, store, audio/web_search_options on OpenAI models; tools on a model without tool calling; unknown and region-unavailable models", async () => {
     const cases: Array<[object, RegExp]> = [
       [{ model: 'claude-sonnet-4-5', messages: hi, max_tokens: 10 }, /max_tokens is deprecated in favor of max_completion_tokens/],
       [{ model: 'openai-gpt-4.1', messages: hi, service_tier: 'auto' }, /service_tier/],
       [{ model: 'openai-gpt-4.1', messages: hi, store: false }, /store/],
-      [{ model: 'openai-gpt-4.1', messages: hi, metadata: {} }, /metadata/],
+      [{ model: 'claude-sonnet-4-5', messages: hi, store: false }, /store/],
+      [{ model: 'openai-gpt-4.1', messages: hi, audio: { voice: 'alloy', format: 'mp3' } }, /audio/],
+      [{ model: 'openai-gpt-4.1', messages: hi, web_search_options: {} }, /web_search_options/],
+      [{ model: 'openai-gpt-5', messages: hi, reasoning_effort: 'extreme' }, /invalid options object/],
       [{ model: 'llama3.1-70b', messages: hi, tools: [fn('f')] }, /does not support tool calling/],
       [{ model: 'nope', messages: hi }, /unknown model/],
       [{ model: 'claude-opus-4-5', messages: hi }, /unavailable in your region/],
@@ -54,6 +57,30 @@ describe('/v1/chat/completions', () => {
       assert.equal(r.status, 400, r.text);
       assert.match(r.json().message, re);
     }
+  });
+
+  test("what Snowflake's chart marks ❌ Ignored is accepted and ignored (metadata, modalities, prediction, …); response_format ignored on other models", async () => {
+    // https://docs.snowflake.com/en/user-guide/snowflake-cortex/cortex-rest-api, "Detailed compatibility chart".
+    const ignored = { metadata: { user: 'u1' }, modalities: ['text'], prediction: { type: 'content', content: 'hi' }, safety_identifier: 'x', prompt_cache_key: 'k', stream_options: undefined };
+    for (const model of ['openai-gpt-4.1', 'claude-sonnet-4-5', 'llama3.1-70b']) {
+      const r = await chat({ model, messages: hi, ...ignored });
+      assert.equal(r.status, 200, `${model}: ${r.text}`);
+    }
+    for (const [model, extra] of [
+      ['claude-sonnet-4-5', { audio: { voice: 'alloy' }, web_search_options: {}, reasoning_effort: 'high' }],
+      ['llama3.1-70b', { audio: { voice: 'alloy' }, reasoning_effort: 'minimal', reasoning: { effort: 'high' } }],
+    ] as const) {
+      const r = await chat({ model, messages: hi, ...extra });
+      assert.equal(r.status, 200, `${model} ignores ${Object.keys(extra).join(', ')}: ${r.text}`);
+    }
+    const none = await chat({ model: 'openai-gpt-5', messages: hi, reasoning_effort: 'none' });
+    assert.equal(none.status, 200, none.text);
+    // response_format: "❌ Ignored" on models that are neither OpenAI nor Claude — the schema is lost there.
+    const schema = { type: 'object', properties: { city: { type: 'string' } }, required: ['city'] };
+    const lost = (await chat({ model: 'mistral-large2', messages: hi, response_format: { type: 'json_schema', json_schema: { name: 'x', schema } } })).json();
+    assert.throws(() => JSON.parse(lost.choices[0].message.content), 'plain text, not the schema');
+    const kept = (await chat({ model: 'openai-gpt-4.1', messages: hi, response_format: { type: 'json_schema', json_schema: { name: 'x', schema: { ...schema, additionalProperties: false } } } })).json();
+    assert.equal(typeof JSON.parse(kept.choices[0].message.content).city, 'string');
   });
 
   test('Claude prefill → 400 naming the final position; unanswered tool calls → 400', async () => {

@@ -8,9 +8,11 @@
 //     specific first; a wildcard match becomes a concrete deployment (its `*` filled in), kept for later requests.
 //     Last, the built-in aliases of config/model-names.ts: `cortex-<id>`, Claude Code's dated ids, and a Cortex id
 //     that exactly one model_name serves.
-//   - cortex_api auto picks /v1/messages for Claude and /v1/chat/completions for the rest, and inference:complete
-//     for an account (api_base) that answered 403/404 on a v1 endpoint, for the rest of the process's life.
+//   - cortex_api auto picks /v1/messages for Claude and /v1/chat/completions for the rest (structured output on a
+//     model that is neither Claude nor OpenAI: inference:complete), and inference:complete for an account (api_base)
+//     that answered 403/404 on a v1 endpoint, for the rest of the process's life.
 import type { CortexApi, Deployment, Routing, WireName } from '../config/types.js';
+import type { ChatRequest } from '../core/types.js';
 import { ProxyError } from '../core/errors.js';
 import { deploymentInfo } from './models.js';
 import { aliasCandidates } from '../config/model-names.js';
@@ -198,12 +200,21 @@ export class Router {
     if (this.failedAt.size > 0) this.failedAt.delete(d);
   }
 
-  /** The wire this deployment uses now: its cortex_api, or for auto the family's v1 endpoint unless the account refused it. */
-  wireFor(d: Deployment): WireName {
+  /**
+   * The wire this deployment uses now: its cortex_api, or for auto the family's v1 endpoint unless the account refused
+   * it. Structured output on a model that is neither Claude nor OpenAI goes over inference:complete under auto: Cortex's
+   * v1 chat honours response_format for OpenAI and Claude models only ("❌ Ignored" for the rest, compatibility chart at
+   * https://docs.snowflake.com/en/user-guide/snowflake-cortex/cortex-rest-api), while inference:complete's
+   * response_format is documented for every model it serves (docs/cortex-limits.md).
+   */
+  wireFor(d: Deployment, req?: Pick<ChatRequest, 'responseFormat'>): WireName {
     const api: CortexApi = d.wire;
     if (api !== 'auto') return api;
     if (this.v1Refused.has(d.apiBase)) return 'complete';
-    return deploymentInfo(d).family === 'claude' ? 'anthropic' : 'openai';
+    const family = deploymentInfo(d).family;
+    if (family === 'claude') return 'anthropic';
+    if (family !== 'openai' && req?.responseFormat?.type === 'json') return 'complete';
+    return 'openai';
   }
 
   /** The account behind api_base answered 403/404 on a v1 endpoint: auto deployments there use complete from now on. */

@@ -51,12 +51,22 @@ function tokens(chars: number, images: number): number {
 
 // ───────────────────────────── /v1/chat/completions ─────────────────────────────
 
-/** Top-level fields the OpenAI-compatible endpoint takes (§8.2); others are refused under the strict knob [INF]. */
+/**
+ * Top-level fields the OpenAI-compatible endpoint takes, supported or ignored, per Snowflake's compatibility chart
+ * (https://docs.snowflake.com/en/user-guide/snowflake-cortex/cortex-rest-api, "Detailed compatibility chart"; docs/
+ * cortex-limits.md); others are refused under the strict knob [INF].
+ */
 const CHAT_FIELDS = new Set([
   'model', 'messages', 'max_completion_tokens', 'temperature', 'top_p', 'stream', 'stream_options', 'tools', 'tool_choice',
   'response_format', 'reasoning_effort', 'reasoning', 'n', 'stop', 'logprobs', 'top_logprobs', 'presence_penalty',
   'frequency_penalty', 'parallel_tool_calls', 'logit_bias', 'seed', 'user',
+  // "❌ Ignored" for every family (prediction: supported on OpenAI models), or supported on OpenAI models only.
+  'metadata', 'modalities', 'prediction', 'safety_identifier', 'prompt_cache_key', 'verbosity', 'audio', 'web_search_options',
 ]);
+/** The chart's "❌ Error" fields: for every family, and for OpenAI models only (ignored on the others). */
+const CHAT_ERRORS = ['service_tier', 'store'];
+const CHAT_OPENAI_ERRORS = ['audio', 'web_search_options'];
+const EFFORTS = ['none', 'minimal', 'low', 'medium', 'high'];
 
 export function validateChatCompletions(body: unknown, ctx: ValidationContext): V1Call {
   if (!isObj(body)) throw invalidPayload('body is not a JSON object');
@@ -67,8 +77,9 @@ export function validateChatCompletions(body: unknown, ctx: ValidationContext): 
 
   // §8.2's documented refusals.
   if ('max_tokens' in body) throw bad('max_tokens is deprecated in favor of max_completion_tokens', '§8.2 [OBS litellm #30762]');
-  for (const k of ['service_tier', 'store']) if (k in body) throw bad(`${k} is not supported`, `§8.2 ❌ Error [text INF]`);
-  for (const k of ['metadata', 'prediction', 'audio', 'modalities']) if (k in body) throw bad(`${k} is not supported`, `§8.2/§8.4 [INF: treated like store]`);
+  for (const k of CHAT_ERRORS) if (k in body) throw bad(`${k} is not supported`, `compatibility chart ❌ Error [text INF]`);
+  if (family === 'openai') for (const k of CHAT_OPENAI_ERRORS) if (k in body) throw bad(`${k} is not supported`, `compatibility chart ❌ Error on OpenAI models [text INF]`);
+  // metadata, modalities, prediction, safety_identifier, …: accepted and ignored, as the chart says.
   if (ctx.strict) for (const k in body) if (!CHAT_FIELDS.has(k)) throw invalidOptions(`unknown top-level field "${k}" (strict knob)`);
 
   const limit = Math.min(V1_MAX_TOKENS, info.maxOutputTokens || V1_MAX_TOKENS);
@@ -95,16 +106,23 @@ export function validateChatCompletions(body: unknown, ctx: ValidationContext): 
     includeUsage = so.include_usage === true;
   }
 
+  // reasoning_effort: OpenAI models take none … high; Claude and the rest ignore it (compatibility chart).
   let reasoningEffort: string | undefined;
-  if ('reasoning_effort' in body && body.reasoning_effort !== null) {
-    if (family !== 'openai') throw invalidOptions(`reasoning_effort is only for OpenAI models, not ${model} (§8.2)`);
-    if (!['minimal', 'low', 'medium', 'high'].includes(body.reasoning_effort as string)) throw invalidOptions('reasoning_effort must be minimal|low|medium|high');
+  if ('reasoning_effort' in body && body.reasoning_effort !== null && family === 'openai') {
+    if (!EFFORTS.includes(body.reasoning_effort as string)) throw invalidOptions(`reasoning_effort must be ${EFFORTS.join('|')}`);
     reasoningEffort = body.reasoning_effort as string;
   }
   let thinkingBudget: number | undefined;
-  if ('reasoning' in body && body.reasoning !== null) {
+  if ('reasoning' in body && body.reasoning !== null && family === 'openai') {
+    // reasoning.effort overrides reasoning_effort on OpenAI models; reasoning.max_tokens is ignored there.
     const r = body.reasoning;
-    if (!claude) throw invalidOptions(`reasoning is only for Claude models, not ${model} (§8.2)`);
+    if (!isObj(r)) throw invalidOptions('reasoning must be an object {effort | max_tokens}');
+    if (r.effort !== undefined) {
+      if (!EFFORTS.includes(r.effort as string)) throw invalidOptions(`reasoning.effort must be ${EFFORTS.join('|')}`);
+      reasoningEffort = r.effort as string;
+    }
+  } else if ('reasoning' in body && body.reasoning !== null && claude) {
+    const r = body.reasoning;
     if (!isObj(r)) throw invalidOptions('reasoning must be an object {effort | max_tokens}');
     for (const k in r) if (k !== 'effort' && k !== 'max_tokens') throw invalidOptions(`unknown key "${k}" in reasoning`);
     if (r.max_tokens !== undefined) {
@@ -115,8 +133,9 @@ export function validateChatCompletions(body: unknown, ctx: ValidationContext): 
     if ('temperature' in body && body.temperature !== null && body.temperature !== 1) throw invalidOptions('thinking requires temperature 1 [INF]');
   }
 
+  // response_format: honoured for OpenAI and Claude models, "❌ Ignored" for the rest (the schema is lost there).
   let responseSchema: Obj | undefined;
-  if ('response_format' in body && body.response_format !== null) {
+  if ('response_format' in body && body.response_format !== null && (claude || family === 'openai')) {
     const rf = body.response_format;
     if (!isObj(rf)) throw invalidOptions('response_format must be an object');
     if (rf.type === 'json_object') {
