@@ -150,7 +150,10 @@ describe('encodeRequest', () => {
   });
 
   test('reasoning: OpenAI reasoning_effort; Claude OpenRouter-style reasoning.max_tokens without temperature', () => {
-    assert.equal(body(req([user('x')], { reasoning: { effort: 'minimal' } }), 'openai-gpt-5').reasoning_effort, 'low');
+    // v1 chat documents none | minimal | low | medium | high for OpenAI models: passed as asked.
+    assert.equal(body(req([user('x')], { reasoning: { effort: 'minimal' } }), 'openai-gpt-5').reasoning_effort, 'minimal');
+    assert.equal(body(req([user('x')], { reasoning: { effort: 'none' } }), 'openai-gpt-5').reasoning_effort, 'none');
+    assert.equal('reasoning' in body(req([user('x')], { reasoning: { effort: 'none' } }), 'claude-sonnet-4-5'), false, 'none: no Claude thinking');
     const c = body(req([user('x')], { reasoning: { effort: 'high' }, temperature: 0.2, maxTokens: 20_000 }), 'claude-sonnet-4-5');
     assert.deepEqual(c.reasoning, { max_tokens: 10_000 });
     assert.equal('temperature' in c, false);
@@ -277,7 +280,11 @@ describe('decoding Cortex quirks (§8.2/§8.3)', () => {
   test('openaiUsage tells the two cache conventions apart by total_tokens', () => {
     assert.deepEqual(openaiUsage({ prompt_tokens: 7, completion_tokens: 6, total_tokens: 4818, prompt_tokens_details: { cached_tokens: 4805 } }), { promptTokens: 4812, completionTokens: 6, totalTokens: 4818, cachedTokens: 4805 });
     assert.deepEqual(openaiUsage({ prompt_tokens: 5000, completion_tokens: 6, total_tokens: 5006, prompt_tokens_details: { cached_tokens: 4805 } }), { promptTokens: 5000, completionTokens: 6, totalTokens: 5006, cachedTokens: 4805 });
-    assert.deepEqual(openaiUsage({ prompt_tokens: 7, completion_tokens: 6, prompt_tokens_details: { cached_tokens: 100, cache_write_tokens: 20 } }), { promptTokens: 127, completionTokens: 6, totalTokens: 133, cachedTokens: 100, cacheWriteTokens: 20 });
+    // Claude: cached_tokens is reads + writes (Snowflake's chart), cache_write_tokens its writes' share: counted once.
+    assert.deepEqual(openaiUsage({ prompt_tokens: 7, completion_tokens: 6, prompt_tokens_details: { cached_tokens: 100, cache_write_tokens: 20 } }), { promptTokens: 107, completionTokens: 6, totalTokens: 113, cachedTokens: 80, cacheWriteTokens: 20 });
+    assert.deepEqual(openaiUsage({ prompt_tokens: 7, completion_tokens: 6, total_tokens: 113, prompt_tokens_details: { cached_tokens: 100, cache_write_tokens: 20 } }), { promptTokens: 107, completionTokens: 6, totalTokens: 113, cachedTokens: 80, cacheWriteTokens: 20 });
+    // …and an answer whose total counts the writes apart from cached_tokens is read that way.
+    assert.deepEqual(openaiUsage({ prompt_tokens: 7, completion_tokens: 6, total_tokens: 133, prompt_tokens_details: { cached_tokens: 100, cache_write_tokens: 20 } }), { promptTokens: 127, completionTokens: 6, totalTokens: 133, cachedTokens: 100, cacheWriteTokens: 20 });
     assert.equal(openaiUsage({ prompt_tokens: 0, completion_tokens: 0, total_tokens: 0 }), undefined, 'a zero-value usage object says nothing');
   });
 });

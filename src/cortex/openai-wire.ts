@@ -8,7 +8,7 @@
 //     `tool_calls:null`, `id:""` on continuation fragments) → ignored
 //   - every tool delta on `index: 0` (Claude)               → re-indexed by call id
 //   - no `data: [DONE]` (Claude)                            → the end of the body is the end
-//   - cached tokens outside `prompt_tokens` (Claude)        → added back, so clients see OpenAI semantics
+//   - cached tokens outside `prompt_tokens` (Claude)        → added back once (reads + writes), so clients see OpenAI semantics
 import type { ChatRequest, Message, Part, Tool, ToolResultPart, Usage } from '../core/types.js';
 import type { Deployment } from '../config/types.js';
 import type { DecoderContext, Emit, EncodedRequest, StreamDecoder, Wire } from './wire.js';
@@ -80,7 +80,7 @@ function encodeRequest(req: ChatRequest, deployment: Deployment): EncodedRequest
 
   body.stream = true;
   body.stream_options = { include_usage: true };
-  return { path: OPENAI_PATH, body, maxTokens: plan.maxTokens };
+  return { path: OPENAI_PATH, body, maxTokens: plan.maxTokens, ...(plan.warnings.length ? { warnings: plan.warnings } : {}) };
 }
 
 function functionTool(t: Tool): Json {
@@ -207,7 +207,14 @@ interface Call {
   pending: string[];
 }
 
-/** OpenAI usage with Cortex's Claude quirk undone: cached tokens it counts outside prompt_tokens are added back (§8.3). */
+/**
+ * OpenAI usage with Cortex's Claude quirk undone (§8.3). Snowflake's compatibility chart for /v1/chat/completions
+ * (https://docs.snowflake.com/en/user-guide/snowflake-cortex/cortex-rest-api) says prompt_tokens_details.cached_tokens
+ * is "Only cache reads" for OpenAI models (inside prompt_tokens, OpenAI semantics) and "Cache read + write" for Claude,
+ * whose cached tokens sit outside prompt_tokens but inside total_tokens (a real capture: 7 + 4805 + 6 = 4818). Claude
+ * answers may also carry cache_write_tokens, which is then a part of cached_tokens, not an addition to it: adding both
+ * counted the writes twice. total_tokens tells the forms apart; canonical usage has prompt ⊇ reads + writes.
+ */
 export function openaiUsage(u: unknown): Usage | undefined {
   if (!isObj(u)) return undefined;
   const p = num(u.prompt_tokens) ?? 0;
@@ -217,11 +224,16 @@ export function openaiUsage(u: unknown): Usage | undefined {
   const cached = num(d.cached_tokens) ?? num(u.cache_read_input_tokens) ?? 0;
   const write = num(d.cache_write_tokens) ?? num(u.cache_creation_input_tokens) ?? 0;
   if (p === 0 && c === 0 && cached === 0 && write === 0) return undefined; // a zero-value usage object says nothing
-  const extra = cached + write;
-  // OpenAI semantics: total = prompt + completion, cached ⊆ prompt. Cortex's Claude: total = prompt + cached + completion.
-  const outside = extra > 0 && (t !== undefined ? t !== p + c && t >= p + c + extra : extra > p);
-  const prompt = outside ? p + extra : p;
-  return usageFrom(prompt, c, cached, write, outside ? prompt + c : t ?? prompt + c);
+  if (cached + write === 0) return usageFrom(p, c, 0, 0, t ?? p + c);
+  const inside = t !== undefined ? t === p + c : cached <= p;
+  if (inside) return usageFrom(p, c, cached, write, t); // OpenAI semantics: cached ⊆ prompt
+  // Outside prompt_tokens. As documented, cached_tokens holds reads + writes (total = prompt + cached + completion);
+  // an answer whose total also adds cache_write_tokens counts them apart from cached_tokens.
+  const writesApart = t !== undefined && write > 0 && t === p + c + cached + write;
+  const reads = writesApart ? cached : Math.max(0, cached - write);
+  const writes = writesApart || write <= cached ? write : cached;
+  const prompt = p + reads + writes;
+  return usageFrom(prompt, c, reads, writes, prompt + c);
 }
 
 class OpenAIDecoder extends WireDecoder {

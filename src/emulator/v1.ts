@@ -6,7 +6,7 @@
 // /v1/chat/completions answers with the documented quirks of §8.2/§8.3, per model family:
 //   Claude   id "", finish_reason "" on every chunk, no delta.role, every tool delta on index 0 (continuations carry
 //            id "" and the other Go zero values), refusal:"" and function_call:{name:"",arguments:""} on deltas,
-//            cached tokens reported outside prompt_tokens (total = prompt + cached + completion), no data: [DONE]
+//            cached tokens (reads + writes) reported outside prompt_tokens (total = prompt + cached + completion), no data: [DONE]
 //   OpenAI   the standard OpenAI stream (role first, one index per call, finish_reason, usage chunk, [DONE])
 //   others   as OpenAI, but finish_reason is always "stop"
 // /v1/messages answers exactly as Anthropic's API does (message_start … message_stop, ping, input_json_delta,
@@ -65,14 +65,19 @@ function fragments(tc: ReplyPlan['toolCalls'][number], k: Knobs): string[] {
 
 // ───────────────────────────── /v1/chat/completions ─────────────────────────────
 
-/** The usage object: Claude reports cache reads/writes outside prompt_tokens (§8.3), OpenAI inside. */
+/**
+ * The usage object. Claude: cache reads and writes outside prompt_tokens (§8.3), and cached_tokens = reads + writes
+ * ("✔ Cache read + write", compatibility chart of https://docs.snowflake.com/en/user-guide/snowflake-cortex/cortex-rest-api),
+ * with cache_write_tokens the writes' share of it; total = prompt + cached + completion. OpenAI: inside prompt_tokens,
+ * cached_tokens = reads only.
+ */
 function chatUsage(plan: ReplyPlan, claude: boolean): Record<string, unknown> {
   const u = plan.usage;
   const cached = u.cached_tokens ?? 0;
   const write = u.cache_write_tokens ?? 0;
   const prompt = claude ? u.prompt_tokens : u.prompt_tokens + cached + write;
   const total = claude ? u.prompt_tokens + cached + write + u.completion_tokens : prompt + u.completion_tokens;
-  const details: Record<string, number> = claude ? { audio_tokens: 0, cache_write_tokens: write, cached_tokens: cached } : { cached_tokens: cached };
+  const details: Record<string, number> = claude ? { audio_tokens: 0, cache_write_tokens: write, cached_tokens: cached + write } : { cached_tokens: cached };
   return {
     completion_tokens: u.completion_tokens,
     completion_tokens_details: { accepted_prediction_tokens: 0, audio_tokens: 0, reasoning_tokens: 0, rejected_prediction_tokens: 0 },
