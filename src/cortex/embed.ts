@@ -20,10 +20,16 @@ import { scrubSnowflakeText, snowflakeError, upstreamError } from './snowflake-e
 import { isObj, type Json } from '../core/json.js';
 
 export const EMBED_PATH = '/cortex/inference:embed';
-/** Texts per upstream call. Snowflake documents no limit; small batches keep each call well under its body limit. */
-export const EMBED_BATCH_TEXTS = 64;
-/** UTF-8 bytes per upstream call (a batch closes early when its texts are long). */
-export const EMBED_BATCH_BYTES = 1024 * 1024;
+/**
+ * Texts per upstream call: inference:embed takes "up to 1280 strings, each of which can be up to 4096 characters long"
+ * (https://docs.snowflake.com/en/user-guide/snowflake-cortex/cortex-rest-api/embed-api, `text`; docs/cortex-limits.md).
+ */
+export const EMBED_BATCH_TEXTS = 1280;
+/**
+ * UTF-8 bytes per upstream call (a batch closes early when its texts are long). Snowflake documents no body limit for
+ * inference:embed; 4 MiB stays under the 10 MB the REST docs once gave for inference:complete bodies.
+ */
+export const EMBED_BATCH_BYTES = 4 * 1024 * 1024;
 /** Upstream calls in flight per client request. */
 export const EMBED_CONCURRENCY = 4;
 /** Inputs per request (OpenAI's limit). */

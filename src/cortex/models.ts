@@ -51,7 +51,13 @@ const K = 1000;
 const CLAUDE_IMAGES = 20;
 const OPENAI_IMAGES = 5;
 
-// id, context, max output, tools, vision, reasoning control
+// id, context, max output, tools, vision, reasoning control.
+// Context and output from Snowflake's model table (https://docs.snowflake.com/en/user-guide/snowflake-cortex/aisql-regional-availability,
+// "Model restrictions"): claude-sonnet-4-6 1,000,000 / 64,000 and claude-opus-4-6 1,000,000 / 128,000, while
+// claude-sonnet-4-5, -haiku-4-5 and -opus-4-5 stay at 200,000. The gpt-5 family's output: that table (AI_COMPLETE)
+// says 8,192, the Cortex REST API's own rate-limit table says 16,384 (https://docs.snowflake.com/en/user-guide/
+// snowflake-cortex/cortex-rest-api, "Rate limits", Max output): the REST figure is used, for the REST API is what
+// cortex-proxy calls (docs/cortex-limits.md).
 const CHAT_ROWS: Array<[string, number, number, boolean, boolean, boolean]> = [
   ['claude-3-5-sonnet', 200 * K, 8192, true, false, false],
   ['claude-3-7-sonnet', 200 * K, 32 * K, true, true, true],
@@ -60,13 +66,13 @@ const CHAT_ROWS: Array<[string, number, number, boolean, boolean, boolean]> = [
   ['claude-sonnet-4-5', 200 * K, 64 * K, true, true, true],
   ['claude-haiku-4-5', 200 * K, 64 * K, true, true, true],
   ['claude-opus-4-5', 200 * K, 64 * K, true, true, true],
-  ['claude-sonnet-4-6', 200 * K, 64 * K, true, true, true],
-  ['claude-opus-4-6', 200 * K, 128 * K, true, true, true],
+  ['claude-sonnet-4-6', 1000 * K, 64 * K, true, true, true],
+  ['claude-opus-4-6', 1000 * K, 128 * K, true, true, true],
   ['openai-gpt-4.1', 128 * K, 32 * K, true, true, false],
-  ['openai-gpt-5', 272 * K, 8192, true, true, true],
-  ['openai-gpt-5-mini', 272 * K, 8192, true, true, true],
-  ['openai-gpt-5-nano', 272 * K, 8192, true, true, true],
-  ['openai-gpt-5-chat', 128 * K, 8192, true, true, false],
+  ['openai-gpt-5', 272 * K, 16_384, true, true, true],
+  ['openai-gpt-5-mini', 272 * K, 16_384, true, true, true],
+  ['openai-gpt-5-nano', 272 * K, 16_384, true, true, true],
+  ['openai-gpt-5-chat', 128 * K, 16_384, true, true, false],
   ['openai-gpt-oss-120b', 128 * K, 8192, true, false, true],
   ['deepseek-r1', 32_768, 8192, false, false, false],
   ['mistral-large2', 128 * K, 8192, false, false, false],

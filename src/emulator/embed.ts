@@ -12,6 +12,8 @@ import type { Fault, Outcome } from './types.js';
 import { isObj } from '../core/json.js';
 
 export const EMBED_PATH = '/api/v2/cortex/inference:embed';
+/** Strings per call (https://docs.snowflake.com/en/user-guide/snowflake-cortex/cortex-rest-api/embed-api). */
+export const MAX_EMBED_TEXTS = 1280;
 
 /** What answerEmbed needs of the server's exchange (structural). */
 export interface EmbedExchange {
@@ -40,6 +42,8 @@ export function answerEmbed<X extends EmbedExchange>(ex: X, body: unknown, env: 
   const text = body.text;
   if (!Array.isArray(text) || text.length === 0) throw invalidPayload('"text" must be a non-empty array of strings (minItems 1)');
   if (!text.every((t) => typeof t === 'string')) throw invalidPayload('"text" items must be strings');
+  // "The list can contain up to 1280 strings" (REST embed docs, `text`) [text of the error INF].
+  if (text.length > MAX_EMBED_TEXTS) throw new CortexError(400, `invalid options object: text has ${text.length} strings, at most ${MAX_EMBED_TEXTS} are allowed`, undefined, 'embed-api.md `text`');
   const pt = body.provisioned_throughput_id;
   if (pt !== undefined && pt !== null && typeof pt !== 'string') throw invalidPayload('"provisioned_throughput_id" must be a string');
   const info = EMBEDDING_MODELS.get(model);
