@@ -59,7 +59,7 @@ program
   .addOption(new Option('--by <group>', 'one row per').choices(['model', 'client', 'day', 'key']).default('model'))
   .option('--json', 'JSON output')
   .option('--csv', 'CSV output (one line per row)')
-  .option('--snowflake', "also query SNOWFLAKE.ACCOUNT_USAGE.CORTEX_REST_API_USAGE_HISTORY through the SQL API and compare (Snowflake's view lags up to 2 hours)")
+  .option('--snowflake', "also query SNOWFLAKE.ACCOUNT_USAGE.CORTEX_REST_API_USAGE_HISTORY through the SQL API and compare (Snowflake's view lags up to 45 minutes)")
   .option('--warehouse <name>', 'warehouse for the --snowflake query (default: the user\'s default warehouse; or SNOWFLAKE_WAREHOUSE)')
   .option('--role <name>', 'role for the --snowflake query (needs IMPORTED PRIVILEGES on database SNOWFLAKE)')
   .option('--dir <folder>', 'read the usage log from this folder')

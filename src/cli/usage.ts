@@ -102,7 +102,7 @@ export async function usage(opts: UsageOptions): Promise<void> {
 const n = (v: number) => v.toLocaleString('en-US');
 
 function formatComparison(c: Comparison, rows: number): string {
-  let s = `Snowflake's figures (${USAGE_VIEW}, ${n(rows)} rows; the view lags up to 2 hours)\n\n`;
+  let s = `Snowflake's figures (${USAGE_VIEW}, ${n(rows)} rows; the view lags up to 45 minutes)\n\n`;
   s += table(
     ['cortex model', 'Snowflake requests', 'Snowflake tokens', 'local requests', 'local tokens', 'matched', 'matched: local / Snowflake tokens'],
     c.models.map((m) => [

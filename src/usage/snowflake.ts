@@ -159,7 +159,7 @@ export interface ModelComparison {
 
 export interface Comparison {
   models: ModelComparison[];
-  /** Local requests with a request id that Snowflake's view does not show (yet: it lags up to 2 hours). */
+  /** Local requests with a request id that Snowflake's view does not show (yet: ACCOUNT_USAGE views lag up to 45 minutes, https://docs.snowflake.com/en/user-guide/snowflake-cortex/cortex-rest-api#monitoring-usage). */
   unmatched_local: number;
   /** Matched requests whose token counts differ (first 20). */
   differences: Array<{ request_id: string; model: string; local_tokens: number; snowflake_tokens: number }>;
