@@ -160,7 +160,7 @@ export class BrowserGuard {
           res.end();
           return true;
         }
-        res.setHeader('access-control-expose-headers', 'x-request-id, retry-after');
+        res.setHeader('access-control-expose-headers', 'x-request-id, retry-after, x-cortex-proxy-warning');
       }
       return false;
     }
