@@ -196,7 +196,7 @@ describe('warnings for unknown and unimplemented keys', () => {
       model: snowflake/claude-4-sonnet
       api_base: https://acct.snowflakecomputing.com/api/v2
       api_key: os.environ/SNOWFLAKE_PAT
-      rpm: 10
+      weight: 10
       foo: 1
 litellm_settings:
   num_retrys: 3
@@ -216,7 +216,7 @@ wat: 1
       "LiteLLM key 'litellm_settings.callbacks' at line 13 is not implemented by cortex-proxy — ignored",
       "unknown key 'litellm_settings.num_retrys' at line 12 — ignored (did you mean 'num_retries'?)",
       "LiteLLM key 'general_settings.store_model_in_db' at line 18 is not implemented by cortex-proxy — ignored",
-      "LiteLLM key 'model_list[0].litellm_params.rpm' at line 9 is not implemented by cortex-proxy — ignored",
+      "LiteLLM key 'model_list[0].litellm_params.weight' at line 9 is not implemented by cortex-proxy — ignored",
       "unknown key 'model_list[0].litellm_params.foo' at line 10 — ignored",
     ].sort());
     assert.equal(cfg.settings.numRetries, 2, 'misspelt key does not apply');

@@ -25,6 +25,7 @@ import { knownModelIds } from '../cortex/models.js';
 import { parseModelInfo } from './model-info.js';
 import { finishRouting, parseFallbacks, parseRouterSettings, type PendingRouting } from './routing.js';
 import { checkWildcard } from './litellm-routing.js';
+import { DEPLOYMENT_PARAM_KEYS, readDeploymentParams } from './deployment-params.js';
 import { isPattern } from '../cortex/wildcards.js';
 import { deploymentInfo } from '../cortex/models.js';
 import { AccountError, accountToApiBase, normaliseApiBase } from './account.js';
@@ -317,6 +318,13 @@ class FileCtx {
     return s.value.trim();
   }
 
+  secretQuiet(e: Entry, name: string): { value: string; envName?: string } | undefined {
+    const s = this.scalar(e, name, 'a string', true);
+    if (!s) return undefined;
+    if (typeof s.value !== 'string') this.fail(e.value, `${name} must be a string`, `quote the value`);
+    return { value: s.value, envName: s.envName };
+  }
+
   /** A secret string (api_key, master_key). Its value never reaches a message. */
   secret(e: Entry, name: string, example: string): { value: string; envName?: string } | undefined {
     const s = this.scalar(e, name, 'a string', true);
@@ -336,16 +344,16 @@ const TOP_LITELLM = new Set([
   'files_settings', 'assistant_settings', 'finetune_settings', 'vector_store_registry', 'search_tools',
   'prompts', 'model_group_settings', 'batch_settings',
 ]);
-const MODEL_KEYS = ['model_name', 'litellm_params', 'model_info'];
-const MODEL_LITELLM = new Set(['model_info', 'tpm', 'rpm']);
-const PARAM_KEYS = ['model', 'api_base', 'api_key', 'stream', 'max_tokens', 'temperature', 'custom_llm_provider', 'cortex_api', ...AUTH_PARAM_KEYS];
+const MODEL_KEYS = ['model_name', 'litellm_params', 'model_info', 'rpm', 'tpm'];
+const MODEL_LITELLM = new Set<string>();
+const PARAM_KEYS = ['model', 'api_base', 'api_key', 'stream', 'max_tokens', 'temperature', 'custom_llm_provider', 'cortex_api', ...AUTH_PARAM_KEYS, ...DEPLOYMENT_PARAM_KEYS];
 const PARAM_LITELLM = new Set([
-  'rpm', 'tpm', 'timeout', 'stream_timeout', 'max_retries', 'num_retries', 'api_version', 'organization',
+  'api_version', 'organization',
   'input_cost_per_token', 'output_cost_per_token', 'input_cost_per_second', 'output_cost_per_second',
   'drop_params', 'additional_drop_params', 'weight', 'order', 'tags', 'region_name', 'top_p', 'mock_response',
   'max_parallel_requests', 'use_in_pass_through', 'merge_reasoning_content_in_choices', 'litellm_credential_name',
   'configurable_clientside_auth_params', 'cache_control_injection_points', 'seed', 'stop', 'model_info',
-  'base_model', 'api_type', 'headers', 'extra_headers', 'reasoning_effort', 'thinking', 'user',
+  'base_model', 'api_type', 'reasoning_effort', 'thinking', 'user',
 ]);
 const LITELLM_KEYS = ['drop_params', 'num_retries', 'request_timeout', 'disable_spend_logs', 'fallbacks'];
 const LITELLM_LITELLM = new Set([
@@ -449,6 +457,11 @@ function loadFile(file: string, display: string, env: NodeJS.ProcessEnv, warning
       }
     }
   }
+
+  // router_settings apply to the router, over litellm_settings (LiteLLM's Router reads its own settings first).
+  if (routing.numRetries !== undefined) settings.numRetries = routing.numRetries;
+  if (routing.timeoutMs !== undefined) settings.routerTimeoutMs = routing.timeoutMs;
+  if (routing.streamTimeoutMs !== undefined) settings.streamTimeoutMs = routing.streamTimeoutMs;
 
   const gs = top.get('general_settings');
   if (gs?.value && !(isScalar(gs.value) && gs.value.value === null)) {
@@ -619,6 +632,7 @@ function deploymentFrom(ctx: FileCtx, item: Node | null, i: number): Deployment 
   if (fields.has('model_info')) d.info = parseModelInfo(ctx, fields.get('model_info')!, where);
   const ae = params.get('cortex_api');
   if (ae) d.wire = cortexApi(ctx, ae, `${pw}.cortex_api`, d);
+  readDeploymentParams(ctx, params, fields, pw, where, d);
   return d;
 }
 

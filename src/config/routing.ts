@@ -41,12 +41,16 @@ export interface PendingRouting {
   rules: FallbackRule[];
   cooldownMs?: number;
   aliases?: PendingAlias[];
+  /** router_settings.timeout / stream_timeout (ms) and num_retries: defaults for every deployment. */
+  timeoutMs?: number;
+  streamTimeoutMs?: number;
+  numRetries?: number;
 }
 
-export const ROUTER_KEYS = ['fallbacks', 'cooldown_time', 'model_group_alias'];
+export const ROUTER_KEYS = ['fallbacks', 'cooldown_time', 'model_group_alias', 'timeout', 'stream_timeout', 'num_retries'];
 /** LiteLLM router_settings keys cortex-proxy does not implement (warned about, not errors). */
 const ROUTER_LITELLM = new Set([
-  'routing_strategy', 'routing_strategy_args', 'num_retries', 'timeout', 'stream_timeout', 'allowed_fails',
+  'routing_strategy', 'routing_strategy_args', 'allowed_fails',
   'allowed_fails_policy', 'retry_policy', 'retry_after', 'default_fallbacks', 'context_window_fallbacks',
   'content_policy_fallbacks', 'enable_pre_call_checks', 'redis_host', 'redis_port',
   'redis_password', 'redis_url', 'cache_responses', 'enable_tag_filtering', 'provider_budget_config',
@@ -95,6 +99,15 @@ export function parseRouterSettings(ctx: RoutingReader, e: Entry, out: PendingRo
         if (s !== undefined) out.cooldownMs = Math.round(s * 1000);
         break;
       }
+      case 'timeout':
+      case 'stream_timeout': {
+        const s = ctx.number(f, name, (n) => n > 0 && n <= 2_147_483, 'a positive number of seconds', '30');
+        if (s !== undefined) out[f.key === 'timeout' ? 'timeoutMs' : 'streamTimeoutMs'] = Math.max(1, Math.round(s * 1000));
+        break;
+      }
+      case 'num_retries':
+        out.numRetries = ctx.number(f, name, (n) => Number.isInteger(n) && n >= 0 && n <= 10, 'an integer from 0 to 10', '2');
+        break;
       case 'model_group_alias':
         parseModelGroupAlias(ctx, f, name, (out.aliases ??= []));
         break;

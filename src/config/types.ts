@@ -49,6 +49,16 @@ export interface Deployment {
    * model_name pattern it came from. A configured wildcard deployment has `*` in modelName (and usually in cortexModel).
    */
   pattern?: string;
+  /** litellm_params.timeout, ms: a non-streaming answer must be complete within it (config/deployment-params.ts). */
+  timeoutMs?: number;
+  /** litellm_params.stream_timeout, ms: a stream's longest wait for its first byte and between events. */
+  streamTimeoutMs?: number;
+  /** litellm_params.max_retries (num_retries): retries before any output, instead of the global num_retries. */
+  maxRetries?: number;
+  /** rpm/tpm: requests and tokens per minute this deployment takes (shared by the concrete copies of a wildcard). */
+  limits?: { rpm?: number; tpm?: number };
+  /** litellm_params.extra_headers (and headers), lower-case names: sent to Cortex; never the credential headers. */
+  extraHeaders?: Record<string, string>;
   /** Per-deployment overrides from litellm_params. */
   maxTokens?: number;
   temperature?: number;
@@ -65,6 +75,10 @@ export interface Settings {
   retryBaseMs: number;
   /** Time-to-first-byte and idle-gap limit for upstream calls, in ms. */
   requestTimeoutMs: number;
+  /** router_settings.timeout, ms: the default of every deployment's litellm_params.timeout. */
+  routerTimeoutMs?: number;
+  /** router_settings.stream_timeout, ms: the default of every deployment's litellm_params.stream_timeout. */
+  streamTimeoutMs?: number;
   /** Client key; when set every /v1 route requires it. */
   masterKey?: string;
   disableSpendLogs: boolean;

@@ -68,17 +68,23 @@ export class Upstream {
     configuredModels: string[],
     /** Wire-specific headers (e.g. anthropic-version); they never override the credential. */
     extraHeaders?: Record<string, string>,
+    /** The silence limit for this call (callTimeouts); default: the deployment's non-streaming one. */
+    limit: CallTimeouts = callTimeouts(deployment, this.settings, false),
   ): Promise<UpstreamResponse> {
     const { pool, pathPrefix } = this.target(deployment.apiBase);
     const credential = authHeaders(deployment.auth);
     const headers = {
       ...extraHeaders,
-      ...(credential instanceof Promise ? await credential : credential),
       'content-type': 'application/json',
       accept: 'application/json, text/event-stream',
       'user-agent': USER_AGENT,
+      // litellm_params.extra_headers (X-Snowflake-Role, …): config/deployment-params.ts refuses the credential
+      // headers, and the credential is spread last anyway.
+      ...deployment.extraHeaders,
+      ...(credential instanceof Promise ? await credential : credential),
     };
-    const timeout = this.settings.requestTimeoutMs;
+    const timeout = limit.silenceMs;
+    const maxRetries = deployment.maxRetries ?? this.settings.numRetries;
     for (let attempt = 0; ; attempt++) {
       let failure: ProxyError;
       let retryAfterMs: number | undefined;
@@ -114,13 +120,13 @@ export class Upstream {
           failure = err;
         } else {
           if (signal.aborted) throw new ProxyError('upstream', 'client disconnected');
-          failure = connectionError(err, deployment.apiBase, timeout);
+          failure = connectionError(err, deployment.apiBase, timeout, limit.setting);
           this.onResponse?.(deployment, 0);
           // A timeout already waited request_timeout: retrying would multiply the wait. A refused certificate stays refused.
           if (failure.kind === 'timeout' || isTlsFailure(err)) throw failure;
         }
       }
-      if (attempt >= this.settings.numRetries || (retryAfterMs ?? 0) > MAX_RETRY_AFTER_MS) throw failure;
+      if (attempt >= maxRetries || (retryAfterMs ?? 0) > MAX_RETRY_AFTER_MS) throw failure;
       const backoff = retryAfterMs ?? jittered(this.settings.retryBaseMs * 2 ** attempt);
       this.log.debug(`upstream ${failure.status} (${failure.message.slice(0, 120)}); retry ${attempt + 1} in ${backoff} ms`);
       await abortableDelay(Math.min(backoff, MAX_BACKOFF_MS), signal);
@@ -194,14 +200,38 @@ function isTlsFailure(err: unknown): boolean {
   return code.startsWith('ERR_TLS') || code.includes('CERT') || code === 'DEPTH_ZERO_SELF_SIGNED_CERT';
 }
 
+export interface CallTimeouts {
+  /** The longest wait for the first byte and between stream events (undici's headers/body timeouts, server/idle.ts). */
+  silenceMs: number;
+  /** A non-streaming answer must be complete within this (a deployment's or router_settings' `timeout`). */
+  deadlineMs?: number;
+  /** The config key that set silenceMs, for the error message. */
+  setting: string;
+}
+
+/**
+ * The time limits of one call to a deployment. LiteLLM's `timeout` bounds a whole (non-streaming) call and
+ * `stream_timeout` a streaming one; cortex-proxy applies stream_timeout to the first byte and to every gap between
+ * events (a stream that keeps talking may run long), and `timeout` to the whole non-streaming answer. Precedence:
+ * litellm_params, then router_settings, then litellm_settings.request_timeout (silence only).
+ */
+export function callTimeouts(d: Deployment, s: Settings, stream: boolean): CallTimeouts {
+  const own = (ms: number | undefined, key: string) => (ms !== undefined ? { ms, setting: `litellm_params.${key} of '${d.pattern ?? d.modelName}'` } : undefined);
+  const router = (ms: number | undefined, key: string) => (ms !== undefined ? { ms, setting: `router_settings.${key}` } : undefined);
+  const total = own(d.timeoutMs, 'timeout') ?? router(s.routerTimeoutMs, 'timeout');
+  const picked = stream ? (own(d.streamTimeoutMs, 'stream_timeout') ?? router(s.streamTimeoutMs, 'stream_timeout') ?? total) : total;
+  if (!picked) return { silenceMs: s.requestTimeoutMs, setting: 'litellm_settings.request_timeout' };
+  return { silenceMs: Math.min(picked.ms, s.requestTimeoutMs), deadlineMs: stream ? undefined : picked.ms, setting: picked.setting };
+}
+
 /** A transport failure as the error a user can act on. */
-export function connectionError(err: unknown, apiBase: string, timeoutMs: number): ProxyError {
+export function connectionError(err: unknown, apiBase: string, timeoutMs: number, setting = 'litellm_settings.request_timeout'): ProxyError {
   const code = String((err as { code?: unknown })?.code ?? ''); // DOMException AbortError's code is the number 20
   const host = safeHost(apiBase);
   if (err instanceof undiciErrors.HeadersTimeoutError || err instanceof undiciErrors.BodyTimeoutError || code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT') {
     return new ProxyError(
       'timeout',
-      `Snowflake (${host}) sent nothing for ${Math.round(timeoutMs / 1000)} s (request_timeout). Raise litellm_settings.request_timeout if long generations are expected.`,
+      `Snowflake (${host}) sent nothing for ${seconds(timeoutMs)} s (${setting.replace(/^litellm_settings\./, '')}). Raise ${setting} if long generations are expected.`,
     );
   }
   if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') {
@@ -212,6 +242,11 @@ export function connectionError(err: unknown, apiBase: string, timeoutMs: number
     return new ProxyError('upstream', `TLS handshake with ${host} failed (${code}).`);
   }
   return new ProxyError('upstream', `connection to ${host} failed${code ? ` (${code})` : ''}.`);
+}
+
+/** ms as seconds for a message: whole seconds, or one decimal below 10 s. */
+export function seconds(ms: number): string {
+  return ms >= 10_000 || ms % 1000 === 0 ? String(Math.round(ms / 1000)) : (ms / 1000).toFixed(1);
 }
 
 function safeHost(apiBase: string): string {

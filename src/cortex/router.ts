@@ -16,6 +16,7 @@ import type { ChatRequest } from '../core/types.js';
 import { ProxyError } from '../core/errors.js';
 import { deploymentInfo } from './models.js';
 import { aliasCandidates } from '../config/model-names.js';
+import { DeploymentLimits } from './deployment-limits.js';
 import { bySpecificity, compilePattern, fillTemplate, isPattern, matchPattern, type NamePattern } from './wildcards.js';
 
 /** Concrete deployments made from wildcard matches kept at most (a client inventing names cannot grow memory). */
@@ -48,6 +49,8 @@ export class Router {
   private readonly failedAt = new Map<Deployment, number>();
   /** api_base of accounts whose v1 endpoints answered 403/404: cortex_api auto uses inference:complete there. */
   private readonly v1Refused = new Set<string>();
+  /** rpm / tpm of the deployments (cortex/deployment-limits.ts). */
+  readonly limits: DeploymentLimits;
 
   constructor(
     deployments: Deployment[],
@@ -72,6 +75,7 @@ export class Router {
     this.aliases = routing.aliases ?? {};
     this.fallbacks = routing.fallbacks ?? {};
     this.cooldownMs = routing.cooldownMs ?? DEFAULT_COOLDOWN_MS;
+    this.limits = new DeploymentLimits(now);
   }
 
   /** The configured names: exact model_names, then wildcard patterns as written. */

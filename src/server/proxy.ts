@@ -12,7 +12,7 @@ import { completeWire } from '../cortex/complete.js';
 import { openaiWire } from '../cortex/openai-wire.js';
 import { anthropicWire } from '../cortex/anthropic-wire.js';
 import { resolveImages } from '../cortex/images.js';
-import { connectionError, type Upstream, type UpstreamResponse } from '../cortex/client.js';
+import { callTimeouts, connectionError, seconds, type CallTimeouts, type Upstream, type UpstreamResponse } from '../cortex/client.js';
 import { shouldFallback, type Router } from '../cortex/router.js';
 import type { Logger } from './log.js';
 import { SSE_HEADERS, sendJson, write } from './http.js';
@@ -128,9 +128,16 @@ export async function proxyChat(
     // same deployment on inference:complete when its account refuses the v1 endpoints (403/404).
     let first: ProxyError | undefined;
     let routed = false;
+    let limitedMs: number | undefined; // every candidate so far was over its rpm/tpm: the soonest it frees up
     for (let i = 0; i < candidates.length; i++) {
       const c = candidates[i];
       const deployment = c.deployment;
+      const wait = ctx.router.limits.waitMs(deployment);
+      if (wait > 0) {
+        limitedMs = Math.min(limitedMs ?? wait, wait);
+        x.skipped = [...(x.skipped ?? []), `${c.modelName} (${deployment.cortexModel}): over its rpm/tpm`];
+        continue;
+      }
       const wireName = ctx.router.wireFor(deployment, chat);
       const wire = WIRES[wireName];
       let prepared: { req: ChatRequest; encoded: EncodedRequest };
@@ -149,7 +156,12 @@ export async function proxyChat(
         if (ctx.onStart) for (const listener of ctx.onStart) listener(x, req);
       }
       try {
-        await attempt(ctx, dialect, chat, prepared.encoded, deployment, wire, res, x, abort.signal);
+        ctx.router.limits.countRequest(deployment);
+        try {
+          await attempt(ctx, dialect, chat, prepared.encoded, deployment, wire, res, x, abort.signal);
+        } finally {
+          if (x.usage) ctx.router.limits.countTokens(deployment, x.usage.promptTokens + x.usage.completionTokens);
+        }
         ctx.router.markOk(deployment);
         if (i > 0) {
           x.fallback = c.modelName;
@@ -180,6 +192,10 @@ export async function proxyChat(
         x.skipped = [...(x.skipped ?? []), `${c.modelName} (${deployment.cortexModel} via ${wireName}): ${err.status} ${err.kind}`];
         if (next) ctx.log.info(`${c.modelName} (${deployment.cortexModel}) failed before any output (${err.status} ${err.kind}); trying ${next.modelName} (${next.deployment.cortexModel})`);
       }
+    }
+    if (!first && limitedMs !== undefined) {
+      const secs = Math.max(1, Math.ceil(limitedMs / 1000));
+      throw new ProxyError('rate_limit', `model '${chat.model}' is over its configured rpm/tpm limit; try again in ${secs} s.`, { code: 'deployment_rate_limit', retryAfter: secs });
     }
     throw first ?? new ProxyError('internal', 'no deployment could be tried');
   } finally {
@@ -220,7 +236,34 @@ async function attempt(
   x.ttftMs = undefined;
   x.usage = undefined;
   if (encoded.warnings) for (const w of encoded.warnings) ctx.log.warn(`${chat.model} (${deployment.cortexModel}): ${w}`);
-  const up = await ctx.upstream.post(deployment, encoded.path, JSON.stringify(encoded.body), signal, ctx.router.modelNames, encoded.headers);
+  // litellm_params / router_settings timeout: a non-streaming answer must be complete in time (cortex/client.ts).
+  const limit = callTimeouts(deployment, ctx.config.settings, chat.stream);
+  if (limit.deadlineMs === undefined) return exchange(ctx, dialect, chat, encoded, deployment, wire, res, x, signal, limit);
+  const deadline = new AbortController();
+  const timer = setTimeout(() => deadline.abort(), limit.deadlineMs);
+  try {
+    await exchange(ctx, dialect, chat, encoded, deployment, wire, res, x, AbortSignal.any([signal, deadline.signal]), limit);
+  } catch (err) {
+    if (!deadline.signal.aborted || signal.aborted) throw err;
+    throw new ProxyError('timeout', `model '${chat.model}' (${deployment.cortexModel}) did not answer within ${seconds(limit.deadlineMs)} s (${limit.setting}).`);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+async function exchange(
+  ctx: ProxyContext,
+  dialect: Dialect,
+  chat: ChatRequest,
+  encoded: EncodedRequest,
+  deployment: Deployment,
+  wire: Wire,
+  res: ServerResponse,
+  x: Exchange,
+  signal: AbortSignal,
+  limit: CallTimeouts,
+): Promise<void> {
+  const up = await ctx.upstream.post(deployment, encoded.path, JSON.stringify(encoded.body), signal, ctx.router.modelNames, encoded.headers, limit);
   x.requestId = up.requestId;
   x.retries += up.retries;
   const meta: ResponseMeta = { id: randomId(ID_PREFIX[dialect.name] ?? 'cp-'), created: nowSeconds(), model: chat.model };
@@ -250,7 +293,7 @@ async function attempt(
       out = '';
       return write(res, text);
     };
-    await pumpEvents(up, wire, decodeCtx, emit, flush, deployment.apiBase, ctx.config.settings.requestTimeoutMs);
+    await pumpEvents(up, wire, decodeCtx, emit, flush, deployment.apiBase, limit);
     if (early) throw early;
     out += encoder.end();
     if (ctx.beforeEnd) await ctx.beforeEnd(x);
@@ -262,7 +305,7 @@ async function attempt(
       observe(x, e);
       agg.push(e);
     };
-    await pumpEvents(up, wire, decodeCtx, emit, () => true, deployment.apiBase, ctx.config.settings.requestTimeoutMs);
+    await pumpEvents(up, wire, decodeCtx, emit, () => true, deployment.apiBase, limit);
     const final = agg.result(); // throws the upstream error, if any
     const body = dialect.encodeResponse(final, chat, meta);
     if (ctx.beforeEnd) await ctx.beforeEnd(x);
@@ -294,8 +337,9 @@ async function pumpEvents(
   emit: (e: StreamEvent) => void,
   flush: () => boolean | Promise<boolean>,
   apiBase: string,
-  timeoutMs: number,
+  limit: CallTimeouts,
 ): Promise<void> {
+  const timeoutMs = limit.silenceMs;
   if (!up.contentType.includes('text/event-stream')) {
     // A 200 that is not a stream: a stream:false answer or an error dressed as success (e.g. 390112).
     const chunks: Buffer[] = [];
@@ -327,7 +371,7 @@ async function pumpEvents(
     });
     if (stopped) return;
   } catch (err) {
-    const e = connectionError(err, apiBase, timeoutMs);
+    const e = connectionError(err, apiBase, timeoutMs, limit.setting);
     e.requestId = up.requestId;
     emit({ type: 'error', error: new ProxyError(e.kind, `the Cortex stream broke off: ${e.message}`, { requestId: up.requestId }) });
     await flush();
