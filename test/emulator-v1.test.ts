@@ -209,3 +209,15 @@ describe('shared scripting, faults and the v1 knob', () => {
     assert.throws(() => emu.setKnobs({ v1: 'maybe' as never }), /bad value for knob "v1"/);
   });
 });
+
+describe('/v1/messages adaptive thinking (Snowflake: claude-opus-4-6 and newer, claude-sonnet-4-6)', () => {
+  test('accepted with output_config.effort on those models, refused on older ones', async () => {
+    const ok = await messages({ model: 'claude-sonnet-4-6', max_tokens: 2000, thinking: { type: 'adaptive' }, output_config: { effort: 'low' }, messages: hi });
+    assert.equal(ok.status, 200, ok.text);
+    assert.ok(ok.json().content.some((b: any) => b.type === 'thinking'));
+    const old = await messages({ model: 'claude-sonnet-4-5', max_tokens: 2000, thinking: { type: 'adaptive' }, messages: hi });
+    assert.equal(old.status, 400);
+    const badEffort = await messages({ model: 'claude-opus-4-6', max_tokens: 2000, thinking: { type: 'adaptive' }, output_config: { effort: 'extreme' }, messages: hi });
+    assert.equal(badEffort.status, 400);
+  });
+});

@@ -325,6 +325,9 @@ function textContent(c: unknown, where: string, allowEmpty: boolean): { text: st
 
 // ───────────────────────────── /v1/messages ─────────────────────────────
 
+/** Claude models with adaptive thinking on /v1/messages: claude-opus-4-6 and newer Opus, claude-sonnet-4-6 (and newer). */
+const ADAPTIVE_THINKING = /^claude-(opus-(4-[6-9]|[5-9])|sonnet-(4-[6-9]|[5-9]))(\b|-)/;
+
 const MESSAGES_FIELDS = new Set([
   'model', 'messages', 'max_tokens', 'system', 'tools', 'tool_choice', 'temperature', 'top_p', 'top_k', 'stop_sequences',
   'stream', 'metadata', 'thinking', 'output_config',
@@ -359,8 +362,13 @@ export function validateMessages(body: unknown, ctx: ValidationContext, headers:
   let thinkingBudget: number | undefined;
   if (body.thinking !== undefined) {
     const t = body.thinking;
-    if (!isObj(t) || (t.type !== 'enabled' && t.type !== 'disabled')) throw bad('thinking: must be {"type":"enabled","budget_tokens":n} or {"type":"disabled"}');
-    if (t.type === 'enabled') {
+    // Adaptive thinking: "claude-opus-4-6 and newer, claude-sonnet-4-6" (https://docs.snowflake.com/en/user-guide/
+    // snowflake-cortex/cortex-rest-api, "Messages API thinking"); the model picks its own budget within max_tokens.
+    if (isObj(t) && t.type === 'adaptive') {
+      if (!ADAPTIVE_THINKING.test(model)) throw bad(`thinking: adaptive thinking is not supported on ${model}`, 'Messages API thinking [text INF]');
+      thinkingBudget = mt;
+    } else if (!isObj(t) || (t.type !== 'enabled' && t.type !== 'disabled')) throw bad('thinking: must be {"type":"enabled","budget_tokens":n}, {"type":"adaptive"} or {"type":"disabled"}');
+    else if (t.type === 'enabled') {
       if (!isInt(t.budget_tokens) || t.budget_tokens < 1024) throw bad('thinking.budget_tokens: must be ≥ 1024');
       if (t.budget_tokens >= mt) throw bad('thinking.budget_tokens: must be less than max_tokens');
       if (temperature !== undefined && temperature !== 1) throw bad('temperature may only be set to 1 when thinking is enabled');
@@ -372,6 +380,8 @@ export function validateMessages(body: unknown, ctx: ValidationContext, headers:
   if (body.output_config !== undefined) {
     const oc = body.output_config;
     if (!isObj(oc)) throw bad('output_config: must be an object');
+    for (const k in oc) if (k !== 'format' && k !== 'effort') throw bad(`output_config.${k}: Extra inputs are not permitted`);
+    if (oc.effort !== undefined && !['low', 'medium', 'high', 'max'].includes(oc.effort as string)) throw bad('output_config.effort: must be low, medium, high or max');
     if (oc.format !== undefined) {
       const f = oc.format;
       if (!isObj(f) || f.type !== 'json_schema' || !isObj(f.schema)) throw bad('output_config.format: must be {"type":"json_schema","schema":{…}}');
