@@ -117,7 +117,7 @@ describe('three replicas on PostgreSQL and Redis', { skip, timeout: 110_000 }, (
     const { rows } = await db.query('SELECT version FROM cp_migrations ORDER BY version');
     assert.deepEqual(rows.map((r) => r.version), MIGRATIONS.map((m) => m.version));
     for (const r of replicas) {
-      const res = await fetch(`${r.url}/health/ready`);
+      const res = await fetch(`${r.url}/health/ready`, { headers: { authorization: `Bearer ${MASTER}` } });
       assert.equal(res.status, 200);
       assert.deepEqual(await res.json(), { status: 'ready', store: { kind: 'postgres', state: 'ok' }, limits: { kind: 'redis', state: 'ok' }, keys: 0 });
       assert.match(r.stderr(), /limits: shared \(Redis\)/);

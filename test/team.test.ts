@@ -302,7 +302,10 @@ describe('virtual keys through the app', () => {
 
   test('/health/ready reports the store and the limits; the admin API creates, lists, rotates and revokes', async () => {
     const r = await start();
-    const ready = await fetch(`${r.url}/health/ready`);
+    const open = await fetch(`${r.url}/health/ready`);
+    assert.equal(open.status, 200);
+    assert.deepEqual(await open.json(), { status: 'ready' }, 'public readiness says ready, nothing more');
+    const ready = await fetch(`${r.url}/health/ready`, { headers: { authorization: `Bearer ${MASTER}` } });
     assert.equal(ready.status, 200);
     assert.deepEqual(await ready.json(), { status: 'ready', store: { kind: 'file', state: 'ok' }, limits: { kind: 'memory', state: 'ok' }, keys: 0 });
     const post = (p: string, body: unknown) =>

@@ -21,6 +21,7 @@ import { httpServerOptions } from './limits.js';
 import { createAuthorizer } from '../team/auth.js';
 import { TEAM_ROUTES } from '../team/routes.js';
 import { BrowserGuard, requireJsonBody } from './browser-guard.js';
+import { MAX_NAME_CHARS, presentedKey, redactText, safeError } from './redact.js';
 
 export const VERSION = '0.1.0';
 
@@ -151,7 +152,8 @@ export function createApp(config: Config, log: Logger): App {
       if (method === 'POST') requireJsonBody(req); // 415 for the body types a page can send cross-site
       await route.handle(context, req, res, x);
     } catch (err) {
-      const e = asProxyError(err);
+      // Snowflake's or a library's text may quote a secret, a client's string may be 2 MB: made safe once, here.
+      const e = safeError(log, asProxyError(err), presentedKey(req));
       if (e.kind === 'internal') log.error(`${req.method} ${path}: ${(err as Error)?.stack ?? String(err)}`);
       x.error = e.message;
       x.errorKind = e.kind;
@@ -166,6 +168,9 @@ export function createApp(config: Config, log: Logger): App {
       }
     } finally {
       x.status = res.statusCode;
+      const key = presentedKey(req);
+      if (x.model !== undefined) x.model = redactText(log, x.model, key, MAX_NAME_CHARS);
+      if (x.error !== undefined) x.error = redactText(log, x.error, key);
       x.clientClosed = !res.writableEnded;
       if (!route?.quiet || log.enabled('debug')) logExchange(log, req.method ?? '', path, x);
       for (const listener of context.onExchange) listener(x, req);

@@ -24,16 +24,11 @@ import { isScalar, isSeq } from 'yaml';
 import type { Settings } from '../config/types.js';
 import { ProxyError } from '../core/errors.js';
 import type { Entry, SettingsReader } from '../usage/config.js';
+import { clip } from './redact.js';
 
 export const BROWSER_SETTING_KEYS = ['allowed_hosts', 'cors_origins'];
 
 const WILDCARD_BINDS = new Set(['0.0.0.0', '::', '', '*', '[::]']);
-
-/** Cuts a client-supplied string for an error message: at most `max` characters, control characters shown as `?`. */
-export function clip(s: string, max = 100): string {
-  const cut = s.length > max ? `${s.slice(0, max)}…(${s.length} characters)` : s;
-  return cut.replace(/[\x00-\x1f\x7f\u200e\u200f\u202a-\u202e\u2066-\u2069]/g, '?');
-}
 
 /** `name[:port]` or `[v6][:port]` → lower-case name without brackets or trailing dot, and the port if any. */
 function splitHost(host: string): { name: string; port?: string } {

@@ -17,6 +17,8 @@ export interface Logger {
    */
   addSecret(secret: string | undefined, rotating?: boolean): void;
   enabled(level: LogLevel): boolean;
+  /** The text with every registered secret replaced by ***: for text that leaves the process by another way than the log (answers, usage records). */
+  redact(text: string): string;
 }
 
 export function isLogLevel(v: string): v is LogLevel {
@@ -44,6 +46,7 @@ export function createLogger(level: LogLevel = 'info', write: (line: string) => 
     warn: (m) => out('warn', m),
     error: (m) => out('error', m),
     enabled: (lvl) => ORDER[lvl] >= ORDER[logger.level],
+    redact,
     addSecret(secret, isRotating) {
       // Short values would redact ordinary words; real secrets are long.
       if (!secret || secret.length < 8 || secrets.includes(secret) || rotating.includes(secret)) return;

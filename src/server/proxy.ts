@@ -1,5 +1,6 @@
 // One chat exchange, whatever the dialect: decode → route → drop/refuse params → encode for the wire →
 // call Cortex (retries live in the client) → decode events → stream them out, or aggregate them.
+import { MAX_NAME_CHARS, clip, safeError } from './redact.js';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Config, Deployment, WireName } from '../config/types.js';
 import type { ChatRequest, StreamEvent, Usage } from '../core/types.js';
@@ -104,7 +105,7 @@ export async function proxyChat(
   x: Exchange,
 ): Promise<void> {
   const chat = dialect.decodeRequest(body, req.headers);
-  x.model = chat.model;
+  x.model = chat.model.length > MAX_NAME_CHARS ? clip(chat.model, MAX_NAME_CHARS) : chat.model; // logs, usage records, /ui
   x.stream = chat.stream;
   let candidates = ctx.router.candidates(chat.model);
   if (ctx.admit) await ctx.admit(x, { model: chat.model, deployment: candidates[0].deployment, chat }, req);
@@ -277,6 +278,7 @@ async function exchange(
     let out = '';
     let early: ProxyError | undefined;
     const emit = (e: StreamEvent) => {
+      if (e.type === 'error') e = { type: 'error', error: safeError(ctx.log, e.error) }; // Cortex may echo the token
       observe(x, e);
       // Until content exists an error can still be a proper HTTP error instead of an in-stream one.
       if (e.type === 'error' && !res.headersSent && x.ttftMs === undefined) {
@@ -302,6 +304,7 @@ async function exchange(
   } else {
     const agg = new Aggregator({ id: meta.id, created: meta.created });
     const emit = (e: StreamEvent) => {
+      if (e.type === 'error') e = { type: 'error', error: safeError(ctx.log, e.error) };
       observe(x, e);
       agg.push(e);
     };

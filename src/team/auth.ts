@@ -28,6 +28,14 @@ export function clientKey(req: IncomingMessage): string | undefined {
   return undefined;
 }
 
+/** The request carries the master key (compared in constant time over digests). */
+export function isMasterKey(ctx: ProxyContext, req: IncomingMessage): boolean {
+  const master = ctx.config.settings.masterKey;
+  const key = clientKey(req);
+  if (!master || !key) return false;
+  return timingSafeEqual(createHash('sha256').update(key).digest(), createHash('sha256').update(master).digest());
+}
+
 const WRONG_KEY = 'missing or wrong API key: send the master key or a virtual key as "Authorization: Bearer <key>" (or x-api-key).';
 const NEED_VIRTUAL_KEY = 'missing or wrong API key: this proxy uses virtual keys, so every request needs one as "Authorization: Bearer <key>" (or x-api-key).';
 

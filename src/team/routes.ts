@@ -1,5 +1,6 @@
 // HTTP routes of the team gateway (spread into app.ts ROUTES):
-//   GET  /health/ready        200 when the team store (and Redis, when configured) answer, else 503 (public)
+//   GET  /health/ready        200 when the team store (and Redis, when configured) answer, else 503 (public: {status}
+//                             only; the details with the master key)
 //   GET  /admin/keys          the keys with this period's spend (?all=true: revoked ones too)
 //   POST /admin/keys/create   {label, owner?, models?, rpm?, tpm?, max_parallel?, budget_tokens? | budget_credits?,
 //                             budget_period?, expires?} → 201 with the plain key (shown once)
@@ -15,6 +16,7 @@ import { createKey, listKeys, revokeKey, rotateKey } from './admin.js';
 import { gatewayOf, type TeamGateway } from './gateway.js';
 import { KeyInputError, parseDuration } from './keys.js';
 import { StoreConflict, StoreNotFound } from './store.js';
+import { isMasterKey } from './auth.js';
 
 const NO_STORE = { 'cache-control': 'no-store' };
 
@@ -56,11 +58,15 @@ export const TEAM_ROUTES: Record<string, Route> = {
     method: 'GET',
     public: true,
     quiet: true,
-    async handle(ctx, _req, res) {
+    async handle(ctx, req, res) {
+      // Anyone (a load balancer, a probe) learns ready or not; the store's state and error text need the master key.
+      const admin = isMasterKey(ctx, req);
       const g = gatewayOf(ctx);
-      if (!g) return sendJson(res, 200, { status: 'ready', team: false }, { ...NO_STORE, ...ctx.extraHeaders });
+      if (!g) return sendJson(res, 200, admin ? { status: 'ready', team: false } : { status: 'ready' }, { ...NO_STORE, ...ctx.extraHeaders });
       const r = await g.readiness();
-      sendJson(res, r.ready ? 200 : 503, { status: r.ready ? 'ready' : 'not ready', store: { kind: g.store.kind, state: r.store }, limits: { kind: g.limiter.kind, state: r.limits }, keys: r.keys }, { ...NO_STORE, ...ctx.extraHeaders });
+      const status = r.ready ? 'ready' : 'not ready';
+      const body = admin ? { status, store: { kind: g.store.kind, state: r.store }, limits: { kind: g.limiter.kind, state: r.limits }, keys: r.keys } : { status };
+      sendJson(res, r.ready ? 200 : 503, body, { ...NO_STORE, ...ctx.extraHeaders });
     },
   },
   '/admin/keys': {
