@@ -237,3 +237,8 @@ test('no account at all: doctor says to run init', async () => {
   assert.equal(d.one('config').status, 'fail');
   assert.match(d.one('config').fix!, /cortex-proxy init/);
 });
+
+test('the config line counts models in words: "1 model", "2 models"', async () => {
+  assert.match((await doctor(account({ models: ['claude-sonnet-4-5'] }))).one('config').detail, /: 1 model$/);
+  assert.match((await doctor(account({ models: ['claude-sonnet-4-5', 'openai-gpt-5'] }))).one('config').detail, /: 2 models$/);
+});

@@ -29,6 +29,8 @@ test('init refuses what it cannot use, before writing anything', async () => {
   assert.equal(wrong.code, 1);
   assert.match(wrong.stderr, /refused the credential/);
   assert.match(wrong.stderr, /programmatic access token/i);
+  assert.match(wrong.stderr, /then run cortex-proxy init again/, 'no proxy runs yet: the next step is init');
+  assert.doesNotMatch(wrong.stderr, /restart/);
   const region = await runCli(['init', '--yes', '--account', emu.url, '--models', 'claude-opus-4-5'], { cwd: dir, env });
   assert.equal(region.code, 1);
   assert.match(region.stderr, /not available to this account.*claude-opus-4-5/);

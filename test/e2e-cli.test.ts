@@ -35,9 +35,11 @@ test('a bad config file exits non-zero with the file, the line and a hint', asyn
 });
 
 test('serving on a non-loopback address without a master key is refused with an explanation', async () => {
-  const r = await runCli(['serve', '--port', '0', '--host', '0.0.0.0'], { cwd: tempDir() });
+  const r = await runCli(['serve', '--port', '0', '--host', '0.0.0.0'], { cwd: tempDir(), env: cleanEnv({ SNOWFLAKE_ACCOUNT: 'myorg-myacct', SNOWFLAKE_PAT: 'pat/' + 'z'.repeat(40) }) });
   assert.equal(r.code, 2);
-  assert.match(r.stderr, /master key/);
+  assert.match(r.stderr, /refusing to listen on 0\.0\.0\.0 without a master key/);
+  assert.match(r.stderr, /general_settings\.master_key/, 'the hint names the config key');
+  assert.match(r.stderr, /--host 127\.0\.0\.1/, 'and the flag');
 });
 
 test('zero-config: SNOWFLAKE_ACCOUNT + SNOWFLAKE_PAT give a default model list', async () => {

@@ -7,6 +7,7 @@ import { parseEnv } from 'node:util';
 import { parseDocument } from 'yaml';
 import { ConfigError, findConfigFile, loadConfig } from '../config/load.js';
 import type { Config } from '../config/types.js';
+import { envRefs } from './offline-checks.js';
 
 export interface KeyLocation {
   /** Where it is, in words: "CORTEX_PROXY_MASTER_KEY in /home/me/proj/.env". */
@@ -41,8 +42,7 @@ export function loadContext(configPath: string | undefined, cwd = process.cwd())
   let text = '';
   if (file && isFile(file)) {
     text = fs.readFileSync(file, 'utf8');
-    const code = text.replace(/(^|\s)#.*$/gm, '$1'); // references in comments are not references
-    ctx.refs = [...new Set([...code.matchAll(/os\.environ\/([A-Za-z_][A-Za-z0-9_]*)/g)].map((m) => m[1]))];
+    ctx.refs = envRefs(text);
   }
   try {
     ctx.config = loadConfig({ configPath: file, cwd, env });

@@ -10,14 +10,14 @@ import fs from 'node:fs';
 import net from 'node:net';
 import { request } from 'undici';
 import type { Deployment } from '../config/types.js';
-import { keyStrength, NEW_KEY_COMMAND } from '../config/master-key.js';
 import { WIRES } from '../server/proxy.js';
 import { modelInfo } from '../cortex/models.js';
-import { classifyRefusal, listModels, nearestModel, probeModel, staticToken, tokenFacts, type ModelsResult, type Refusal } from '../snowflake/diagnose.js';
+import { classifyRefusal, listModels, nearestModel, probeModel, staticToken, RESTART_NOTE, type ModelsResult, type Refusal } from '../snowflake/diagnose.js';
 import { NetworkFailure, hostOf, type Target } from '../snowflake/http.js';
 import { column, runSql } from '../snowflake/sql.js';
 import { loadContext, type ConfigContext } from './config-context.js';
-import { colorsFor, mark, type CheckStatus } from './ui.js';
+import { formatChecks, masterKeyCheck, missingVarsCheck, tokenCheck, type Check } from './offline-checks.js';
+import { colorsFor } from './ui.js';
 
 export interface DoctorOptions {
   config?: string;
@@ -26,16 +26,7 @@ export interface DoctorOptions {
   json?: boolean;
 }
 
-export interface Check {
-  id: string;
-  title: string;
-  status: CheckStatus;
-  detail: string;
-  fix?: string;
-}
-
-const PAT_FIX =
-  'create a new programmatic access token (Snowsight → your profile → Programmatic access tokens) and put it in SNOWFLAKE_PAT in .env (`pat/` prefix optional), then restart the proxy';
+export type { Check } from './offline-checks.js';
 
 export async function doctor(opts: DoctorOptions): Promise<void> {
   const port = Number(opts.port);
@@ -49,12 +40,7 @@ export async function doctor(opts: DoctorOptions): Promise<void> {
     process.stdout.write(JSON.stringify({ ok: failed === 0, failed, checks }, null, 2) + '\n');
   } else {
     const c = colorsFor(process.stdout);
-    const width = Math.min(28, Math.max(...checks.map((k) => k.title.length)));
-    const out: string[] = [];
-    for (const k of checks) {
-      out.push(`${mark(k.status, c)} ${k.title.padEnd(width)}  ${k.status === 'skip' ? c.dim(k.detail) : k.detail}`);
-      if (k.fix && (k.status === 'fail' || k.status === 'warn')) out.push(`  ${' '.repeat(width)}  ${c.cyan('fix:')} ${k.fix}`);
-    }
+    const out = formatChecks(checks, c);
     const warned = checks.filter((k) => k.status === 'warn').length;
     out.push('');
     out.push(
@@ -72,20 +58,20 @@ export async function runChecks(ctx: ConfigContext, port: number, warehouse?: st
   const add = (c: Check) => checks.push(c);
 
   // ── config parses, env vars present ──
-  const missingVars = ctx.refs.filter((n) => ctx.env[n] === undefined);
   const envOnly = ctx.error && /is not set/.test(ctx.error.detail);
   if (ctx.error && !envOnly) add({ id: 'config', title: 'config', status: 'fail', detail: oneLine(ctx.error.message.split('\n')[0]), fix: ctx.error.hint });
   else if (ctx.config?.demo) add({ id: 'config', title: 'config', status: 'fail', detail: 'no account configured: serve would start in demo mode', fix: 'run cortex-proxy init (or set SNOWFLAKE_ACCOUNT and SNOWFLAKE_PAT)' });
   else if (ctx.file) {
-    const n = ctx.config ? `${new Set(ctx.config.deployments.map((d) => d.modelName)).size} models` : 'parses';
+    const count = ctx.config ? new Set(ctx.config.deployments.map((d) => d.modelName)).size : 0;
+    const n = ctx.config ? `${count} model${count === 1 ? '' : 's'}` : 'parses';
     const warn = ctx.config?.warnings.length ? `; ${ctx.config.warnings.length} warning(s): ${ctx.config.warnings[0]}` : '';
     add({ id: 'config', title: 'config', status: warn ? 'warn' : 'ok', detail: `${ctx.file}: ${n}${warn}`, fix: warn ? 'see the warning' : undefined });
   } else add({ id: 'config', title: 'config', status: 'ok', detail: 'no file: zero-config from SNOWFLAKE_ACCOUNT + SNOWFLAKE_PAT' });
 
   if (ctx.file) {
     const dotEnv = ctx.envFiles.length ? ctx.envFiles.join(', ') : `${dirOf(ctx.file)}/.env`;
-    if (missingVars.length)
-      add({ id: 'env', title: 'environment variables', status: 'fail', detail: `not set: ${missingVars.join(', ')}`, fix: `add ${missingVars.map((v) => `${v}=…`).join(' and ')} to ${dotEnv} (or export ${missingVars.length > 1 ? 'them' : 'it'})` });
+    const missing = missingVarsCheck(ctx.refs, ctx.env, dotEnv);
+    if (missing) add(missing);
     else add({ id: 'env', title: 'environment variables', status: 'ok', detail: ctx.refs.length ? `${ctx.refs.join(', ')} set${ctx.envFiles.length ? ` (.env: ${ctx.envFiles.join(', ')})` : ''}` : 'the config refers to none' });
   } else if (!ctx.config?.demo) add({ id: 'env', title: 'environment variables', status: ctx.error ? 'fail' : 'ok', detail: ctx.error ? oneLine(ctx.error.detail) : 'SNOWFLAKE_ACCOUNT and SNOWFLAKE_PAT set', fix: ctx.error?.hint });
 
@@ -98,12 +84,7 @@ export async function runChecks(ctx: ConfigContext, port: number, warehouse?: st
 
   // ── port, master key, .env mode (need no account) ──
   add(await portCheck(port));
-  const key = ctx.masterKey;
-  if (!key) add({ id: 'master-key', title: 'master key', status: 'warn', detail: 'none: any program on this machine can use the proxy (and serve --tunnel refuses to start)', fix: `set general_settings.master_key: os.environ/CORTEX_PROXY_MASTER_KEY and CORTEX_PROXY_MASTER_KEY=<${NEW_KEY_COMMAND}> in .env` });
-  else {
-    const s = keyStrength(key.value);
-    add(s.strong ? { id: 'master-key', title: 'master key', status: 'ok', detail: `strong (~${s.bits} bits), from ${key.where}` } : { id: 'master-key', title: 'master key', status: 'fail', detail: `weak: ${s.reason} (${key.where})`, fix: `replace it with a random one: ${NEW_KEY_COMMAND}` });
-  }
+  add(masterKeyCheck(ctx.masterKey));
   if (process.platform === 'win32') skip('env-mode', '.env mode', 'file modes do not apply on Windows');
   else if (!ctx.envFiles.length) skip('env-mode', '.env mode', 'no .env file');
   else {
@@ -134,13 +115,7 @@ async function accountChecks(ctx: ConfigContext, deployments: Deployment[], add:
     } else {
       const prefixed = ctx.refs.some((n) => ctx.env[n]?.trim() === `pat/${token}`) || ctx.env.SNOWFLAKE_PAT?.trim() === `pat/${token}`;
       add({ id: 'pat', title: `PAT form${sfx}`, status: 'ok', detail: prefixed ? 'pat/<token> (the LiteLLM form; the prefix is stripped)' : 'bare token (fine: the pat/ prefix is optional)' });
-      const f = tokenFacts(token);
-      const days = f.expiresAt ? Math.floor((f.expiresAt.getTime() - Date.now()) / 86_400_000) : undefined;
-      if (f.kind === 'master-key') add({ id: 'token', title: `token type${sfx}`, status: 'fail', detail: 'the Snowflake credential holds a proxy master key (sk-…), not a PAT', fix: PAT_FIX });
-      else if (f.kind === 'keypair-jwt') add({ id: 'token', title: `token type${sfx}`, status: 'fail', detail: 'a key-pair JWT (RS256) given as a PAT: Snowflake would reject it as PROGRAMMATIC_ACCESS_TOKEN', fix: 'put a programmatic access token in SNOWFLAKE_PAT, or configure key-pair auth' });
-      else if (f.expiresAt && days !== undefined && f.expiresAt.getTime() <= Date.now()) add({ id: 'token', title: `token type${sfx}`, status: 'fail', detail: `programmatic access token, expired on ${f.expiresAt.toISOString().slice(0, 10)}`, fix: PAT_FIX });
-      else if (days !== undefined && days < 7) add({ id: 'token', title: `token type${sfx}`, status: 'warn', detail: `programmatic access token, expires in ${days} day(s) (${f.expiresAt!.toISOString().slice(0, 10)})`, fix: PAT_FIX });
-      else add({ id: 'token', title: `token type${sfx}`, status: 'ok', detail: f.kind === 'pat' ? `programmatic access token${f.expiresAt ? `, expires ${f.expiresAt.toISOString().slice(0, 10)}` : ''}` : 'opaque token, sent as PROGRAMMATIC_ACCESS_TOKEN' });
+      add(tokenCheck(token, `token type${sfx}`, RESTART_NOTE));
     }
 
     // host resolves and answers; credential accepted

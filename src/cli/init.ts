@@ -23,7 +23,7 @@ import { platformConfigDir } from '../config/paths.js';
 import { generateMasterKey } from '../config/master-key.js';
 import { KNOWN_MODELS, modelInfo } from '../cortex/models.js';
 import { completeWire } from '../cortex/complete.js';
-import { classifyRefusal, listModels, nearestModel, probeModel, tokenFacts } from '../snowflake/diagnose.js';
+import { classifyRefusal, listModels, nearestModel, patFix, probeModel, tokenFacts, type Refusal } from '../snowflake/diagnose.js';
 import { NetworkFailure } from '../snowflake/http.js';
 import { canPrompt, colorsFor, die } from './ui.js';
 
@@ -285,7 +285,7 @@ export async function init(opts: InitOptions): Promise<void> {
       else if (r.answer.status === 401 || r.answer.status === 403) {
         const why = classifyRefusal(r.answer);
         spin?.error('The credential was refused');
-        die(`Snowflake refused the credential: ${why.detail}`, why.fix);
+        die(`Snowflake refused the credential: ${why.detail}`, initFix(why));
       } else {
         // The models list is not served here: a 1-token request decides.
         const probe = await probeModel(
@@ -294,7 +294,7 @@ export async function init(opts: InitOptions): Promise<void> {
         );
         if (!probe.ok && probe.reason === 'refused') {
           spin?.error('The credential was refused');
-          die(`Snowflake refused the credential: ${probe.detail}`, probe.refusal?.fix);
+          die(`Snowflake refused the credential: ${probe.detail}`, probe.refusal && initFix(probe.refusal));
         }
         if (!probe.ok && probe.reason === 'network') die(`cannot reach Snowflake: ${probe.detail}`, 'check the account identifier and your network');
       }
@@ -362,6 +362,11 @@ export async function init(opts: InitOptions): Promise<void> {
 }
 
 // ───────────────────────────── pieces ─────────────────────────────
+
+/** A refusal's fix as init's user needs it: no proxy runs yet, so a new PAT means running init again. */
+function initFix(r: Refusal): string {
+  return r.cause === 'expired-pat' ? patFix('then run cortex-proxy init again') : r.fix;
+}
 
 function answer<T>(v: T): Exclude<T, symbol> {
   if (p.isCancel(v)) {

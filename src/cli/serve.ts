@@ -1,10 +1,14 @@
 // `cortex-proxy serve`: load the config (or fall back to demo mode), start the HTTP server, stop cleanly.
+import fs from 'node:fs';
 import type { AddressInfo } from 'node:net';
+import path from 'node:path';
 import pc from 'picocolors';
 import { loadConfig, ConfigError } from '../config/load.js';
 import type { Config } from '../config/types.js';
 import { createApp } from '../server/app.js';
-import { createLogger, isLogLevel, type LogLevel } from '../server/log.js';
+import { createLogger, isLogLevel, type Logger, type LogLevel } from '../server/log.js';
+import { envRefs, formatChecks, LOOPBACK, masterKeyCheck, missingVarsCheck, patsOf, tokenCheck, type Check } from './offline-checks.js';
+import { colorsFor } from './ui.js';
 import type { Emulator } from '../emulator/index.js';
 import { randomId } from '../core/ids.js';
 import { installFailedAuthLimit, installTunnelGuard } from '../server/tunnel-guard.js';
@@ -26,8 +30,6 @@ export interface ServeOptions {
   quiet?: boolean;
 }
 
-const LOOPBACK = new Set(['127.0.0.1', 'localhost', '::1']);
-
 export async function serve(opts: ServeOptions): Promise<void> {
   const level = opts.logLevel as LogLevel;
   if (!isLogLevel(level)) fail(`--log-level must be one of debug, info, warn, error, silent (got '${opts.logLevel}')`);
@@ -42,20 +44,15 @@ export async function serve(opts: ServeOptions): Promise<void> {
   try {
     config = loadConfig({ configPath: opts.config });
   } catch (err) {
-    if (err instanceof ConfigError) fail(err.message);
+    if (err instanceof ConfigError) fail(err.message + missingVarsBlock(err));
     throw err;
   }
-  for (const w of config.warnings) log.warn(w);
+  // doctor's offline checks (cli/offline-checks.ts), as one block; fatal only where the proxy could not work at all
+  // or would run open. The network checks stay with doctor: start-up must not wait on Snowflake.
+  startupChecks(config, opts.host, log);
   // --tunnel: refused without a strong master key or in demo mode; the tool is found before listening (cli/tunnel.ts).
   const tunnelPlan = opts.tunnel ? planTunnel(opts.tunnel, config) : undefined;
   let tunnel: RunningTunnel | undefined;
-
-  if (!LOOPBACK.has(opts.host) && !config.settings.masterKey) {
-    fail(
-      `refusing to listen on ${opts.host} without a master key: anyone who can reach this address could spend your Cortex credits.\n` +
-        '  Set general_settings.master_key in the config (e.g. master_key: os.environ/LITELLM_MASTER_KEY), or listen on 127.0.0.1.',
-    );
-  }
 
   let emulator: Emulator | undefined;
   if (config.demo) {
@@ -126,6 +123,49 @@ export async function serve(opts: ServeOptions): Promise<void> {
     process.stderr.write(tunnelBanner(tunnel.url, config));
     process.stdout.write(`tunnel ${tunnel.url}\n`); // machine-readable, like the listening line
   }
+}
+
+/** The start-up block: config warnings, each static PAT's form and expiry, the master key for this address. */
+function startupChecks(config: Config, host: string, log: Logger): void {
+  const checks: Check[] = config.warnings.map((w) => ({ id: 'config', title: 'config', status: 'warn', detail: w }));
+  let fatal: string | undefined;
+  if (!config.demo) {
+    const pats = patsOf(config.deployments);
+    const results = pats.map((p) => tokenCheck(p.token, pats.length > 1 ? `token (${p.models.join(', ')})` : 'token', 'then start cortex-proxy serve again'));
+    checks.push(...results.filter((r) => r.status !== 'ok'));
+    // Every model's credential is unusable: nothing could be served.
+    const unusable = results.filter((r) => r.status === 'fail');
+    const allPat = config.deployments.every((d) => d.auth.type === 'pat');
+    if (allPat && pats.length > 0 && unusable.length === pats.length) fatal = `no model can reach Cortex: ${unusable[0].detail}`;
+  }
+  const key = config.settings.masterKey;
+  const mk = masterKeyCheck(key === undefined ? undefined : { value: key, where: config.source === 'environment' || config.demo ? 'the environment' : config.source }, host);
+  if (mk.status === 'fail' && config.demo) {
+    // Demo mode has no account behind it: nothing to spend, so beyond loopback it is allowed, and says so.
+    checks.push({ id: 'master-key', title: 'master key', status: 'warn', detail: `demo mode on ${host}${key ? ' with a weak master key' : ' without a master key'}: anyone who can reach it gets emulator answers (no account is configured, so no credits can be spent)`, fix: 'once you connect an account, set general_settings.master_key in the config (or CORTEX_PROXY_MASTER_KEY), or listen on loopback only with --host 127.0.0.1' });
+  } else if (mk.status !== 'ok' && !(mk.status === 'warn' && !key)) {
+    // No key on loopback is the ordinary local set-up (doctor says it, not every start); a weak one there warns.
+    checks.push(LOOPBACK.has(host) ? { ...mk, status: 'warn' } : mk);
+    if (mk.status === 'fail' && !LOOPBACK.has(host)) fatal ??= `refusing to listen on ${host} ${key ? 'with a weak master key' : 'without a master key'}: anyone who can reach this address could spend your Cortex credits`;
+  }
+  if (!checks.length) return;
+  const c = colorsFor(process.stderr);
+  const block = ['start-up checks (the offline part of cortex-proxy doctor):', ...formatChecks(checks, c, '  ')].join('\n');
+  if (fatal) fail(`${fatal}\n${block}`);
+  log.warn(block);
+}
+
+/** Every os.environ/ variable the config names that is not set, when the load stopped at the first of them. */
+function missingVarsBlock(err: ConfigError): string {
+  if (!err.file || !/ is not set$/.test(err.detail)) return '';
+  let text: string;
+  try {
+    text = fs.readFileSync(err.file, 'utf8');
+  } catch {
+    return '';
+  }
+  const check = missingVarsCheck(envRefs(text), process.env, path.join(path.dirname(err.file), '.env'));
+  return check ? `\n${formatChecks([check], colorsFor(process.stderr), '  ').join('\n')}` : '';
 }
 
 function fail(message: string): never {

@@ -21,7 +21,7 @@ import { isAlias, isMap, isScalar, isSeq, LineCounter, parseDocument } from 'yam
 import type { Document, Node, YAMLError } from 'yaml';
 import { DEFAULT_SETTINGS } from './types.js';
 import type { Config, CortexApi, Deployment, Settings } from './types.js';
-import { knownModelIds } from '../cortex/models.js';
+import { knownModelIds, suggestModelId } from '../cortex/models.js';
 import { parseModelInfo } from './model-info.js';
 import { finishRouting, parseFallbacks, parseRouterSettings, type PendingRouting } from './routing.js';
 import { checkWildcard } from './litellm-routing.js';
@@ -413,6 +413,7 @@ function loadFile(file: string, display: string, env: NodeJS.ProcessEnv, warning
 
   const top = new Map(ctx.entries(root, 'the config').map((e) => [e.key, e]));
   for (const e of top.values()) if (!TOP_KEYS.includes(e.key)) ctx.unknown(e, '', TOP_KEYS, TOP_LITELLM);
+  refuseStrayMasterKey(ctx, top);
 
   // environment_variables first: LiteLLM sets them before resolving os.environ/ references.
   const ev = top.get('environment_variables');
@@ -585,7 +586,7 @@ function deploymentFrom(ctx: FileCtx, item: Node | null, i: number): Deployment 
   else ctx.fail(me!.value, `model '${model}' has no provider prefix`, `write model: snowflake/${model}`);
   checkWildcard(ctx, modelName, cortexModel, mn!.value, me!.value);
   if (!isPattern(cortexModel)) {
-    const guess = closest(cortexModel, knownModelIds());
+    const guess = suggestModelId(cortexModel); // one rule (cortex/models.ts): gpt-5 → openai-gpt-5, typos, aliases
     if (guess) ctx.warn(me!.value, `Cortex model '${cortexModel}'{at} is not one cortex-proxy knows — did you mean '${guess}'?`);
   }
 
@@ -693,6 +694,24 @@ function yamlError(err: YAMLError, file: string, display: string): ConfigError {
 /** yaml's messages append a source excerpt (which could show a literal secret); keep only the description. */
 function firstSentence(message: string): string {
   return message.split('\n')[0].replace(/ at line \d+, column \d+:?\s*$/, '').trim();
+}
+
+/**
+ * A master key written where cortex-proxy does not read it (a misspelt section such as `general_setting:`, or a
+ * misspelt key such as `master-key:`) would start the proxy with no client authentication: an error, never a
+ * warning (never fail open).
+ */
+function refuseStrayMasterKey(ctx: FileCtx, top: Map<string, Entry>): void {
+  const isKey = (k: string) => /^master[-_ ]?keys?$/i.test(k) || (k.toLowerCase() !== 'master_key' && editDistance(k.toLowerCase(), 'master_key', 3) <= 2);
+  for (const e of top.values()) {
+    if (!e.value || !isMap(e.value) || e.key === 'environment_variables') continue;
+    for (const pair of e.value.items) {
+      const k = isScalar(pair.key) ? String(pair.key.value) : '';
+      if (!isKey(k) || (e.key === 'general_settings' && k === 'master_key')) continue;
+      const where = e.key === 'general_settings' ? `general_settings.${k}` : `${e.key}.${k}`;
+      ctx.fail(pair.key as Node, `${where} looks like a master key that cortex-proxy would not read: the proxy would start without client authentication`, `write it as general_settings.master_key (e.g. master_key: os.environ/CORTEX_PROXY_MASTER_KEY under general_settings:)`);
+    }
+  }
 }
 
 // ───────────────────────────── environment-only modes ─────────────────────────────

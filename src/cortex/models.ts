@@ -4,6 +4,7 @@
 // describe models on GET /v1/models. Unknown models get permissive defaults so Cortex decides; a config's
 // `model_info:` overrides any field per deployment (config/model-info.ts → Deployment.info → deploymentInfo).
 import type { Deployment } from '../config/types.js';
+import { aliasCandidates } from '../config/model-names.js';
 
 export type ModelKind = 'chat' | 'embedding';
 export type ModelFamily = 'claude' | 'openai' | 'llama' | 'mistral' | 'deepseek' | 'snowflake' | 'other';
@@ -148,6 +149,38 @@ export const EMBEDDING_MODELS: ReadonlyMap<string, ModelInfo> = new Map(
 /** Every Cortex id in the catalogue (chat and embedding), for "did you mean" hints. */
 export function knownModelIds(): string[] {
   return [...KNOWN_MODELS.keys(), ...EMBEDDING_MODELS.keys()];
+}
+
+/**
+ * The catalogue id a mistyped or foreign id most likely means: an OpenAI name without Cortex's prefix (gpt-5 →
+ * openai-gpt-5), an alias of the naming rule (config/model-names.ts: claude-sonnet-4-5-20250929), else the nearest
+ * known id within two edits. undefined for a known id, or when nothing is close.
+ */
+export function suggestModelId(id: string): string | undefined {
+  const known = knownModelIds();
+  if (known.includes(id)) return undefined;
+  const bare = id.replace(/^(openai|anthropic|snowflake|cortex)[/-]/i, '');
+  for (const c of [bare, `openai-${bare}`, ...aliasCandidates(id), ...aliasCandidates(bare)]) if (known.includes(c)) return c;
+  let best: string | undefined;
+  let bestD = 3;
+  for (const c of known) {
+    for (const from of [id, `openai-${bare}`]) {
+      const d = editDistance(from.toLowerCase(), c, bestD);
+      if (d < bestD) [best, bestD] = [c, d];
+    }
+  }
+  return best;
+}
+
+function editDistance(a: string, b: string, limit: number): number {
+  if (Math.abs(a.length - b.length) >= limit) return limit;
+  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const cur = [i];
+    for (let j = 1; j <= b.length; j++) cur[j] = Math.min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
+    prev = cur;
+  }
+  return prev[b.length];
 }
 
 /** A guess for an id that is in neither table: embedding-looking ids are embedding models. */

@@ -3,6 +3,7 @@
 // CORTEX_REST_API_USAGE_HISTORY) and never contains a credential: Snowflake's own text is trimmed and scrubbed
 // of anything token-shaped before it is quoted.
 import { ProxyError, type ErrorKind } from '../core/errors.js';
+import { suggestModelId } from './models.js';
 
 const PAT_HELP =
   'Create a new programmatic access token (Snowsight → your profile → Programmatic access tokens), put it in SNOWFLAKE_PAT and restart cortex-proxy.';
@@ -158,8 +159,11 @@ export function snowflakeError(
   } else if (status === 400 && (code === '300014' || m.includes('unknown model'))) {
     kind = 'invalid_request';
     const models = configuredModels?.length ? ` Models configured in cortex-proxy: ${configuredModels.join(', ')}.` : '';
+    const id = /unknown model:?\s*"?([A-Za-z0-9][A-Za-z0-9._:-]*)/i.exec(p.message)?.[1];
+    const guess = id ? suggestModelId(id) : undefined;
+    const mean = guess ? ` Did you mean '${guess}'? (litellm_params.model: snowflake/${guess})` : '';
     text =
-      `Cortex does not know this model id.${said}${models} The REST catalogue differs from SQL AI_COMPLETE and from region to region; ` +
+      `Cortex does not know this model id.${said}${mean}${models} The REST catalogue differs from SQL AI_COMPLETE and from region to region; ` +
       'GET /api/v2/cortex/models lists what your account can use.';
   } else if (status === 400 && m.includes('throttled')) {
     kind = 'rate_limit';

@@ -47,8 +47,12 @@ export interface Refusal {
   fix: string;
 }
 
-const PAT_FIX =
-  'create a new programmatic access token (Snowsight → your profile → Programmatic access tokens, or ALTER USER <you> ADD PROGRAMMATIC ACCESS TOKEN …), put it in SNOWFLAKE_PAT (in .env next to the config; `pat/` prefix optional), then restart the proxy';
+/** What to do about a bad PAT; `next` says what follows (restart a running proxy, run init again), when anything. */
+export function patFix(next?: string): string {
+  return `create a new programmatic access token (Snowsight → your profile → Programmatic access tokens, or ALTER USER <you> ADD PROGRAMMATIC ACCESS TOKEN …) and put it in SNOWFLAKE_PAT (in .env next to the config; \`pat/\` prefix optional)${next ? `, ${next}` : ''}`;
+}
+/** After a new PAT: a proxy that is already running reads it only at start-up. */
+export const RESTART_NOTE = 'then restart cortex-proxy serve if it is running';
 const ROLE_FIX =
   "an admin runs: GRANT DATABASE ROLE SNOWFLAKE.CORTEX_USER TO ROLE <the PAT's role>; (or CORTEX_REST_API_USER); if the role has it, ask Snowflake whether the account is enabled for the Cortex REST API";
 const NETWORK_FIX =
@@ -75,7 +79,7 @@ export function classifyRefusal(a: Pick<Answer, 'status' | 'body' | 'text'>): Re
     return { cause: 'no-cortex-role', detail: `the PAT's role may not use Cortex (it lacks SNOWFLAKE.CORTEX_USER), or the account is not enabled. ${said}`, fix: ROLE_FIX };
   }
   if (a.status === 401 || (code !== undefined && code.startsWith('3901')))
-    return { cause: 'expired-pat', detail: `the credential was refused: the PAT is expired, revoked or mistyped. ${said}`, fix: PAT_FIX };
+    return { cause: 'expired-pat', detail: `the credential was refused: the PAT is expired, revoked or mistyped. ${said}`, fix: patFix(RESTART_NOTE) };
   return { cause: 'unknown', detail: said, fix: 'check the credential and the account identifier' };
 }
 
