@@ -4,7 +4,7 @@ import { loadConfig, ConfigError } from '../config/load.js';
 import type { Config, Deployment } from '../config/types.js';
 import { defaultUsageDir } from '../usage/log.js';
 import { mergeRates } from '../usage/rates.js';
-import { aggregate, formatCsv, formatText, parseSince, readRecords, table, type GroupBy } from '../usage/report.js';
+import { aggregate, formatCsv, formatText, parseSince, readRecords, safeJson, safeText, table, type GroupBy } from '../usage/report.js';
 import { compare, parseRows, runStatement, SqlApiError, usageHistoryStatement, USAGE_VIEW, type Comparison, type SnowflakeRow } from '../usage/snowflake.js';
 
 export interface UsageOptions {
@@ -85,7 +85,7 @@ export async function usage(opts: UsageOptions): Promise<void> {
       unrated_models: report.unratedModels,
       ...(sf ? { snowflake: { view: USAGE_VIEW, rows: sf.rows.length, ...sf.comparison } } : {}),
     };
-    process.stdout.write(JSON.stringify(out, null, 2) + '\n');
+    process.stdout.write(safeJson(JSON.stringify(out, null, 2)) + '\n');
     return;
   }
   if (opts.csv) {
@@ -106,7 +106,7 @@ function formatComparison(c: Comparison, rows: number): string {
   s += table(
     ['cortex model', 'Snowflake requests', 'Snowflake tokens', 'local requests', 'local tokens', 'matched', 'matched: local / Snowflake tokens'],
     c.models.map((m) => [
-      m.model,
+      safeText(m.model),
       n(m.snowflake_requests),
       n(m.snowflake_tokens),
       n(m.local_requests),
@@ -119,7 +119,7 @@ function formatComparison(c: Comparison, rows: number): string {
   s += `Matched by request id: ${n(c.models.reduce((a, m) => a + m.matched_requests, 0))} local requests`;
   s += c.unmatched_local ? `; ${n(c.unmatched_local)} not in Snowflake's view yet.\n` : '.\n';
   s += "Snowflake's rows include every REST API call of the account, not only this proxy's.\n";
-  for (const d of c.differences) s += `  differs: ${d.request_id} (${d.model}): local ${n(d.local_tokens)} tokens, Snowflake ${n(d.snowflake_tokens)}\n`;
+  for (const d of c.differences) s += `  differs: ${safeText(d.request_id)} (${safeText(d.model)}): local ${n(d.local_tokens)} tokens, Snowflake ${n(d.snowflake_tokens)}\n`;
   return s;
 }
 

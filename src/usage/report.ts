@@ -83,6 +83,35 @@ export function aggregate(records: UsageRecord[], by: GroupBy, rates: CreditRate
   return { totals, groups: list, unratedModels: [...unrated].sort() };
 }
 
+// Stored fields (model names from clients, key labels, Snowflake's model names) are printed to a terminal or opened
+// in a spreadsheet: control characters (C0, DEL, C1 such as the 8-bit CSI), bidi overrides and isolates (which can
+// reorder what a reader sees) are shown escaped, and CSV cells that a spreadsheet would run as a formula are quoted.
+const UNSAFE = /[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g;
+/** What JSON.stringify leaves raw inside strings (it escapes C0 itself; the output's own newlines must stay). */
+const UNSAFE_IN_JSON = /[\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g;
+const escapeChar = (c: string) => {
+  const code = c.charCodeAt(0);
+  return code < 0x100 ? `\\x${code.toString(16).padStart(2, '0')}` : `\\u${code.toString(16).padStart(4, '0')}`;
+};
+
+/** A stored string made safe for a terminal: control and bidi characters escaped, at most `max` characters. */
+export function safeText(s: string, max = 120): string {
+  const t = s.replace(UNSAFE, escapeChar);
+  return t.length > max ? t.slice(0, max - 1) + '…' : t;
+}
+
+/** JSON text with C1 controls and bidi characters written as \u escapes (JSON.stringify leaves them raw). */
+export function safeJson(text: string): string {
+  return text.replace(UNSAFE_IN_JSON, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
+
+/** A CSV cell: terminal-safe, a leading = + - @ (a spreadsheet formula) prefixed with ', quoted when needed. */
+export function csvCell(v: string): string {
+  let t = safeText(v, 1000);
+  if (/^[=+\-@]/.test(t)) t = `'${t}`;
+  return /[",\n]/.test(t) ? `"${t.replace(/"/g, '""')}"` : t;
+}
+
 const n = (v: number) => v.toLocaleString('en-US');
 export const fmtCredits = (c: number) => (c === 0 ? '0' : c >= 100 ? c.toFixed(1) : c >= 1 ? c.toFixed(3) : c.toFixed(5));
 
@@ -101,19 +130,18 @@ function cells(g: Totals): string[] {
 
 export function formatText(rep: Report, by: GroupBy, period: string): string {
   const head = by === 'day' ? 'day (UTC)' : by;
-  const rows = rep.groups.map((g) => [g.key, ...cells(g)]);
+  const rows = rep.groups.map((g) => [safeText(g.key), ...cells(g)]);
   rows.push(['TOTAL', ...cells(rep.totals)]);
   let s = `Usage ${period}\n\n${table([head, ...COLUMNS], rows)}\n\n`;
   s += '* Estimated AI credits from published Cortex REST API rates (or general_settings.credit_rates); Snowflake\'s bill is the truth.\n';
   if (rep.unratedModels.length)
-    s += `  No rate for ${rep.unratedModels.join(', ')} ('+' / '–'): add general_settings.credit_rates in the config to include them.\n`;
+    s += `  No rate for ${rep.unratedModels.map((m) => safeText(m)).join(', ')} ('+' / '–'): add general_settings.credit_rates in the config to include them.\n`;
   return s;
 }
 
 export function formatCsv(rep: Report, by: GroupBy): string {
   const head = [by, 'requests', 'errors', 'prompt_tokens', 'cached_tokens', 'completion_tokens', 'total_tokens', 'estimated_credits', 'unrated_requests'];
-  const esc = (v: string) => (/[",\n]/.test(v) ? `"${v.replace(/"/g, '""')}"` : v);
   const row = (k: string, g: Totals) =>
-    [esc(k), g.requests, g.errors, g.prompt_tokens, g.cached_tokens, g.completion_tokens, g.total_tokens, Number(g.credits.toFixed(6)), g.unrated].join(',');
+    [csvCell(k), g.requests, g.errors, g.prompt_tokens, g.cached_tokens, g.completion_tokens, g.total_tokens, Number(g.credits.toFixed(6)), g.unrated].join(',');
   return [head.join(','), ...rep.groups.map((g) => row(g.key, g)), row('TOTAL', rep.totals)].join('\n') + '\n';
 }
