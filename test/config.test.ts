@@ -491,3 +491,18 @@ describe('demo mode', () => {
     }
   });
 });
+
+describe('general_settings.image_url_fetch (docs/images.md)', () => {
+  const load = (value: string) => loadConfig({ cwd: tmp({ 'c.yaml': minimal('', `general_settings:\n  image_url_fetch: ${value}\n`) }), configPath: 'c.yaml', env: {} });
+  test('public, off (also the bare YAML 1.1 boolean), any; absent = public at the fetcher', () => {
+    assert.equal(load('public').settings.imageUrlFetch, 'public');
+    assert.equal(load('off').settings.imageUrlFetch, 'off');
+    assert.equal(load('"off"').settings.imageUrlFetch, 'off');
+    assert.equal(load('ANY').settings.imageUrlFetch, 'any');
+    assert.equal(loadConfig({ cwd: tmp({ 'c.yaml': minimal() }), configPath: 'c.yaml', env: {} }).settings.imageUrlFetch, undefined);
+  });
+  test('anything else is refused with the values it may take', () => {
+    assert.match(loadErr(() => load('everything')).message, /image_url_fetch must be public, off or any/);
+    assert.match(loadErr(() => load('true')).message, /image_url_fetch must be public, off or any/);
+  });
+});

@@ -221,3 +221,38 @@ describe('/v1/messages adaptive thinking (Snowflake: claude-opus-4-6 and newer, 
     assert.equal(badEffort.status, 400);
   });
 });
+
+describe('images on the v1 endpoints (docs/images.md: 20 images and 20 MiB per request, vision models only)', () => {
+  const PNG64 = 'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==';
+  const chatImages = (model: string, n: number, data = PNG64) => ({
+    model,
+    messages: [{ role: 'user', content: [...Array.from({ length: n }, () => ({ type: 'image_url', image_url: { url: `data:image/png;base64,${data}` } })), { type: 'text', text: 'see' }] }],
+  });
+  const messageImages = (n: number, data = PNG64) => ({
+    model: 'claude-sonnet-4-5',
+    max_tokens: 5,
+    messages: [{ role: 'user', content: [...Array.from({ length: n }, () => ({ type: 'image', source: { type: 'base64', media_type: 'image/png', data } })), { type: 'text', text: 'see' }] }],
+  });
+
+  test('20 images are accepted on both endpoints, for Claude and OpenAI models; 21 are refused', async () => {
+    assert.equal((await chat(chatImages('openai-gpt-4.1', 20))).status, 200);
+    assert.equal((await chat(chatImages('claude-sonnet-4-5', 20))).status, 200);
+    assert.equal((await messages(messageImages(20))).status, 200);
+    for (const r of [await chat(chatImages('openai-gpt-4.1', 21)), await messages(messageImages(21))]) {
+      assert.equal(r.status, 400);
+      assert.match(r.text, /too many images: 21 \(at most 20\)/);
+    }
+  });
+
+  test('more than 20 MiB of base64 images is refused; just under is accepted; non-vision models refuse any image', async () => {
+    const chunk = 'A'.repeat(7 * 1024 * 1024); // 7 MiB of base64 (a multiple of 4)
+    const three = await chat({ ...chatImages('openai-gpt-4.1', 0), messages: [{ role: 'user', content: [1, 2, 3].map(() => ({ type: 'image_url', image_url: { url: `data:image/png;base64,${chunk}` } })) }] });
+    assert.equal(three.status, 400);
+    assert.match(three.text, /images too large/);
+    const two = await chat({ ...chatImages('openai-gpt-4.1', 0), messages: [{ role: 'user', content: [1, 2].map(() => ({ type: 'image_url', image_url: { url: `data:image/png;base64,${chunk}` } })) }] });
+    assert.equal(two.status, 200, two.text.slice(0, 200));
+    const llama = await chat(chatImages('llama3.1-70b', 1));
+    assert.equal(llama.status, 400);
+    assert.match(llama.text, /does not support image input/);
+  });
+});

@@ -60,7 +60,7 @@ describe('catalogue', () => {
     assert.equal(modelInfo('openai-gpt-4.1').reasoning, false);
     assert.equal(modelInfo('openai-gpt-5-chat').reasoning, false);
     assert.equal(modelInfo('openai-gpt-5').reasoning, true);
-    assert.equal(modelInfo('openai-gpt-4.1').maxImages, 5);
+    assert.equal(modelInfo('openai-gpt-4.1').maxImages, 20, 'v1 endpoints: 20 images for every vision model (docs/images.md)');
     assert.equal(modelInfo('llama3.1-70b').tools, false);
     assert.equal(modelInfo('deepseek-r1').contextWindow, 32_768);
     assert.equal(modelInfo('snowflake-arctic-embed-m-v1.5').kind, 'embedding');
@@ -87,7 +87,7 @@ describe('catalogue', () => {
     assert.equal(i.reasoning, false, 'from the base model');
     assert.equal(i.maxOutputTokens, 4000);
     assert.equal(deploymentInfo(dep('claude-4-sonnet', { vision: false })).maxImages, 0, 'no vision, no images');
-    assert.equal(deploymentInfo(dep('llama3.1-70b', { vision: true })).maxImages, 5, 'vision switched on gets a default image limit');
+    assert.equal(deploymentInfo(dep('llama3.1-70b', { vision: true })).maxImages, 20, 'vision switched on gets a default image limit');
     const e = deploymentInfo(dep('my-embedder', { kind: 'embedding', dimensions: 384 }));
     assert.equal(e.kind, 'embedding');
     assert.equal(e.dimensions, 384);
@@ -152,8 +152,10 @@ describe('preflight', () => {
     const img = { type: 'image' as const, mediaType: 'image/png', base64: 'AA==' };
     const withImages = (n: number): ChatRequest => ({ ...chat('x'), messages: [{ role: 'user', parts: [{ type: 'text', text: 'x' }, ...Array(n).fill(img)] }] });
     assert.match(refusal(() => preflightChat(withImages(1), dep('llama3.1-70b'))).message, /does not accept images/);
-    preflightChat(withImages(6), dep('claude-4-sonnet')); // Claude takes 20 (the complete wire still caps at 5)
-    assert.match(refusal(() => preflightChat(withImages(6), dep('openai-gpt-4.1'))).message, /at most 5 images per request; this request has 6/);
+    preflightChat(withImages(20), dep('claude-4-sonnet')); // v1: 20 images for Claude and OpenAI models
+    preflightChat(withImages(20), dep('openai-gpt-4.1'));
+    assert.match(refusal(() => preflightChat(withImages(21), dep('openai-gpt-4.1'))).message, /at most 20 images per request; this request has 21/);
+    assert.match(refusal(() => preflightChat(withImages(6), dep('claude-4-sonnet'), 'complete')).message, /at most 5 images per request on inference:complete; this request has 6/);
     assert.equal(refusal(() => preflightChat(chat('x', { responseFormat: { type: 'json' } }), dep('claude-4-sonnet', { structuredOutput: false }))).param, 'response_format');
     const big = 'x'.repeat(6 * 32_768 + 60);
     const e = refusal(() => preflightChat(chat(big), dep('deepseek-r1')));

@@ -368,7 +368,7 @@ const LITELLM_LITELLM = new Set([
   'internal_user_budget_duration', 'global_disable_no_log_param', 'disable_add_transform_inline_image_block',
   'request_timeout_seconds', 'use_chat_completions_url_for_anthropic_messages', 'check_provider_endpoint',
 ]);
-const GENERAL_KEYS = ['master_key', 'disable_spend_logs', 'max_request_body_mb', 'max_request_size_mb', 'max_image_mb', 'min_output_tokens', ...USAGE_SETTING_KEYS, ...TEAM_SETTING_KEYS, ...LIMIT_SETTING_KEYS, ...BROWSER_SETTING_KEYS];
+const GENERAL_KEYS = ['master_key', 'disable_spend_logs', 'max_request_body_mb', 'max_request_size_mb', 'max_image_mb', 'image_url_fetch', 'min_output_tokens', ...USAGE_SETTING_KEYS, ...TEAM_SETTING_KEYS, ...LIMIT_SETTING_KEYS, ...BROWSER_SETTING_KEYS];
 const GENERAL_LITELLM = new Set([
   'store_model_in_db',
   'store_prompts_in_spend_logs', 'alerting', 'alerting_threshold', 'alert_types', 'alert_to_webhook_url',
@@ -498,6 +498,17 @@ function loadFile(file: string, display: string, env: NodeJS.ProcessEnv, warning
         case 'max_image_mb': {
           const mb = ctx.number(e, name, (n) => n >= 0 && n <= 1024, 'a number of megabytes from 0 to 1024', '10');
           if (mb !== undefined) settings.maxImageBytes = Math.round(mb * MB);
+          break;
+        }
+        case 'image_url_fetch': {
+          // docs/images.md: public (default) fetches from public addresses only; off never fetches; any also
+          // fetches from loopback and private networks (an intranet's images — and anything else there).
+          const sc = ctx.scalar(e, name, 'public, off or any');
+          if (!sc || sc.value === null || sc.value === undefined) break;
+          // YAML 1.1 (PyYAML) reads a bare `off` as false: take it as meant.
+          const mode = sc.value === false ? 'off' : String(sc.value).trim().toLowerCase();
+          if (mode !== 'public' && mode !== 'off' && mode !== 'any') ctx.fail(e.value, `${name} must be public, off or any`, `write e.g. ${e.key}: public`);
+          settings.imageUrlFetch = mode as 'public' | 'off' | 'any';
           break;
         }
         case 'min_output_tokens': {

@@ -86,6 +86,8 @@ export interface Settings {
   maxBodyBytes: number;
   /** Largest remote image the proxy fetches for a client, in bytes. */
   maxImageBytes: number;
+  /** general_settings.image_url_fetch: which image URLs the proxy fetches (cortex/images.ts; default public). */
+  imageUrlFetch?: 'public' | 'off' | 'any';
   /** general_settings.min_output_tokens: a client's (or model default's) max_tokens below this is raised to it; unset = respect the client. */
   minOutputTokens?: number;
   /** general_settings.usage_log_dir: folder of the usage log (default: usage/log.ts defaultUsageDir). */

@@ -48,9 +48,12 @@ export type ModelInfoOverride = Partial<Omit<ModelInfo, 'id' | 'family' | 'known
 export const COMPLETE_MAX_TOKENS = 16_384;
 
 const K = 1000;
-/** Claude accepts 20 images per prompt, OpenAI models 5 (AI_COMPLETE docs, §9.2). */
+/**
+ * Images per request for vision models: 20 on Cortex's v1 endpoints, for Claude and OpenAI models alike
+ * (docs/images.md); inference:complete takes at most 5 whatever the model (cortex/preflight.ts WIRE_MAX_IMAGES).
+ */
 const CLAUDE_IMAGES = 20;
-const OPENAI_IMAGES = 5;
+const OPENAI_IMAGES = 20;
 
 // id, context, max output, tools, vision, reasoning control.
 // Context and output from Snowflake's model table (https://docs.snowflake.com/en/user-guide/snowflake-cortex/aisql-regional-availability,

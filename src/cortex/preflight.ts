@@ -1,7 +1,7 @@
 // Requests the catalogue says cannot succeed are refused before a round trip, with a 400 that names the model
 // and the limit (every wire: called from server/proxy.ts once the deployment is known). What a single wire
 // cannot carry (e.g. more than 5 images on inference:complete) stays with that wire.
-import type { Deployment } from '../config/types.js';
+import type { Deployment, WireName } from '../config/types.js';
 import type { ChatRequest } from '../core/types.js';
 import { ProxyError } from '../core/errors.js';
 import { deploymentInfo, type ModelInfo } from './models.js';
@@ -14,7 +14,7 @@ import { deploymentInfo, type ModelInfo } from './models.js';
 export const LOWER_BOUND_BYTES_PER_TOKEN = 6;
 
 /** Throws ProxyError(invalid_request) when the deployment's model cannot serve this chat request. */
-export function preflightChat(chat: ChatRequest, d: Deployment): void {
+export function preflightChat(chat: ChatRequest, d: Deployment, wire?: WireName): void {
   const info = deploymentInfo(d);
   const who = describe(chat.model, d);
   if (info.kind === 'embedding') {
@@ -33,21 +33,7 @@ export function preflightChat(chat: ChatRequest, d: Deployment): void {
       { param: 'tools', code: 'tools_not_supported' },
     );
   }
-  const images = countImages(chat);
-  if (images > 0 && !info.vision) {
-    throw new ProxyError(
-      'invalid_request',
-      `${who} does not accept images; use a vision model such as claude-sonnet-4-5, claude-4-sonnet or openai-gpt-4.1 (or set model_info.supports_vision: true).`,
-      { param: 'messages', code: 'images_not_supported' },
-    );
-  }
-  if (images > info.maxImages) {
-    throw new ProxyError(
-      'invalid_request',
-      `${who} accepts at most ${info.maxImages} images per request; this request has ${images}. Send fewer images (model_info.max_images_per_prompt sets the limit).`,
-      { param: 'messages', code: 'too_many_images' },
-    );
-  }
+  preflightImages(chat, d, wire);
   if (chat.responseFormat && !info.structuredOutput) {
     throw new ProxyError(
       'invalid_request',
@@ -63,6 +49,40 @@ export function preflightChat(chat: ChatRequest, d: Deployment): void {
       `prompt is too long: at least ${least} tokens > ${info.contextWindow} maximum (the context window of ${who}). ` +
         'Shorten or compact the conversation, or use a model with a larger context window (model_info.max_input_tokens sets the limit).',
       { param: 'messages', code: 'context_length_exceeded' },
+    );
+  }
+}
+
+/**
+ * Images per request on each wire. Cortex's v1 endpoints (/v1/chat/completions, /v1/messages) take at most 20
+ * images (and 20 MiB of them: cortex/images.ts MAX_IMAGE_REQUEST_BASE64); inference:complete at most 5
+ * (reference/cortex-api.md §2.5.5; sources and the conflicts between them: docs/images.md).
+ */
+export const WIRE_MAX_IMAGES: Record<WireName, number> = { openai: 20, anthropic: 20, complete: 5 };
+
+/**
+ * Vision and image-count checks for one deployment (and wire, when known). Run before any image URL is fetched
+ * (server/proxy.ts), so a request with too many images costs no fetch, and again for each candidate.
+ */
+export function preflightImages(chat: ChatRequest, d: Deployment, wire?: WireName): void {
+  const images = countImages(chat);
+  if (images === 0) return;
+  const info = deploymentInfo(d);
+  const who = describe(chat.model, d);
+  if (!info.vision) {
+    throw new ProxyError(
+      'invalid_request',
+      `${who} does not accept images; use a vision model such as claude-sonnet-4-5 or openai-gpt-4.1 (or set model_info.supports_vision: true).`,
+      { param: 'messages', code: 'images_not_supported' },
+    );
+  }
+  const max = Math.min(info.maxImages, wire ? WIRE_MAX_IMAGES[wire] : Infinity);
+  if (images > max) {
+    const why = wire && WIRE_MAX_IMAGES[wire] < info.maxImages ? ` on ${wire === 'complete' ? 'inference:complete' : `the ${wire} wire`}` : '';
+    throw new ProxyError(
+      'invalid_request',
+      `${who} accepts at most ${max} images per request${why}; this request has ${images}. Send fewer images (model_info.max_images_per_prompt sets the model's limit).`,
+      { param: 'messages', code: 'too_many_images' },
     );
   }
 }

@@ -31,6 +31,8 @@ const COMPLETE_PATH = '/api/v2/cortex/inference:complete';
 const MODELS_PATH = '/api/v2/cortex/models';
 const STATEMENTS_PATH = '/api/v2/statements';
 const MAX_BODY = 10 * 1024 * 1024; // §2.5.5 [DOC] "request body < 10 MB"
+/** The v1 endpoints take 20 MiB of base64 images per request (docs/images.md), plus the conversation around them [INF]. */
+const MAX_V1_BODY = 24 * 1024 * 1024;
 
 // §3.1 [OBS ml-python capture].
 const SSE_HEADERS = {
@@ -178,18 +180,18 @@ function flattenHeaders(h: IncomingMessage['headers']): Record<string, string> {
   return out;
 }
 
-async function readBody(req: IncomingMessage): Promise<Buffer | null> {
+async function readBody(req: IncomingMessage, max = MAX_BODY): Promise<Buffer | null> {
   const chunks: Buffer[] = [];
   let size = 0;
   try {
     for await (const c of req as AsyncIterable<Buffer>) {
       size += c.length;
-      if (size <= MAX_BODY) chunks.push(c);
+      if (size <= max) chunks.push(c);
     }
   } catch {
     return null; // client went away mid-body
   }
-  if (size > MAX_BODY) throw new CortexError(413, 'request body too large', undefined, `> ${MAX_BODY} bytes [INF]`);
+  if (size > max) throw new CortexError(413, 'request body too large', undefined, `> ${max} bytes [INF]`);
   return chunks.length === 1 ? chunks[0] : Buffer.concat(chunks);
 }
 
@@ -426,7 +428,7 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulato
     const ex = new Exchange(req, res, rec, onAbort, (e) => active.delete(e));
     active.add(ex);
     try {
-      const raw = await readBody(req);
+      const raw = await readBody(req, path.includes('/cortex/v1/') ? MAX_V1_BODY : MAX_BODY);
       if (raw === null || ex.ended) return;
       let body: unknown;
       let parsed = false;

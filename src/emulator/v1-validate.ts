@@ -21,6 +21,9 @@ const TOOL_NAME = /^[a-zA-Z0-9_-]{1,64}$/; // [INF] the OpenAI/Anthropic tool-na
 const IMAGE_TYPES = new Set(['image/jpeg', 'image/png', 'image/gif', 'image/webp']);
 const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
 const IMAGE_TOKENS = 400; // [INF] flat prompt-token estimate per image, as validate.ts
+/** The v1 endpoints take at most 20 images and 20 MiB of them per request (docs/images.md). */
+export const V1_MAX_IMAGES = 20;
+export const V1_MAX_IMAGE_BASE64 = 20 * 1024 * 1024;
 
 const isInt = (v: unknown): v is number => typeof v === 'number' && Number.isInteger(v);
 const isNum = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
@@ -34,9 +37,17 @@ function modelOf(body: Obj, ctx: ValidationContext): { model: string; info: Mode
   return { model: body.model, info };
 }
 
-function base64Image(data: unknown, mediaType: unknown, where: string): void {
+/** Checks one base64 image; returns its size in base64 characters. */
+function base64Image(data: unknown, mediaType: unknown, where: string): number {
   if (typeof mediaType !== 'string' || !IMAGE_TYPES.has(mediaType)) throw bad(`${where}: image media type must be one of ${[...IMAGE_TYPES].join(', ')}`);
   if (typeof data !== 'string' || data === '' || data.length % 4 !== 0 || !BASE64.test(data)) throw bad(`${where}: image data must be base64`);
+  return data.length;
+}
+
+function imageLimits(images: number, imageChars: number, info: ModelInfo): void {
+  const max = Math.min(V1_MAX_IMAGES, info.maxImages);
+  if (images > max) throw bad(`too many images: ${images} (at most ${max})`, '[INF text]');
+  if (imageChars > V1_MAX_IMAGE_BASE64) throw bad(`images too large: ${imageChars} bytes of base64 (at most ${V1_MAX_IMAGE_BASE64} per request)`, '[INF text]');
 }
 
 function cache(o: Obj, where: string): number {
@@ -187,6 +198,7 @@ export function validateChatCompletions(body: unknown, ctx: ValidationContext): 
   const callNames = new Map<string, string>(); // tool_call id → name
   let pendingCalls: string[] = []; // ids of the last assistant turn's calls not yet answered
   let images = 0;
+  let imageChars = 0;
   let breakpoints = 0;
   let toolTurn: CheckedMessage | undefined; // the user message collecting consecutive tool results
   const last = body.messages.length - 1;
@@ -220,7 +232,7 @@ export function validateChatCompletions(body: unknown, ctx: ValidationContext): 
             if (!isObj(iu) || typeof iu.url !== 'string') throw invalidPayload(`${pw}.image_url.url is required`);
             const mm = /^data:([^;,]+);base64,(.*)$/s.exec(iu.url);
             if (!mm) throw bad(`${pw}: image_url must be a base64 data URL (§8.2)`, 'no remote URLs');
-            base64Image(mm[2], mm[1], pw);
+            imageChars += base64Image(mm[2], mm[1], pw);
             if (iu.detail !== undefined && family !== 'openai') throw invalidOptions(`${pw}.image_url.detail is only for OpenAI models [INF]`);
             m.images++;
           } else throw invalidPayload(`${pw}.type must be text or image_url`);
@@ -292,7 +304,7 @@ export function validateChatCompletions(body: unknown, ctx: ValidationContext): 
     }
   });
   if (pendingCalls.length > 0) throw unanswered(claude, pendingCalls, 'the end of messages');
-  if (images > info.maxImages) throw bad(`too many images: ${images} (at most ${info.maxImages})`, '[INF text]');
+  imageLimits(images, imageChars, info);
   if (claude && breakpoints > 4) throw bad(`A maximum of 4 blocks with cache_control may be provided. Found ${breakpoints}.`);
 
   return {
@@ -436,6 +448,7 @@ export function validateMessages(body: unknown, ctx: ValidationContext, headers:
   if (!Array.isArray(body.messages) || body.messages.length === 0) throw bad('messages: at least one message is required');
   const messages: CheckedMessage[] = [];
   let images = 0;
+  let imageChars = 0;
   let sawToolBlocks = false;
   body.messages.forEach((raw, i) => {
     const w = `messages.${i}`;
@@ -462,7 +475,7 @@ export function validateMessages(body: unknown, ctx: ValidationContext, headers:
             if (role !== 'user') throw bad(`${bw}: images belong in user messages`);
             const s = b.source;
             if (!isObj(s) || s.type !== 'base64') throw bad(`${bw}.source: only base64 images are supported (§8.2)`);
-            base64Image(s.data, s.media_type, bw);
+            imageChars += base64Image(s.data, s.media_type, bw);
             m.images++;
             return;
           }
@@ -489,7 +502,7 @@ export function validateMessages(body: unknown, ctx: ValidationContext, headers:
                 } else if (x.type === 'image') {
                   const s = x.source;
                   if (!isObj(s) || s.type !== 'base64') throw bad(`${xw}.source: only base64 images are supported`);
-                  base64Image(s.data, s.media_type, xw);
+                  imageChars += base64Image(s.data, s.media_type, xw);
                   m.images++;
                 } else throw bad(`${xw}.type: must be text or image`);
               });
@@ -537,7 +550,7 @@ export function validateMessages(body: unknown, ctx: ValidationContext, headers:
       r.name = use.name;
     }
   });
-  if (images > info.maxImages) throw bad(`too many images: ${images} (at most ${info.maxImages})`);
+  imageLimits(images, imageChars, info);
   if (breakpoints > 4) throw bad(`A maximum of 4 blocks with cache_control may be provided. Found ${breakpoints}.`);
 
   return {

@@ -12,13 +12,13 @@ import type { EncodedRequest, Wire } from '../cortex/wire.js';
 import { completeWire } from '../cortex/complete.js';
 import { openaiWire } from '../cortex/openai-wire.js';
 import { anthropicWire } from '../cortex/anthropic-wire.js';
-import { resolveImages } from '../cortex/images.js';
+import { resolveImages, type ResolveImagesOptions } from '../cortex/images.js';
 import { callTimeouts, connectionError, seconds, type CallTimeouts, type Upstream, type UpstreamResponse } from '../cortex/client.js';
 import { shouldFallback, type Router } from '../cortex/router.js';
 import type { Logger } from './log.js';
 import { SSE_HEADERS, sendJson, write } from './http.js';
 import { applyOutputFloor } from './max-tokens.js';
-import { preflightChat } from '../cortex/preflight.js';
+import { countImages, preflightChat, preflightImages } from '../cortex/preflight.js';
 import { forEachChunk } from './chunks.js';
 import { watchIdle } from './idle.js';
 
@@ -77,6 +77,8 @@ export interface ProxyContext {
    * throwing. Every model route calls it: chat (every dialect and Cursor shape), count_tokens, embeddings.
    */
   admit?: (x: Exchange, a: Admission, req: IncomingMessage) => Promise<void>;
+  /** TEST SEAM (cortex/images.ts): set only by tests, never from configuration. */
+  imageFetchTestSeam?: ResolveImagesOptions['testSeam'];
   /** Whether the exchange's client may use a model name (fallbacks, /v1/models); absent = every model. */
   allows?: (x: Exchange, model: string) => boolean;
   /** Awaited before an answer's last bytes are written (team/gateway.ts: its usage row is stored first). Never throws. */
@@ -115,7 +117,13 @@ export async function proxyChat(
     candidates = candidates.filter((c) => allows(x, c.modelName));
     if (candidates.length === 0) throw new ProxyError('permission', `this key may not use the model '${chat.model.slice(0, 100)}'`, { code: 'model_not_allowed', param: 'model' });
   }
-  if (hasRemoteImages(chat)) await resolveImages(chat, { maxBytes: ctx.config.settings.maxImageBytes });
+  if (countImages(chat) > 0) {
+    // Image count and vision before any fetch (the requested model's refusal is the client's error), then the
+    // URLs, fetched the SSRF-safe way (cortex/images.ts) within the per-image and per-request byte caps.
+    const first = candidates[0].deployment;
+    preflightImages(chat, first, ctx.router.wireFor(first));
+    if (hasRemoteImages(chat)) await resolveImages(chat, { policy: ctx.config.settings.imageUrlFetch ?? 'public', maxBytes: ctx.config.settings.maxImageBytes, testSeam: ctx.imageFetchTestSeam });
+  }
 
   // A client that goes away aborts the upstream call at once (no tokens burnt for nobody).
   const abort = new AbortController();
@@ -210,7 +218,7 @@ export async function proxyChat(
  */
 function prepareFor(ctx: ProxyContext, chat: ChatRequest, deployment: Deployment, wire: Wire): { req: ChatRequest; encoded: EncodedRequest } {
   const req: ChatRequest = { ...chat };
-  preflightChat(req, deployment); // catalogue limits: refuse what cannot succeed before a round trip
+  preflightChat(req, deployment, wire.name as WireName); // catalogue limits: refuse what cannot succeed before a round trip
   applyOutputFloor(req, deployment, ctx.config.settings.minOutputTokens);
   dropUnsupported(req, wire, deployment, ctx);
   return { req, encoded: wire.encodeRequest(req, deployment) };
