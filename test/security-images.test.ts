@@ -53,6 +53,8 @@ after(async () => {
   }
 });
 
+const slow = { now: 0, max: 0 };
+
 /** Serves images: /a.png, /b.jpg; /page (HTML), /liar.png (says PNG, is JPEG), /big (n bytes of PNG), /to?u=… (302). */
 function imageHandler(req: http.IncomingMessage, res: http.ServerResponse): void {
   const u = new URL(req.url ?? '/', 'http://x');
@@ -79,6 +81,14 @@ function imageHandler(req: http.IncomingMessage, res: http.ServerResponse): void
       res.writeHead(200, { 'content-type': 'image/png' }).end(body);
       return;
     }
+    case '/slow.png': // held briefly, so the fetches of one request overlap
+      slow.now++;
+      slow.max = Math.max(slow.max, slow.now);
+      setTimeout(() => {
+        slow.now--;
+        res.writeHead(200, { 'content-type': 'image/png' }).end(PNG);
+      }, 30);
+      return;
     case '/to':
       res.writeHead(302, { location: u.searchParams.get('u') ?? '/a.png' }).end();
       return;
@@ -313,6 +323,14 @@ describe('content type and magic bytes', () => {
     await resolveImages(reqWith(a, b), any);
     assert.equal(a.mediaType, 'image/png');
     assert.equal(b.mediaType, 'image/jpeg');
+  });
+
+  test('a request’s URLs are fetched at most 4 at a time', async () => {
+    slow.max = 0;
+    const parts = Array.from({ length: 10 }, (_, i) => img(`${s.base}/slow.png?i=${i}`));
+    await resolveImages(reqWith(...parts), any);
+    assert.ok(parts.every((p) => p.mediaType === 'image/png'));
+    assert.ok(slow.max <= 4 && slow.max >= 2, `at most 4 in flight (saw ${slow.max})`);
   });
 
   test('per-request cap: images totalling over 20 MiB of base64 are refused while streaming', async () => {

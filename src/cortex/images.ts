@@ -66,6 +66,36 @@ const MAX_REDIRECTS = 3;
 /** Cortex's v1 endpoints take at most 20 MiB of images per request (docs/images.md). */
 export const MAX_IMAGE_REQUEST_BASE64 = 20 * 1024 * 1024;
 const DEFAULT_CONCURRENCY = 4;
+/** Image fetches in flight in the whole process (all requests together): bounds memory and sockets. */
+export const PROCESS_FETCHES = 16;
+let fetching = 0;
+const queue: Array<() => void> = [];
+
+/** Waits for one of the process's fetch slots; resolves to its release. Rejects when `signal` fires while waiting. */
+function fetchSlot(signal: AbortSignal): Promise<() => void> {
+  const release = () => {
+    fetching--;
+    queue.shift()?.();
+  };
+  if (fetching < PROCESS_FETCHES) {
+    fetching++;
+    return Promise.resolve(release);
+  }
+  return new Promise((resolve, reject) => {
+    const go = () => {
+      signal.removeEventListener('abort', onAbort);
+      fetching++;
+      resolve(release);
+    };
+    const onAbort = () => {
+      const i = queue.indexOf(go);
+      if (i !== -1) queue.splice(i, 1);
+      reject(signal.reason);
+    };
+    queue.push(go);
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
+}
 
 /** Every ImagePart, anywhere in the conversation (tool results included). */
 function allImages(req: ChatRequest): ImagePart[] {
@@ -136,7 +166,13 @@ export async function resolveImages(req: ChatRequest, opts: ResolveImagesOptions
     while (failure === undefined && next < urls.length) {
       const url = urls[next++];
       try {
-        const r = await fetchImage(url, opts, policy, budget, abort.signal);
+        const release = await fetchSlot(abort.signal);
+        let r: { mediaType: string; base64: string };
+        try {
+          r = await fetchImage(url, opts, policy, budget, abort.signal);
+        } finally {
+          release();
+        }
         for (const p of remote.get(url)!) {
           p.mediaType = r.mediaType;
           p.base64 = r.base64;
