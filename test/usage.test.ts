@@ -55,7 +55,7 @@ test('a usage record carries the documented fields, no key and no prompt text', 
   assert.deepEqual(Object.keys(r), [
     'v', 'ts', 'dialect', 'client', 'key', 'model', 'cortex_model', 'wire', 'stream', 'status', 'latency_ms', 'ttft_ms',
     'prompt_tokens', 'completion_tokens', 'cached_tokens', 'cache_write_tokens', 'retries', 'fallback', 'request_id',
-    'error_kind', 'error', 'client_closed',
+    'trace_id', 'error_kind', 'error', 'client_closed',
   ]);
   assert.equal(r.client, 'claude-code');
   assert.equal(r.key, 'master');

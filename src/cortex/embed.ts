@@ -13,7 +13,7 @@ import type { Deployment } from '../config/types.js';
 import { ProxyError, invalidRequest } from '../core/errors.js';
 import type { Route } from '../server/app.js';
 import { parseJson, readBody, sendJson } from '../server/http.js';
-import type { Exchange, ProxyContext } from '../server/proxy.js';
+import { traceExchange, upstreamTraceHeaders, type Exchange, type ProxyContext } from '../server/proxy.js';
 import { connectionError, type UpstreamResponse } from './client.js';
 import { preflightEmbedding } from './preflight.js';
 import { scrubSnowflakeText, snowflakeError, upstreamError } from './snowflake-errors.js';
@@ -165,9 +165,9 @@ export function decodeEmbedResponse(text: string, count: number, requestId?: str
   return { vectors, tokens };
 }
 
-async function embedBatch(ctx: ProxyContext, d: Deployment, texts: string[], signal: AbortSignal): Promise<BatchResult> {
+async function embedBatch(ctx: ProxyContext, d: Deployment, texts: string[], signal: AbortSignal, x: Exchange): Promise<BatchResult> {
   const body = JSON.stringify({ model: d.cortexModel, text: texts });
-  const up: UpstreamResponse = await ctx.upstream.post(d, EMBED_PATH, body, signal, ctx.router.modelNames);
+  const up: UpstreamResponse = await ctx.upstream.post(d, EMBED_PATH, body, signal, ctx.router.modelNames, upstreamTraceHeaders(x));
   let text: string;
   try {
     text = await up.body.text();
@@ -184,6 +184,7 @@ async function embedBatch(ctx: ProxyContext, d: Deployment, texts: string[], sig
 export async function proxyEmbeddings(ctx: ProxyContext, body: unknown, req: IncomingMessage, res: ServerResponse, x: Exchange): Promise<void> {
   const er = decodeEmbeddingRequest(body);
   x.model = er.model;
+  traceExchange(x, req);
   const d = ctx.router.resolve(er.model);
   // The same admission as chat (team/gateway.ts): the key's model list, rate limits and budget (input tokens only).
   if (ctx.admit) await ctx.admit(x, { model: er.model, deployment: d, inputTokens: estimateEmbedTokens(er.inputs) }, req);
@@ -215,7 +216,7 @@ export async function proxyEmbeddings(ctx: ProxyContext, body: unknown, req: Inc
       while (failure === undefined && next < parts.length) {
         const i = next++;
         try {
-          results[i] = await embedBatch(ctx, d, parts[i].texts, abort.signal);
+          results[i] = await embedBatch(ctx, d, parts[i].texts, abort.signal, x);
         } catch (err) {
           if (failure === undefined) failure = err;
           abort.abort(); // the other batches are wasted now

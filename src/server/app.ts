@@ -222,6 +222,7 @@ function logExchange(log: Logger, method: string, path: string, x: Exchange): vo
   if (x.retries) line += ` retries=${x.retries}`;
   if (x.fallback) line += ` fallback=${x.fallback}`;
   if (x.requestId) line += ` sf_request_id=${x.requestId}`;
+  if (x.trace) line += ` trace_id=${x.trace.traceId}`;
   if (x.remote) line += ` remote=${x.remote}`;
   if (x.clientClosed) line += ' client_closed=true';
   if (x.error) line += ` error="${x.error.slice(0, 300).replace(/"/g, "'")}"`;

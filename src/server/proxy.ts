@@ -21,6 +21,8 @@ import { applyOutputFloor } from './max-tokens.js';
 import { countImages, preflightChat, preflightImages } from '../cortex/preflight.js';
 import { forEachChunk } from './chunks.js';
 import { watchIdle } from './idle.js';
+import { traceFrom, traceHeaders, type TraceContext } from '../cortex/trace.js';
+import { userAgentFamily } from '../usage/record.js';
 
 export const WIRES: Record<WireName, Wire> = { complete: completeWire, openai: openaiWire, anthropic: anthropicWire };
 
@@ -55,6 +57,8 @@ export interface Exchange {
   stream?: boolean;
   /** Which client key was used ('master'; virtual keys: their label). Never the key itself. */
   keyLabel?: string;
+  /** The trace every upstream call of this exchange carries (cortex/trace.ts); its id is in the log line and usage record. */
+  trace?: TraceContext;
 }
 
 export interface ProxyContext {
@@ -108,6 +112,7 @@ export async function proxyChat(
 ): Promise<void> {
   const chat = dialect.decodeRequest(body, req.headers);
   x.model = chat.model.length > MAX_NAME_CHARS ? clip(chat.model, MAX_NAME_CHARS) : chat.model; // logs, usage records, /ui
+  traceExchange(x, req);
   x.stream = chat.stream;
   let candidates = ctx.router.candidates(chat.model);
   if (ctx.admit) await ctx.admit(x, { model: chat.model, deployment: candidates[0].deployment, chat }, req);
@@ -272,7 +277,7 @@ async function exchange(
   signal: AbortSignal,
   limit: CallTimeouts,
 ): Promise<void> {
-  const up = await ctx.upstream.post(deployment, encoded.path, JSON.stringify(encoded.body), signal, ctx.router.modelNames, encoded.headers, limit);
+  const up = await ctx.upstream.post(deployment, encoded.path, JSON.stringify(encoded.body), signal, ctx.router.modelNames, { ...encoded.headers, ...upstreamTraceHeaders(x) }, limit);
   x.requestId = up.requestId;
   x.retries += up.retries;
   const meta: ResponseMeta = { id: randomId(ID_PREFIX[dialect.name] ?? 'cp-'), created: nowSeconds(), model: chat.model };
@@ -322,6 +327,17 @@ async function exchange(
     if (ctx.beforeEnd) await ctx.beforeEnd(x);
     sendJson(res, 200, body, headers);
   }
+}
+
+/** The exchange's trace (cortex/trace.ts): the client's traceparent continued when valid, else a new trace. Once per exchange. */
+export function traceExchange(x: Exchange, req: IncomingMessage): TraceContext {
+  x.trace ??= traceFrom(req.headers, { agent: userAgentFamily(req.headers['user-agent']), keyLabel: x.keyLabel });
+  return x.trace;
+}
+
+/** The trace headers of one upstream call of this exchange (a new span each call). */
+export function upstreamTraceHeaders(x: Exchange): Record<string, string> {
+  return x.trace ? traceHeaders(x.trace) : {};
 }
 
 /** Response header telling the client what cortex-proxy changed in its request (e.g. thinking dropped to keep max_tokens). */

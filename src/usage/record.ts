@@ -39,6 +39,8 @@ export interface UsageRecord {
   fallback: string | null;
   /** Snowflake's request id (X-Snowflake-Request-ID): the REQUEST_ID of CORTEX_REST_API_USAGE_HISTORY. */
   request_id: string | null;
+  /** The W3C trace id every upstream call of the exchange carried (traceparent): the trace_id of the AI Gateway's AGENT_TRACE_TABLE. Absent in older records. */
+  trace_id?: string | null;
   error_kind: string | null;
   /** The error message the client got (cut to 300 characters; messages never carry secrets). */
   error: string | null;
@@ -116,6 +118,7 @@ export function toRecord(x: Exchange, req: IncomingMessage, defaultKey: string, 
     retries: x.retries,
     fallback: (x as Exchange & { fallback?: string }).fallback ?? null,
     request_id: x.requestId ?? null,
+    trace_id: x.trace?.traceId ?? null,
     error_kind: x.error ? (x.errorKind ?? 'upstream') : null,
     error: x.error ? x.error.slice(0, 300) : null,
     client_closed: x.clientClosed === true,
