@@ -11,13 +11,19 @@ COPY tsconfig.json ./
 COPY scripts ./scripts
 COPY bin ./bin
 COPY src ./src
-RUN node scripts/build.mjs && npm prune --omit=dev --ignore-scripts --no-audit --no-fund
+RUN node scripts/build.mjs
+# dist/ needs no node_modules, but the team gateway needs its PostgreSQL and Redis drivers, which are optional for
+# cortex-proxy (not installed by npm install -g): install them, at the lockfile's versions, on their own.
+RUN mkdir -p /drivers && cd /drivers && echo '{"private":true}' > package.json && \
+    npm install --no-audit --no-fund --ignore-scripts --omit=dev \
+      "pg@$(node -p "require('/app/package-lock.json').packages['node_modules/pg'].version")" \
+      "@redis/client@$(node -p "require('/app/package-lock.json').packages['node_modules/@redis/client'].version")"
 
 FROM node:20-bookworm-slim
 ENV NODE_ENV=production
 WORKDIR /app
 COPY --from=build /app/package.json ./
-COPY --from=build /app/node_modules ./node_modules
+COPY --from=build /drivers/node_modules ./node_modules
 COPY --from=build /app/bin ./bin
 COPY --from=build /app/dist ./dist
 USER node

@@ -38,6 +38,10 @@ const undiciSlim = {
   }
 }
 
+// `npm pack` / `npm publish` (its prepack and prepare scripts both build): no source maps (3 MB that users never
+// load; package.json "files" leaves them out of the tarball in any case) and no chunk of an earlier build left in
+// dist/. Both builds are then identical (same chunk names), so the second one changes nothing.
+const packing = ['pack', 'publish'].includes(process.env.npm_command ?? '');
 const result = await build({
   entryPoints: { cli: 'src/cli/index.ts' },
   outdir: 'dist',
@@ -48,7 +52,7 @@ const result = await build({
   platform: 'node',
   target: 'node20',
   format: 'esm',
-  sourcemap: 'linked',
+  sourcemap: packing ? false : 'linked',
   logLevel: 'warning',
   metafile: true,
   plugins: [undiciSlim],
@@ -61,7 +65,7 @@ const result = await build({
 const outputs = new Set(Object.keys(result.metafile.outputs).map((f) => path.resolve(f)));
 for (const f of readdirSync('dist')) {
   const full = path.resolve('dist', f);
-  if (/\.mjs(\.map)?$/.test(f) && !outputs.has(full) && Date.now() - statSync(full).mtimeMs > 60_000) rmSync(full, { force: true });
+  if (/\.mjs(\.map)?$/.test(f) && !outputs.has(full) && (packing || Date.now() - statSync(full).mtimeMs > 60_000)) rmSync(full, { force: true });
 }
 
 // The dashboard (/ui): its page, script and style, and uPlot's browser build, copied next to the bundle

@@ -10,6 +10,7 @@
 //                   transaction as the usage rows
 // The `pg` driver is imported here only, and this module only when database_url is set.
 import type { Pool, PoolClient } from 'pg';
+import { importDriver } from './drivers.js';
 import type { KeyRecord } from './keys.js';
 import { redactUrl, StoreConflict, StoreNotFound, type KeyChanges, type Spend, type TeamStore, type UsageRow } from './store.js';
 import type { UsageRecord } from '../usage/record.js';
@@ -110,7 +111,7 @@ export class PgStore implements TeamStore {
   }
 
   private getPool(): Promise<Pool> {
-    this.pool ??= import('pg').then((mod) => {
+    this.pool ??= importDriver(() => import('pg'), 'pg', 'general_settings.database_url (PostgreSQL)').then((mod) => {
       const pg = (mod as unknown as { default?: typeof import('pg') }).default ?? mod;
       // bigint (int8) columns as numbers: token counts stay far below 2^53.
       pg.types.setTypeParser(20, (v: string) => Number(v));

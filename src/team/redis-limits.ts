@@ -5,6 +5,7 @@
 import { createHash } from 'node:crypto';
 import type { AdmitRequest, AdmitResult, Limiter, Refusal } from './limits.js';
 import { LEASE_MS, WINDOW_MS } from './limits.js';
+import { importDriver } from './drivers.js';
 
 const NOW = `local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)`;
@@ -117,7 +118,7 @@ export class RedisLimiter implements Limiter {
 
   /** Connects (the first connection must succeed within a few seconds); reconnects on its own later. */
   static async connect(url: string, onError: (err: Error) => void): Promise<RedisLimiter> {
-    const { createClient } = await import('@redis/client');
+    const { createClient } = await importDriver(() => import('@redis/client'), '@redis/client', 'general_settings.redis_url (Redis)');
     let started = false;
     const client = createClient({
       url,
