@@ -241,11 +241,11 @@ function hostOf(u: URL): string {
 }
 
 /**
- * The address to connect to for a URL under the policy: the name is resolved once and every address it has must be
+ * The addresses to connect to for a URL under the policy: the name is resolved once and every address it has must be
  * public (a name with one private address among public ones is refused: DNS answers can be chosen by an attacker).
  * Throws invalid_request naming the URL and the kind of address, never the address itself.
  */
-export async function checkedAddress(u: URL, policy: ImageUrlFetch, seam?: ResolveImagesOptions['testSeam']): Promise<ResolvedAddress> {
+export async function checkedAddresses(u: URL, policy: ImageUrlFetch, seam?: ResolveImagesOptions['testSeam']): Promise<ResolvedAddress[]> {
   const host = hostOf(u);
   const name = shown(u.href);
   let addresses: ResolvedAddress[];
@@ -272,16 +272,19 @@ export async function checkedAddress(u: URL, policy: ImageUrlFetch, seam?: Resol
         );
     }
   }
-  return addresses[0];
+  return addresses;
 }
 
-/** A connect-time lookup that answers with the address that was checked, whatever name it is asked about. */
-function pinnedLookup(target: ResolvedAddress) {
+/**
+ * A connect-time lookup that answers with the addresses that were checked, whatever name it is asked about: all of
+ * them when asked for all (Node's happy eyeballs then tries IPv6 and IPv4 in turn), else the first.
+ */
+function pinnedLookup(targets: ResolvedAddress[]) {
   return (_hostname: string, options: unknown, callback?: (...args: unknown[]) => void) => {
     const cb = (typeof options === 'function' ? options : callback) as (...args: unknown[]) => void;
     const all = typeof options === 'object' && options !== null && (options as { all?: boolean }).all;
-    if (all) cb(null, [{ address: target.address, family: target.family }]);
-    else cb(null, target.address, target.family);
+    if (all) cb(null, targets.map((t) => ({ address: t.address, family: t.family })));
+    else cb(null, targets[0].address, targets[0].family);
   };
 }
 
@@ -306,10 +309,10 @@ async function fetchImage(
   for (let hop = 0; ; hop++) {
     if (u.protocol !== 'http:' && u.protocol !== 'https:')
       throw invalidRequest(`image URL ${name} redirects to a ${u.protocol.slice(0, 20)} URL; only http(s) is fetched`, 'image_url');
-    const target = await withSignal(checkedAddress(u, policy, opts.testSeam), signal, name);
+    const targets = await withSignal(checkedAddresses(u, policy, opts.testSeam), signal, name);
     // A dispatcher per hop whose connections go to the checked address only (no second DNS answer); the URL keeps
     // the name, so the Host header and TLS (SNI, certificate check) are the name's.
-    const agent = new Agent({ connect: { lookup: pinnedLookup(target) as never }, connections: 1, pipelining: 0 });
+    const agent = new Agent({ connect: { lookup: pinnedLookup(targets) as never }, connections: 1, pipelining: 0 });
     try {
       let res: Dispatcher.ResponseData;
       try {
