@@ -73,7 +73,8 @@ test('cloudflared: spawned with `tunnel --url`, URL printed, failed keys limited
     assert.equal(blocked.status, 429);
     assert.equal(blocked.body.error.code, 'too_many_failed_auth');
     assert.ok(Number(blocked.retryAfter) > 0);
-    assert.equal((await attempt('203.0.113.7', STRONG_KEY)).status, 429, 'blocked even with the right key until the window passes');
+    assert.equal((await attempt('203.0.113.7', STRONG_KEY)).status, 200, 'the right key passes even from a throttled address');
+    assert.equal((await attempt('203.0.113.7')).status, 429, 'and wrong keys from it are still throttled');
     const anthropic = await attempt('203.0.113.7', 'sk-wrong', '/v1/messages');
     assert.equal(anthropic.body.type, 'error', "in the Anthropic route's own error format");
     assert.equal(anthropic.body.error.type, 'rate_limit_error');

@@ -68,7 +68,7 @@ export async function serve(opts: ServeOptions): Promise<void> {
 
   const app = createApp(config, log);
   app.context.browser.allowHost(opts.host); // the --host name (every interface: the machine's name too)
-  if (tunnelPlan) installTunnelGuard(app, log); // forwarded client addresses, failed-key limiting
+  if (tunnelPlan) installTunnelGuard(app, log, tunnelPlan.tool); // forwarded client addresses, failed-key limiting
   else installFailedAuthLimit(app, log); // the same limit for clients on other machines (--host)
   const telemetry = telemetryOf(app.context)!;
   const usageLog = openUsageLog(app.context, telemetry); // closed (flushed) by app.close()

@@ -114,6 +114,8 @@ export interface Settings {
   databaseTimeoutMs?: number;
   /** general_settings.allowed_hosts: more Host names clients may use (server/browser-guard.ts); "*" = any. */
   allowedHosts?: string[];
+  /** general_settings.trusted_proxies: IPs/CIDRs whose forwarded headers name the client (server/client-address.ts). */
+  trustedProxies?: string[];
   /** general_settings.cors_origins: web origins granted CORS (server/browser-guard.ts). */
   corsOrigins?: string[];
   /** general_settings.redis_url: Redis for limits shared by every replica (team/redis-limits.ts). */

@@ -129,7 +129,7 @@ export function createApp(config: Config, log: Logger): App {
   const handle = async (req: IncomingMessage, res: ServerResponse) => {
     active++;
     const x: Exchange = { startedAt: performance.now(), dialect: 'http', retries: 0 };
-    if (context.clientAddress) x.remote = context.clientAddress(req); // tunnelled: the forwarded client address
+    if (context.clientAddress) x.remote = context.clientAddress(req); // tunnelled or behind trusted_proxies: the real client
     const url = req.url ?? '/';
     const q = url.indexOf('?');
     const path = q === -1 ? url : url.slice(0, q);
@@ -141,8 +141,14 @@ export function createApp(config: Config, log: Logger): App {
       if (context.browser.check(req, res, route ? `${route.method}, OPTIONS` : 'GET, POST, OPTIONS')) return;
       const open = typeof route?.public === 'function' ? route.public(context) : route?.public;
       if (!open) {
-        const pending = authorize(req, path, x);
-        if (pending) await pending;
+        try {
+          const pending = authorize(req, path, x);
+          if (pending) await pending;
+        } catch (err) {
+          // A wrong key is counted per client address; a throttled address gets 429 (a right key always passes).
+          if (err instanceof ProxyError && err.kind === 'auth' && context.authFailed) throw context.authFailed(req, err, x) ?? err;
+          throw err;
+        }
       }
       if (!route) {
         throw new ProxyError('not_found', `no route ${req.method} ${path}. cortex-proxy serves POST /v1/chat/completions, POST /v1/messages, POST /v1/responses, POST /v1/embeddings, GET /v1/models and GET /health.`);

@@ -188,7 +188,7 @@ function normaliseOrigin(o: string): string {
 }
 
 /** A list setting: a YAML list of strings, or one string with comma-separated values (os.environ/NAME allowed). */
-function readList(ctx: SettingsReader, e: Entry, name: string, example: string): string[] {
+export function readList(ctx: SettingsReader, e: Entry, name: string, example: string): string[] {
   const v = e.value as unknown;
   if (v === null || (isScalar(v) && v.value === null)) return [];
   if (isSeq(v)) {

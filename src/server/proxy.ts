@@ -72,6 +72,11 @@ export interface ProxyContext {
   onExchange: Array<(x: Exchange, req: IncomingMessage) => void>;
   /** Host, Origin and CORS checks (server/browser-guard.ts); serve adds the --host name and the tunnel's host. */
   browser: import('./browser-guard.js').BrowserGuard;
+  /**
+   * Called when client authentication failed (server/tunnel-guard.ts: counts the failure per client address); may
+   * answer another error instead (429 while that address is throttled).
+   */
+  authFailed?: (req: IncomingMessage, err: ProxyError, x: Exchange) => ProxyError | undefined;
   /** Set while tunnelled (server/tunnel-guard.ts): the client's real address, shown in the request log. */
   clientAddress?: (req: IncomingMessage) => string;
   /** Called when a chat exchange has been routed (model, wire, stream known), before the upstream call (in-flight gauges). */

@@ -1,39 +1,24 @@
-// Stricter rules while the proxy is reachable through a public tunnel (serve --tunnel):
-//   - the client address is the tunnel's forwarded one (CF-Connecting-IP, else the last X-Forwarded-For hop), trusted
-//     only on connections from this machine (where the tunnel process runs), and it is shown in the request log;
-//   - failed API keys are counted per client address: after MAX_FAILURES within WINDOW_MS that address gets 429
-//     (in the route's error format, with Retry-After) until its failures age out, so a leaked URL cannot be used
-//     to guess the master key.
-// Without a tunnel the failed-key limit is on too, per socket address, for clients on other machines (--host);
-// loopback clients are exempt (installFailedAuthLimit).
-// Installed around an App without changing its routes: the request listener is wrapped, failures are observed
-// through context.onExchange.
-import type { IncomingMessage, ServerResponse } from 'node:http';
+// Failed API keys are counted per real client address (server/client-address.ts: the connection's address, or the
+// forwarded one from a trusted proxy; under serve --tunnel the tunnel process on this machine is trusted). After
+// MAX_FAILURES within WINDOW_MS that address gets 429 (in the route's error format, with Retry-After) for every
+// further wrong key until its failures age out, so a leaked URL cannot be used to hammer the key check — but a
+// request with a right key always passes: one attacker behind the same address (a NAT, a load balancer that is
+// not in trusted_proxies) cannot lock everybody else out.
+// Without a tunnel, clients whose address is on this machine are exempt (one misconfigured local agent must not
+// slow down the others); behind a local reverse proxy listed in trusted_proxies the forwarded address counts.
+// Installed on an App through context.authFailed (called by app.ts when the key check fails).
+import type { IncomingMessage } from 'node:http';
 import { ProxyError } from '../core/errors.js';
-import { anthropicMessages } from '../dialects/anthropic-messages.js';
-import { openaiChat } from '../dialects/openai-chat.js';
 import type { App } from './app.js';
 import type { Logger } from './log.js';
-import { sendJson } from './http.js';
+import { LOOPBACK_CIDRS, TrustedProxies, clientAddressOf } from './client-address.js';
 
 export const MAX_FAILURES = 10;
 export const WINDOW_MS = 10 * 60_000;
 /** Addresses tracked at most (oldest forgotten first), so a flood of addresses cannot grow memory without bound. */
 const MAX_TRACKED = 10_000;
 
-const LOOPBACK = /^(127\.\d+\.\d+\.\d+|::1|::ffff:127\.\d+\.\d+\.\d+)$/;
-
-/** The client's address: forwarded headers count only on loopback connections (the local tunnel process). */
-export function clientAddress(req: IncomingMessage): string {
-  const socketAddr = req.socket.remoteAddress ?? 'unknown';
-  if (!LOOPBACK.test(socketAddr)) return socketAddr;
-  const cf = req.headers['cf-connecting-ip'];
-  if (typeof cf === 'string' && cf.trim()) return cf.trim();
-  const xff = req.headers['x-forwarded-for'];
-  const list = (Array.isArray(xff) ? xff.join(',') : xff ?? '').split(',').map((s) => s.trim()).filter(Boolean);
-  // The last hop is the one the tunnel added; earlier entries are whatever the client claimed.
-  return list.length ? list[list.length - 1] : socketAddr;
-}
+const LOOPBACK = new TrustedProxies(LOOPBACK_CIDRS);
 
 export class FailedAuthLimiter {
   private readonly failures = new Map<string, number[]>();
@@ -69,19 +54,23 @@ export class FailedAuthLimiter {
   }
 }
 
-const WRONG_KEY = 'missing or wrong API key';
-
-export function installTunnelGuard(app: App, log: Logger, limiter = new FailedAuthLimiter()): FailedAuthLimiter {
-  app.context.clientAddress = clientAddress;
-  return limitFailedAuth(app, log, limiter, clientAddress, () => false, 'tunnel: ');
+/** serve --tunnel: the tunnel process (on this machine) and trusted_proxies forward the client's address. */
+export function installTunnelGuard(app: App, log: Logger, tool?: string, limiter = new FailedAuthLimiter()): FailedAuthLimiter {
+  const trusted = new TrustedProxies([...LOOPBACK_CIDRS, ...(app.context.config.settings.trustedProxies ?? [])]);
+  const addressOf = clientAddressOf(trusted, { preferCfConnectingIp: tool === 'cloudflared' });
+  app.context.clientAddress = addressOf;
+  return limitFailedAuth(app, log, limiter, addressOf, () => false, 'tunnel: ');
 }
 
 /**
- * Without a tunnel, the same failed-key limit per socket address, always on for clients on other machines (serve
- * --host). Loopback clients are exempt: one misconfigured local agent must not lock out the others on the machine.
+ * Without a tunnel: the same limit per client address (the socket's, or the forwarded one from trusted_proxies),
+ * for clients on other machines. Clients on this machine are exempt.
  */
-export function installFailedAuthLimit(app: App, log: Logger, limiter = new FailedAuthLimiter(), exempt = (addr: string) => LOOPBACK.test(addr)): FailedAuthLimiter {
-  return limitFailedAuth(app, log, limiter, (req) => req.socket.remoteAddress ?? 'unknown', exempt, '');
+export function installFailedAuthLimit(app: App, log: Logger, limiter = new FailedAuthLimiter(), exempt = (addr: string) => LOOPBACK.has(addr)): FailedAuthLimiter {
+  const trusted = new TrustedProxies(app.context.config.settings.trustedProxies ?? []);
+  const addressOf = clientAddressOf(trusted);
+  if (trusted.size > 0) app.context.clientAddress = addressOf; // the request log shows the real client
+  return limitFailedAuth(app, log, limiter, addressOf, exempt, '');
 }
 
 function limitFailedAuth(
@@ -92,29 +81,18 @@ function limitFailedAuth(
   exempt: (addr: string) => boolean,
   prefix: string,
 ): FailedAuthLimiter {
-  app.context.onExchange.push((x, req) => {
-    if (x.status === 401 && x.error?.startsWith(WRONG_KEY)) {
-      const addr = addressOf(req);
-      if (exempt(addr)) return;
-      limiter.fail(addr);
-      if (limiter.retryAfter(addr) > 0) log.warn(`${prefix}${addr} sent ${limiter.max} wrong API keys within ${limiter.windowMs / 60_000} min; refusing it for now`);
-    }
-  });
-  const inner = app.server.listeners('request') as Array<(req: IncomingMessage, res: ServerResponse) => void>;
-  app.server.removeAllListeners('request');
-  app.server.on('request', (req: IncomingMessage, res: ServerResponse) => {
+  app.context.authFailed = (req, _err, x) => {
     const addr = addressOf(req);
-    const wait = exempt(addr) ? 0 : limiter.retryAfter(addr);
+    if (exempt(addr)) return undefined;
+    const wait = limiter.retryAfter(addr); // throttled before this attempt?
+    limiter.fail(addr); // failures while throttled count too: hammering keeps the address throttled
     if (wait === 0) {
-      for (const l of inner) l.call(app.server, req, res);
-      return;
+      if (limiter.retryAfter(addr) > 0) log.warn(`${prefix}${addr} sent ${limiter.max} wrong API keys within ${limiter.windowMs / 60_000} min; its wrong keys get 429 for now (right keys still pass)`);
+      return undefined;
     }
-    const path = (req.url ?? '/').split('?')[0];
-    const err = new ProxyError('rate_limit', `too many requests with a wrong API key from ${addr}; try again in ${wait} s with the right key.`, { code: 'too_many_failed_auth', retryAfter: wait });
-    const envelope = path.startsWith('/v1/messages') ? anthropicMessages : openaiChat;
-    log.info(`${req.method} ${path} status=429 remote=${addr} error="blocked after ${limiter.max} failed API keys"`);
-    req.resume();
-    sendJson(res, 429, envelope.encodeError(err), { 'retry-after': String(wait) });
-  });
+    x.remote ??= addr;
+    const again = limiter.retryAfter(addr);
+    return new ProxyError('rate_limit', `too many requests with a wrong API key from ${addr}; try again in ${again} s with the right key.`, { code: 'too_many_failed_auth', retryAfter: again });
+  };
   return limiter;
 }
