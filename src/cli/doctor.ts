@@ -64,9 +64,12 @@ export async function runChecks(ctx: ConfigContext, port: number, warehouse?: st
   else if (ctx.file) {
     const count = ctx.config ? new Set(ctx.config.deployments.map((d) => d.modelName)).size : 0;
     const n = ctx.config ? `${count} model${count === 1 ? '' : 's'}` : 'parses';
-    const warn = ctx.config?.warnings.length ? `; ${ctx.config.warnings.length} warning(s): ${ctx.config.warnings[0]}` : '';
-    add({ id: 'config', title: 'config', status: warn ? 'warn' : 'ok', detail: `${ctx.file}: ${n}${warn}`, fix: warn ? 'see the warning' : undefined });
+    const ws = ctx.config?.warnings ?? [];
+    const warn = ws.length ? `; ${ws.length} warning${ws.length > 1 ? 's' : ''} below` : '';
+    add({ id: 'config', title: 'config', status: warn ? 'warn' : 'ok', detail: `${ctx.file}: ${n}${warn}`, fix: warn ? 'see the warnings' : undefined });
   } else add({ id: 'config', title: 'config', status: 'ok', detail: 'no file: zero-config from SNOWFLAKE_ACCOUNT + SNOWFLAKE_PAT' });
+  // Every warning, each once (serve prints the same list at start-up).
+  if (ctx.config && !ctx.config.demo) for (const w of ctx.config.warnings) add({ id: 'config-warning', title: 'config warning', status: 'warn', detail: oneLine(w) });
 
   if (ctx.file) {
     const dotEnv = ctx.envFiles.length ? ctx.envFiles.join(', ') : `${dirOf(ctx.file)}/.env`;

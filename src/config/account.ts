@@ -19,6 +19,8 @@ export interface ApiBase {
   url: string;
   /** Non-fatal remarks (plain http to a remote host, an unusual path). */
   warnings: string[];
+  /** The Cortex endpoint a full URL named: …/inference:complete, …/v1/chat/completions, …/v1/messages. */
+  endpoint?: 'complete' | 'openai' | 'anthropic';
 }
 
 const isSnowflakeHost = (host: string) => SNOWFLAKE_DOMAINS.some((d) => host === d || host.endsWith('.' + d));
@@ -69,12 +71,17 @@ export function normaliseApiBase(raw: string): ApiBase {
     warnings.push(`api_base uses plain http:// to ${host}; the PAT travels unencrypted (fine for a local emulator only)`);
   }
   let p = u.pathname.replace(/\/+$/, '');
-  const m = /^(.*?\/api\/v2)(?:\/cortex(?:\/inference:complete|\/v1(?:\/chat\/completions|\/messages)?)?)?$/.exec(p);
-  if (m) p = m[1];
+  const m = /^(.*?\/api\/v2)(?:\/cortex(\/inference:complete|\/v1(?:\/chat\/completions|\/messages)?)?)?$/.exec(p);
+  let endpoint: ApiBase['endpoint'];
+  if (m) {
+    p = m[1];
+    const tail = m[2] ?? '';
+    endpoint = tail === '/inference:complete' ? 'complete' : tail.endsWith('/chat/completions') ? 'openai' : tail.endsWith('/messages') ? 'anthropic' : undefined;
+  }
   else if (p === '') p = '/api/v2';
   else warnings.push(`api_base path '${p}' does not end in /api/v2; requests will go to ${p}/cortex/…`);
   const port = u.port ? `:${u.port}` : '';
-  return { url: `${u.protocol}//${host}${port}${p}`, warnings };
+  return { url: `${u.protocol}//${host}${port}${p}`, warnings, ...(endpoint ? { endpoint } : {}) };
 }
 
 /**

@@ -2,6 +2,7 @@
 // or SNOWFLAKE_ACCOUNT + SNOWFLAKE_PAT from the environment (zero-config), or demo mode when nothing at all is
 // configured. Every problem in a file is reported with its line; unknown keys are warnings, never crashes.
 // Secret values (PAT, master key) never appear in an error message or a warning.
+// YAML is read the way PyYAML reads LiteLLM's files (config/yaml.ts); `include:` merges other files (config/include.ts).
 //
 // Where the config comes from (first match wins):
 //   1. opts.configPath (the --config flag), relative to opts.cwd;
@@ -17,14 +18,20 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { parseEnv } from 'node:util';
-import { isAlias, isMap, isScalar, isSeq, LineCounter, parseDocument } from 'yaml';
-import type { Document, Node, YAMLError } from 'yaml';
+import { isAlias, isMap, isScalar, isSeq } from 'yaml';
+import type { Document, LineCounter, Node } from 'yaml';
 import { DEFAULT_SETTINGS } from './types.js';
-import type { Config, CortexApi, Deployment, Settings } from './types.js';
+import { ConfigError } from './errors.js';
+import { parseConfigYaml } from './yaml.js';
+import type { Config, CortexApi, Deployment, Settings, WireName } from './types.js';
 import { knownModelIds, suggestModelId } from '../cortex/models.js';
 import { parseModelInfo } from './model-info.js';
 import { finishRouting, parseFallbacks, parseRouterSettings, type PendingRouting } from './routing.js';
 import { checkWildcard } from './litellm-routing.js';
+import { PROVIDER_HINT, PROVIDER_WIRES, checkProviderBase, endpointWire } from './api-base-forms.js';
+import { applyIncludes } from './include.js';
+import { expandDotEnv } from './dotenv.js';
+import { applyCredential, parseCredentialList, type Credentials } from './credentials.js';
 import { DEPLOYMENT_PARAM_KEYS, readDeploymentParams } from './deployment-params.js';
 import { isPattern } from '../cortex/wildcards.js';
 import { deploymentInfo } from '../cortex/models.js';
@@ -38,33 +45,7 @@ import { readTeamSetting, TEAM_SETTING_KEYS } from '../team/config.js';
 import { readBrowserSetting, BROWSER_SETTING_KEYS } from '../server/browser-guard.js';
 import { readClientAddressSetting, CLIENT_ADDRESS_SETTING_KEYS } from '../server/client-address.js';
 
-export class ConfigError extends Error {
-  /** Absolute path of the offending file, when a file is at fault. */
-  readonly file?: string;
-  /** 1-based line and column of the offending YAML node. */
-  readonly line?: number;
-  readonly column?: number;
-  /** What to do about it. */
-  readonly hint: string;
-  /** The message without location and hint. */
-  readonly detail: string;
-
-  constructor(detail: string, hint: string, where: { file?: string; display?: string; line?: number; column?: number } = {}) {
-    let loc = '';
-    if (where.file) {
-      loc = where.display ?? where.file;
-      if (where.line) loc += `:${where.line}${where.column ? `:${where.column}` : ''}`;
-      loc += ': ';
-    }
-    super(`${loc}${detail}\n  hint: ${hint}`);
-    this.name = 'ConfigError';
-    this.file = where.file;
-    this.line = where.line;
-    this.column = where.column;
-    this.hint = hint;
-    this.detail = detail;
-  }
-}
+export { ConfigError };
 
 export interface LoadOptions {
   /** --config; relative paths are resolved against cwd. */
@@ -136,7 +117,7 @@ export function loadConfig(opts: LoadOptions = {}): Config {
       throw new ConfigError(`${display} is not a file`, 'point --config at a YAML file such as litellm_config.yaml');
     loadDotEnv(path.dirname(file), cwd, env, warnings);
     if (path.dirname(file) !== cwd) loadDotEnv(cwd, cwd, env, warnings);
-    return loadFile(file, display, env, warnings);
+    return loadFile(file, display, env, warnings, cwd);
   }
 
   loadDotEnv(cwd, cwd, env, warnings);
@@ -159,7 +140,7 @@ function loadDotEnv(dir: string, cwd: string, env: NodeJS.ProcessEnv, warnings: 
     if (code !== 'ENOENT' && code !== 'ENOTDIR') warnings.push(`could not read ${displayPath(p, cwd)} (${code ?? 'error'}) — skipped`);
     return;
   }
-  const vars = parseEnv(text);
+  const vars = expandDotEnv(text, parseEnv(text), env); // ${VAR} as python-dotenv expands it (config/dotenv.ts)
   for (const [k, v] of Object.entries(vars)) if (env[k] === undefined && v !== undefined) env[k] = v;
   if (process.platform !== 'win32' && (mode & 0o077) !== 0 && Object.keys(vars).length > 0) {
     const d = displayPath(p, cwd);
@@ -176,8 +157,13 @@ interface Entry {
 }
 
 type Where = { line?: number; column?: number };
+export type IncludedFile = { file: string; display: string; lc: LineCounter; doc: Document };
 
 class FileCtx {
+  /** LiteLLM keys already warned about in a model_list entry: generic name → its warning and lines. */
+  private readonly litellmSeen = new Map<string, { index: number; lines: number[] }>();
+  /** credential_list, by name (config/credentials.ts). */
+  credentials: Credentials = new Map();
   /** A secret is written in the file itself (then the file's permissions matter: see loadFile). */
   literalSecret = false;
   constructor(
@@ -189,15 +175,33 @@ class FileCtx {
     readonly warnings: string[],
   ) {}
 
+  /** Nodes of files read through `include:` (config/include.ts) → that file, so positions name the right file. */
+  readonly owners = new WeakMap<object, IncludedFile>();
+  /** Every file read (the config and its includes), for the permission check of literal secrets. */
+  readonly files: string[] = [];
+
+  private ownerOf(node: Node | null | undefined): { file: string; display: string; lc: LineCounter; doc: Document } {
+    return (node && this.owners.get(node)) || this;
+  }
+
   at(node: Node | null | undefined): Where {
     const start = node?.range?.[0];
     if (start === undefined) return {};
-    const { line, col } = this.lc.linePos(start);
+    const { line, col } = this.ownerOf(node).lc.linePos(start);
     return { line, column: col };
   }
 
+  /** " at line N" (" at other.yaml line N" for an included file), for a warning. */
+  private where(node: Node | null | undefined): string {
+    const { line } = this.at(node);
+    if (!line) return '';
+    const o = this.ownerOf(node);
+    return o.file === this.file ? ` at line ${line}` : ` at ${o.display} line ${line}`;
+  }
+
   fail(node: Node | null | undefined, detail: string, hint: string): never {
-    throw new ConfigError(detail, hint, { file: this.file, display: this.display, ...this.at(node) });
+    const o = this.ownerOf(node);
+    throw new ConfigError(detail, hint, { file: o.file, display: o.display, ...this.at(node) });
   }
 
   failAccount(node: Node | null | undefined, err: unknown): never {
@@ -205,9 +209,10 @@ class FileCtx {
     throw err;
   }
 
+  /** A warning, once: the same text twice (a mapping read twice, a repeated key) is shown once. */
   warn(node: Node | null | undefined, text: string): void {
-    const { line } = this.at(node);
-    this.warnings.push(line ? text.replace('{at}', ` at line ${line}`) : text.replace('{at}', ''));
+    const line = text.replace('{at}', this.where(node));
+    if (!this.warnings.includes(line)) this.warnings.push(line);
   }
 
   unknown(e: Entry, section: string, known: readonly string[], litellm: ReadonlySet<string>): void {
@@ -216,7 +221,17 @@ class FileCtx {
     const v = e.value as { anchor?: string } | null;
     if (v?.anchor) return;
     if (litellm.has(e.key)) {
+      // Said once per key: the same key in every model_list entry is one warning listing its lines.
+      const generic = name.replace(/\[\d+\]/g, '[]');
+      const seen = this.litellmSeen.get(generic);
+      const { line } = this.at(e.keyNode);
+      if (seen && line) {
+        seen.lines.push(line);
+        this.warnings[seen.index] = `LiteLLM key '${generic}' (at lines ${seen.lines.join(', ')}) is not implemented by cortex-proxy — ignored`;
+        return;
+      }
       this.warn(e.keyNode, `LiteLLM key '${name}'{at} is not implemented by cortex-proxy — ignored`);
+      if (line && generic !== name) this.litellmSeen.set(generic, { index: this.warnings.length - 1, lines: [line] });
       return;
     }
     const guess = closest(e.key, known);
@@ -226,7 +241,7 @@ class FileCtx {
   deref(node: Node | null | undefined): Node | null {
     let n: unknown = node ?? null;
     for (let i = 0; i < 32 && isAlias(n); i++) {
-      const target = n.resolve(this.doc);
+      const target = n.resolve(this.ownerOf(n).doc);
       if (!target) this.fail(n, `alias *${n.source} points to no anchor`, `define &${n.source} before using *${n.source}`);
       n = target;
     }
@@ -253,6 +268,8 @@ class FileCtx {
       if (!isScalar(k) || k.value === null || typeof k.value === 'object')
         this.fail(k ?? value, `${where} has a key that is not a plain word`, 'write keys as plain names, e.g. model_name:');
       const key = String(k.value);
+      const dup = own.get(key);
+      if (dup) this.warn(dup.keyNode as Node, `duplicate key '${where === 'the config' ? key : `${where}.${key}`}'{at}: the later one${this.where(k)} wins (as in PyYAML)`);
       own.set(key, { key, keyNode: k, value });
     }
     for (const e of merged) if (!own.has(e.key)) own.set(e.key, e);
@@ -339,20 +356,20 @@ class FileCtx {
   }
 }
 
-const TOP_KEYS = ['model_list', 'litellm_settings', 'general_settings', 'environment_variables', 'router_settings'];
+const TOP_KEYS = ['model_list', 'litellm_settings', 'general_settings', 'environment_variables', 'router_settings', 'credential_list', 'include'];
 const TOP_LITELLM = new Set([
-  'include', 'credential_list', 'guardrails', 'callback_settings', 'mcp_servers',
+  'guardrails', 'callback_settings', 'mcp_servers',
   'files_settings', 'assistant_settings', 'finetune_settings', 'vector_store_registry', 'search_tools',
   'prompts', 'model_group_settings', 'batch_settings',
 ]);
 const MODEL_KEYS = ['model_name', 'litellm_params', 'model_info', 'rpm', 'tpm'];
 const MODEL_LITELLM = new Set<string>();
-const PARAM_KEYS = ['model', 'api_base', 'api_key', 'stream', 'max_tokens', 'temperature', 'custom_llm_provider', 'cortex_api', ...AUTH_PARAM_KEYS, ...DEPLOYMENT_PARAM_KEYS];
+const PARAM_KEYS = ['model', 'api_base', 'api_key', 'litellm_credential_name', 'stream', 'max_tokens', 'temperature', 'custom_llm_provider', 'cortex_api', ...AUTH_PARAM_KEYS, ...DEPLOYMENT_PARAM_KEYS];
 const PARAM_LITELLM = new Set([
   'api_version', 'organization',
   'input_cost_per_token', 'output_cost_per_token', 'input_cost_per_second', 'output_cost_per_second',
   'drop_params', 'additional_drop_params', 'weight', 'order', 'tags', 'region_name', 'top_p', 'mock_response',
-  'max_parallel_requests', 'use_in_pass_through', 'merge_reasoning_content_in_choices', 'litellm_credential_name',
+  'max_parallel_requests', 'use_in_pass_through', 'merge_reasoning_content_in_choices',
   'configurable_clientside_auth_params', 'cache_control_injection_points', 'seed', 'stop', 'model_info',
   'base_model', 'api_type', 'reasoning_effort', 'thinking', 'user',
 ]);
@@ -389,7 +406,7 @@ const EXAMPLE_MODEL =
   'model_list:\n    - model_name: cortex-claude-4-sonnet\n      litellm_params:\n        model: snowflake/claude-4-sonnet\n' +
   '        api_base: https://<account>.snowflakecomputing.com/api/v2\n        api_key: os.environ/SNOWFLAKE_PAT';
 
-function loadFile(file: string, display: string, env: NodeJS.ProcessEnv, warnings: string[]): Config {
+function loadFile(file: string, display: string, env: NodeJS.ProcessEnv, warnings: string[], cwd: string): Config {
   let text: string;
   try {
     text = fs.readFileSync(file, 'utf8');
@@ -397,13 +414,7 @@ function loadFile(file: string, display: string, env: NodeJS.ProcessEnv, warning
     throw new ConfigError(`cannot read ${display} (${(err as NodeJS.ErrnoException).code ?? 'error'})`, 'check the file permissions', { file, display });
   }
   if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
-  const lc = new LineCounter();
-  const doc = parseDocument(text, { lineCounter: lc, merge: true, prettyErrors: true, uniqueKeys: true });
-  if (doc.errors.length > 0) throw yamlError(doc.errors[0], file, display);
-  for (const w of doc.warnings) {
-    const line = w.linePos?.[0].line;
-    warnings.push(`YAML warning${line ? ` at line ${line}` : ''}: ${firstSentence(w.message)}`);
-  }
+  const { doc, lc } = parseConfigYaml(text, file, display, warnings);
 
   const ctx: FileCtx = new FileCtx(file, display, lc, doc, env, warnings);
   const root = ctx.deref(doc.contents as Node | null);
@@ -413,6 +424,8 @@ function loadFile(file: string, display: string, env: NodeJS.ProcessEnv, warning
     ctx.fail(root, 'the top level of the config must be a mapping (model_list:, litellm_settings:, general_settings:)', `start with\n  ${EXAMPLE_MODEL}`);
 
   const top = new Map(ctx.entries(root, 'the config').map((e) => [e.key, e]));
+  ctx.files.push(file);
+  applyIncludes(ctx, top, (p) => displayPath(p, cwd)); // include: other files merged in (config/include.ts)
   for (const e of top.values()) if (!TOP_KEYS.includes(e.key)) ctx.unknown(e, '', TOP_KEYS, TOP_LITELLM);
   refuseStrayMasterKey(ctx, top);
 
@@ -558,11 +571,18 @@ function loadFile(file: string, display: string, env: NodeJS.ProcessEnv, warning
   if (list === null || (isScalar(list) && list.value === null) || (isSeq(list) && list.items.length === 0))
     ctx.fail(ml.keyNode, 'model_list is empty', `add at least one model:\n  ${EXAMPLE_MODEL}`);
   if (!isSeq(list)) ctx.fail(list, 'model_list must be a list of models (lines starting with "- ")', `write\n  ${EXAMPLE_MODEL}`);
+  const ce = top.get('credential_list');
+  if (ce) ctx.credentials = parseCredentialList(ctx, ce, (v, section) => {
+    if (!PARAM_KEYS.includes(v.key)) ctx.unknown(v as Entry, section, PARAM_KEYS, PARAM_LITELLM);
+  });
   const deployments = list.items.map((item, i) => deploymentFrom(ctx, ctx.deref(item as Node), i));
   const routes = finishRouting(ctx, routing, deployments);
 
-  if (ctx.literalSecret && process.platform !== 'win32' && (fs.statSync(file).mode & 0o077) !== 0)
-    warnings.push(`${display} holds a secret and is readable by other users — run: chmod 600 ${display}`);
+  if (ctx.literalSecret && process.platform !== 'win32')
+    for (const f of ctx.files) {
+      const d = displayPath(f, cwd);
+      if ((fs.statSync(f).mode & 0o077) !== 0) warnings.push(`${d} holds a secret and is readable by other users — run: chmod 600 ${d}`);
+    }
   return { deployments, settings, source: file, demo: false, warnings, ...(routes ? { routing: routes } : {}) };
 }
 
@@ -583,6 +603,7 @@ function deploymentFrom(ctx: FileCtx, item: Node | null, i: number): Deployment 
   const params = new Map(ctx.entries(lp.value, `${where}.litellm_params`).map((e) => [e.key, e]));
   const pw = `${where}.litellm_params`;
   for (const e of params.values()) if (!PARAM_KEYS.includes(e.key)) ctx.unknown(e, pw, PARAM_KEYS, PARAM_LITELLM);
+  applyCredential(ctx, params, ctx.credentials, pw); // litellm_credential_name: credential_list values (config/credentials.ts)
 
   // model: snowflake/<cortex id>
   const me = params.get('model');
@@ -594,7 +615,10 @@ function deploymentFrom(ctx: FileCtx, item: Node | null, i: number): Deployment 
     ctx.fail(cp!.value, `only snowflake/ models are supported (custom_llm_provider is '${provider}')`, 'cortex-proxy talks only to Snowflake Cortex; remove custom_llm_provider or set it to snowflake');
   let cortexModel: string;
   const slash = model.indexOf('/');
+  // openai/<id> and anthropic/<id> pointed at Cortex's v1 endpoints: that wire (config/api-base-forms.ts).
+  const providerWire = slash > 0 ? PROVIDER_WIRES[model.slice(0, slash).toLowerCase()] : undefined;
   if (model.toLowerCase().startsWith('snowflake/')) cortexModel = model.slice('snowflake/'.length).trim();
+  else if (providerWire) cortexModel = model.slice(slash + 1).trim();
   else if (slash > 0)
     ctx.fail(me!.value, `only snowflake/ models are supported (got provider '${model.slice(0, slash)}')`, 'cortex-proxy talks only to Snowflake Cortex; write model: snowflake/<cortex model>, e.g. snowflake/claude-4-sonnet');
   else if (provider) cortexModel = model;
@@ -607,17 +631,21 @@ function deploymentFrom(ctx: FileCtx, item: Node | null, i: number): Deployment 
 
   // api_base, or SNOWFLAKE_ACCOUNT when absent (LiteLLM builds the base from the account id the same way).
   let apiBase: string;
+  let endpoint: WireName | undefined; // the endpoint a full api_base names (…/inference:complete, …/v1/messages)
   const be = params.get('api_base');
   const rawBase = be ? ctx.string(be, `${pw}.api_base`, 'https://<account>.snowflakecomputing.com/api/v2') : undefined;
   if (rawBase) {
     try {
       const b = normaliseApiBase(rawBase);
       apiBase = b.url;
+      endpoint = b.endpoint;
       for (const w of b.warnings) ctx.warn(be!.value, `${pw}.api_base{at}: ${w}`);
     } catch (err) {
       ctx.failAccount(be!.value, err);
     }
+    if (providerWire) checkProviderBase(ctx, model, providerWire, rawBase, be!.value);
   } else {
+    if (providerWire) ctx.fail(me!.value, `model '${modelName}': ${model.slice(0, slash)}/ models need an api_base that is a Cortex v1 URL`, PROVIDER_HINT);
     // litellm_params.snowflake_account (or LiteLLM's account_id) names the account too.
     const ae = ['snowflake_account', 'snowflake_account_id', 'account_id'].map((k) => params.get(k)).find((e) => e);
     const acct = ae ? ctx.string(ae, `${pw}.${ae.key}`, 'myorg-myaccount') : undefined;
@@ -647,7 +675,11 @@ function deploymentFrom(ctx: FileCtx, item: Node | null, i: number): Deployment 
   if (temperature !== undefined) d.temperature = temperature;
   if (fields.has('model_info')) d.info = parseModelInfo(ctx, fields.get('model_info')!, where);
   const ae = params.get('cortex_api');
+  const named = providerWire ?? endpoint;
   if (ae) d.wire = cortexApi(ctx, ae, `${pw}.cortex_api`, d);
+  else if (named) d.wire = endpointWire(ctx, named, d, (providerWire ? me : be)!.value, `${pw}.${providerWire ? 'model' : 'api_base'}`);
+  if (ae && named && d.wire !== named)
+    ctx.warn(ae.value, `${pw}.cortex_api{at} (${d.wire}) overrides the endpoint ${providerWire ? 'litellm_params.model' : 'api_base'} names (${named})`);
   readDeploymentParams(ctx, params, fields, pw, where, d);
   return d;
 }
@@ -684,31 +716,6 @@ function authParams(ctx: FileCtx, params: Map<string, Entry>, lp: Entry, pw: str
       else if (!ctx.warnings.includes(text.replace('{at}', ''))) ctx.warnings.push(text.replace('{at}', ''));
     },
   };
-}
-
-const YAML_HINTS: Record<string, string> = {
-  TAB_AS_INDENT: 'YAML does not allow tabs for indentation; replace them with spaces',
-  DUPLICATE_KEY: 'each key may appear only once in a mapping; delete or merge the duplicate',
-  MULTIPLE_DOCS: "the config must be a single YAML document; remove the '---' separator",
-  BAD_ALIAS: 'check anchors (&name) and aliases (*name)',
-  MISSING_CHAR: 'check for an unclosed quote or bracket',
-  BAD_INDENT: 'check the indentation: nested keys need more spaces than their parent, siblings the same number',
-  BLOCK_AS_IMPLICIT_KEY: 'check the indentation and that every "key: value" has a space after the colon',
-  MULTILINE_IMPLICIT_KEY: 'check the indentation and that every "key: value" has a space after the colon',
-};
-
-function yamlError(err: YAMLError, file: string, display: string): ConfigError {
-  const pos = err.linePos?.[0];
-  const hint =
-    (err.code === 'MISSING_CHAR' && /indicator/.test(err.message)
-      ? 'check the indentation: the keys of a list item must line up with the first key after its "- "'
-      : YAML_HINTS[err.code]) ?? 'check the YAML near this line: spaces (not tabs) for indentation, "key: value" pairs, list items starting with "- "';
-  return new ConfigError(`invalid YAML: ${firstSentence(err.message)}`, hint, { file, display, line: pos?.line, column: pos?.col });
-}
-
-/** yaml's messages append a source excerpt (which could show a literal secret); keep only the description. */
-function firstSentence(message: string): string {
-  return message.split('\n')[0].replace(/ at line \d+, column \d+:?\s*$/, '').trim();
 }
 
 /**

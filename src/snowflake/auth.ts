@@ -42,23 +42,31 @@ interface Source {
 const sources = new WeakMap<UpstreamAuth, Source>();
 const keyPairs = new Map<string, KeyPairTokens>();
 const tokenFiles = new Map<string, OAuthTokenFile>();
+/** One source per static token, whatever deployment names it: its start-up notice is logged once. */
+const staticTokens = new Map<string, StaticToken>();
+const staticToken = (token: string, type: TokenType) => {
+  const key = `${type}\u0000${token}`;
+  let t = staticTokens.get(key);
+  if (!t) staticTokens.set(key, (t = new StaticToken(token, type)));
+  return t;
+};
 
 function sourceFor(auth: UpstreamAuth): Source {
   let s = sources.get(auth);
   if (s) return s;
   switch (auth.type) {
     case 'pat':
-      s = new StaticToken(auth.token, 'PROGRAMMATIC_ACCESS_TOKEN');
+      s = staticToken(auth.token, 'PROGRAMMATIC_ACCESS_TOKEN');
       break;
     case 'jwt':
-      s = new StaticToken(auth.token, 'KEYPAIR_JWT');
+      s = staticToken(auth.token, 'KEYPAIR_JWT');
       break;
     case 'oauth':
       if ('tokenPath' in auth) {
         let f = tokenFiles.get(auth.tokenPath);
         if (!f) tokenFiles.set(auth.tokenPath, (f = new OAuthTokenFile(auth.tokenPath)));
         s = f;
-      } else s = new StaticToken(auth.token, 'OAUTH');
+      } else s = staticToken(auth.token, 'OAUTH');
       break;
     case 'keypair': {
       const id = `${auth.account}.${auth.user}.${auth.fingerprint}`;
