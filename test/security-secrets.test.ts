@@ -124,6 +124,14 @@ test('a 2 MB model name, tool name or user id is not echoed: small answers, shor
     assert.ok(text.length < 16_384, `${d} ${p}: answered ${r.statusCode} with ${text.length} characters: ${text.slice(0, 200)}`);
     assert.ok(r.statusCode < 500, `${d} ${p}: ${r.statusCode}`);
   }
+  // A client that pastes its key into the model field does not get it quoted back, logged or recorded.
+  for (const d of ['chat', 'messages'] as const) {
+    const pasted = await request(proxy.url + PATHS[d], { method: 'POST', headers: { authorization: `Bearer ${MASTER}`, 'content-type': 'application/json' }, body: JSON.stringify({ model: `my key is ${MASTER}`, max_tokens: 5, messages: [{ role: 'user', content: 'hi' }] }) });
+    const text = await pasted.body.text();
+    assert.equal(pasted.statusCode, 404);
+    assertClean(`the 404 for a pasted key (${d})`, text);
+    assert.match(text, /my key is \*\*\*/);
+  }
   // Twin: a normal name is quoted whole so the client sees what it sent.
   const r = await request(proxy.url + PATHS.chat, { method: 'POST', headers: { authorization: `Bearer ${MASTER}`, 'content-type': 'application/json' }, body: JSON.stringify({ model: 'no-such-model', messages: [{ role: 'user', content: 'hi' }] }) });
   assert.equal(r.statusCode, 404);

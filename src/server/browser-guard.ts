@@ -177,7 +177,9 @@ export function requireJsonBody(req: IncomingMessage): void {
   if (ct === undefined || ct.trim() === '') return;
   const type = ct.split(';')[0].trim().toLowerCase();
   if (JSON_TYPE.test(type)) return;
-  throw new ProxyError('invalid_request', `the request body must be JSON sent with content-type: application/json (got '${clip(ct, 60)}')`, {
+  // curl -d sends a form type unless told otherwise: say how to fix that.
+  const hint = type === 'application/x-www-form-urlencoded' ? "; with curl, add -H 'content-type: application/json'" : '';
+  throw new ProxyError('invalid_request', `the request body must be JSON sent with content-type: application/json (got '${clip(ct, 60)}')${hint}`, {
     status: 415,
     code: 'unsupported_media_type',
   });

@@ -1,6 +1,7 @@
 // One usage record per chat request: what the usage log stores, what `cortex-proxy usage` reads back, and what
 // the dashboard and metrics are computed from. Nothing secret and no prompt text: model names, counts, timings,
 // the client's user-agent *family* (not the full string) and a key *label* (never the key).
+import { presentedKey } from '../server/redact.js';
 import type { IncomingMessage } from 'node:http';
 import type { Exchange } from '../server/proxy.js';
 
@@ -98,13 +99,16 @@ export function userAgentFamily(ua: string | string[] | undefined): string {
 export function toRecord(x: Exchange, req: IncomingMessage, defaultKey: string, now = performance.now()): UsageRecord {
   const latency = Math.max(0, now - x.startedAt);
   const u = x.usage;
+  // The key the client presented never lands in a record, even pasted into the model field (server/redact.ts).
+  const key = presentedKey(req);
+  const safe = (s: string, max: number) => (key && s.includes(key) ? s.split(key).join('***') : s).slice(0, max);
   return {
     v: RECORD_VERSION,
     ts: new Date(Date.now() - latency).toISOString(),
     dialect: x.dialect,
     client: userAgentFamily(req.headers['user-agent']),
     key: x.keyLabel ?? defaultKey,
-    model: x.model === undefined ? null : x.model.slice(0, 200),
+    model: x.model === undefined ? null : safe(x.model, 200),
     cortex_model: x.cortexModel ?? null,
     wire: x.wire ?? null,
     stream: x.stream ?? null,
@@ -120,7 +124,7 @@ export function toRecord(x: Exchange, req: IncomingMessage, defaultKey: string, 
     request_id: x.requestId ?? null,
     trace_id: x.trace?.traceId ?? null,
     error_kind: x.error ? (x.errorKind ?? 'upstream') : null,
-    error: x.error ? x.error.slice(0, 300) : null,
+    error: x.error ? safe(x.error, 300) : null,
     client_closed: x.clientClosed === true,
   };
 }
