@@ -11,7 +11,7 @@ import path from 'node:path';
 import { isMap, isScalar, isSeq, visit, YAMLSeq, type Node } from 'yaml';
 import { parseConfigYaml } from './yaml.js';
 import type { Entry } from './routing.js';
-import type { IncludedFile } from './load.js';
+import type { IncludedFile } from './file-ctx.js';
 
 export interface IncludeReader {
   readonly file: string;
