@@ -79,16 +79,22 @@ test('codex: a [model_providers.cortex] table Codex parses; --write merges it in
     env_key: 'CORTEX_PROXY_MASTER_KEY',
   });
   assert.match(r.stdout, /codex -c model_provider=cortex -m openai-gpt-5/, 'an OpenAI model for Codex');
+  // the lines the README says keep Codex from calling OpenAI hosts
+  const printed = parseToml(r.stdout.slice(r.stdout.indexOf('[model_providers.cortex]'), r.stdout.indexOf('Then run it'))) as any;
+  assert.deepEqual({ ...printed.features }, { plugins: false, remote_plugin: false, apps: false });
+  assert.deepEqual({ ...printed.analytics }, { enabled: false });
 
   mkdirSync(join(home, '.codex'));
   const file = join(home, '.codex', 'config.toml');
-  writeFileSync(file, 'model = "gpt-5"  # mine\n\n[model_providers.cortex]\nbase_url = "http://old"\nwire_api = "responses"\n\n[mcp_servers.docs]\ncommand = "docs-server"\n');
+  writeFileSync(file, 'model = "gpt-5"  # mine\n\n[model_providers.cortex]\nbase_url = "http://old"\nwire_api = "responses"\n\n[mcp_servers.docs]\ncommand = "docs-server"\n\n[features]\nweb_search_request = true\nplugins = true\n');
   const w = await run(['codex', '--write']);
   assert.equal(w.code, 0, w.stderr);
   const after = parseToml(readFileSync(file, 'utf8')) as any;
   assert.equal(after.model, 'gpt-5');
   assert.equal(after.mcp_servers.docs.command, 'docs-server');
   assert.equal(after.model_providers.cortex.base_url, 'http://127.0.0.1:4000/v1');
+  assert.deepEqual({ ...after.features }, { plugins: false, remote_plugin: false, apps: false, web_search_request: true }, 'our keys set, the user\'s kept');
+  assert.deepEqual({ ...after.analytics }, { enabled: false });
   assert.match(readFileSync(file, 'utf8'), /# mine/);
   const backups = readdirSync(join(home, '.codex')).filter((f) => f.startsWith('config.toml.bak-'));
   assert.equal(backups.length, 1);

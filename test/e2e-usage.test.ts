@@ -76,7 +76,11 @@ test('usage --json totals equal the usage the clients were told; --snowflake mat
     assert.ok(told.prompt > 0 && told.completion > 0);
 
     // /metrics: the master key is required; the exposition parses strictly and agrees with the clients.
-    assert.equal((await fetch(`${proxy.url}/metrics`)).status, 401);
+    const denied = await fetch(`${proxy.url}/metrics`);
+    assert.equal(denied.status, 401);
+    const deniedText = JSON.stringify(await denied.json());
+    assert.match(deniedText, /\/metrics needs the master key/);
+    assert.match(deniedText, /virtual keys are not accepted here/, 'no promise that a virtual key works (it gets 403)');
     const m = await fetch(`${proxy.url}/metrics`, { headers: { authorization: `Bearer ${MASTER}` } });
     assert.equal(m.status, 200);
     assert.match(m.headers.get('content-type') ?? '', /^text\/plain; version=0\.0\.4/);

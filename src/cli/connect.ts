@@ -175,6 +175,8 @@ const CLIENT_TABLE: Record<string, Client> = {
       `Codex speaks the Responses API; add this provider to ${codexConfig()}:`,
       '',
       ...codexToml(s).split('\n'),
+      '# Without these, Codex posts metrics to an OpenAI host and contacts others for plugins and apps:',
+      ...Object.entries(CODEX_OFFLINE).flatMap(([table, keys]) => [`[${table}]`, ...Object.entries(keys).map(([k, v]) => `${k} = ${v}`), '']),
       'Then run it with the key in the variable the provider names:',
       '',
       exportLine(s.key.envName, s.key.shell),
@@ -186,7 +188,8 @@ const CLIENT_TABLE: Record<string, Client> = {
       apply() {
         const file = codexConfig();
         const before = readOr(file, '');
-        const kept = removeTomlTable(before, 'model_providers.cortex').replace(/\s*$/, '');
+        let kept = removeTomlTable(before, 'model_providers.cortex').replace(/\s*$/, '');
+        for (const [table, keys] of Object.entries(CODEX_OFFLINE)) kept = setTomlKeys(kept, table, keys).replace(/\s*$/, '');
         writeWithBackup(file, `${kept ? kept + '\n\n' : ''}${codexToml(s)}`);
         return [`run: ${exportLine(s.key.envName, s.key.shell)}; codex -c model_provider=cortex -m ${s.model}`];
       },
@@ -368,6 +371,25 @@ export function codexToml(s: Setup): string {
     `env_key = ${JSON.stringify(s.key.envName)}`,
     '',
   ].join('\n');
+}
+
+/** The Codex settings that keep it from calling OpenAI hosts (README "Tested agents"; the e2e agent tests use them). */
+export const CODEX_OFFLINE: Record<string, Record<string, string>> = {
+  features: { plugins: 'false', remote_plugin: 'false', apps: 'false' },
+  analytics: { enabled: 'false' },
+};
+
+/** Sets keys inside a [table] of TOML text (added when absent), keeping the table's other keys and everything else. */
+export function setTomlKeys(text: string, table: string, keys: Record<string, string>): string {
+  const lines = text.split('\n');
+  const header = new RegExp(`^\\s*\\[\\s*${table.replace(/\./g, '\\s*\\.\\s*')}\\s*\\]\\s*(#.*)?$`);
+  const at = lines.findIndex((l) => header.test(l));
+  const set = Object.entries(keys).map(([k, v]) => `${k} = ${v}`);
+  if (at === -1) return `${text.replace(/\s*$/, '')}${text.trim() ? '\n\n' : ''}[${table}]\n${set.join('\n')}\n`;
+  let end = lines.findIndex((l, i) => i > at && /^\s*\[/.test(l));
+  if (end === -1) end = lines.length;
+  const body = lines.slice(at + 1, end).filter((l) => !Object.keys(keys).some((k) => new RegExp(`^\\s*${k}\\s*=`).test(l)));
+  return [...lines.slice(0, at + 1), ...set, ...body, ...lines.slice(end)].join('\n');
 }
 
 /** Removes a [table] and its keys (up to the next table header) from TOML text, keeping everything else. */

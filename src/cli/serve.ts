@@ -1,6 +1,7 @@
 // `cortex-proxy serve`: load the config (or fall back to demo mode), start the HTTP server, stop cleanly.
 import fs from 'node:fs';
 import type { AddressInfo } from 'node:net';
+import os from 'node:os';
 import path from 'node:path';
 import pc from 'picocolors';
 import { loadConfig, ConfigError } from '../config/load.js';
@@ -55,6 +56,15 @@ export async function serve(opts: ServeOptions): Promise<void> {
   let tunnel: RunningTunnel | undefined;
 
   let emulator: Emulator | undefined;
+  // Demo mode keeps apart what it writes (usage records marked demo, the embedded key store): in a private
+  // temporary folder, removed at exit, never under the user's home (CORTEX_PROXY_USAGE_DIR still wins).
+  let demoDir: string | undefined;
+  if (config.demo) {
+    const dir = (demoDir = fs.mkdtempSync(path.join(os.tmpdir(), 'cortex-proxy-demo-')));
+    process.once('exit', () => fs.rmSync(dir, { recursive: true, force: true }));
+    if (!process.env.CORTEX_PROXY_USAGE_DIR?.trim()) config.settings.usageLogDir ??= path.join(demoDir, 'usage');
+    config.settings.databasePath ??= path.join(demoDir, 'team');
+  }
   if (config.demo) {
     // Demo mode: the built-in emulator stands in for Snowflake, reachable only from this process.
     const token = randomId('demo-', 24);
@@ -95,7 +105,7 @@ export async function serve(opts: ServeOptions): Promise<void> {
   log.info(`OpenAI base URL: ${base}/v1${config.settings.masterKey ? ' (API key: the master key)' : team.keysInUse ? ' (API key: a virtual key)' : ' (no API key needed)'}`);
   // Machine-readable line for scripts and tests that start us with --port 0.
   process.stdout.write(`listening on ${base}\n`);
-  log.info(`dashboard: ${base}/ui · metrics: ${base}/metrics · usage log: ${usageLog ? usageLog.dir : 'off (disable_spend_logs)'}`);
+  log.info(`dashboard: ${base}/ui · metrics: ${base}/metrics · usage log: ${usageLog ? usageLog.dir : 'off (disable_spend_logs)'}${demoDir && usageLog?.dir.startsWith(demoDir) ? ' (demo: kept apart, removed at exit)' : ''}`);
   log.info(`keys: ${team.keyCount} virtual key(s) in ${team.store.kind === 'postgres' ? 'PostgreSQL ' : ''}${team.store.where} · limits: ${team.limiter.kind === 'redis' ? 'shared (Redis)' : 'this process'}`);
   if (team.keysInUse && !config.settings.masterKey)
     log.info('virtual keys exist and no master key is set: every model request needs a virtual key (docs/admission.md); the /admin routes need a master key');
@@ -117,6 +127,14 @@ export async function serve(opts: ServeOptions): Promise<void> {
   };
   process.on('SIGINT', () => void stop('SIGINT'));
   process.on('SIGTERM', () => void stop('SIGTERM'));
+  // `npm start` runs us under `sh -c`: npm passes SIGTERM to that shell, which dies without passing it on, and we
+  // would keep listening as an orphan. Under npm start, being re-parented means npm is gone: stop as if signalled.
+  if (process.env.npm_lifecycle_event === 'start' && process.platform !== 'win32') {
+    const parent = process.ppid;
+    setInterval(() => {
+      if (process.ppid !== parent) void stop('npm start exited');
+    }, 250).unref();
+  }
   if (tunnelPlan) {
     tunnel = await startTunnel(tunnelPlan, addr.port, log, () => void stop(`${tunnelPlan.tool} exited`)).catch((err: Error) => fail(err.message));
     app.context.browser.allowHost(tunnel.url); // clients reach us under the tunnel's public host

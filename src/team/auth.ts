@@ -37,6 +37,9 @@ export function isMasterKey(ctx: ProxyContext, req: IncomingMessage): boolean {
 }
 
 const WRONG_KEY = 'missing or wrong API key: send the master key or a virtual key as "Authorization: Bearer <key>" (or x-api-key).';
+/** On the admin and statistics routes only the master key works (a virtual key gets 403): say so. */
+const wrongKey = (path: string) =>
+  adminOnlyPath(path) ? `missing or wrong API key: ${path.startsWith('/ui/api/') ? 'the dashboard' : path} needs the master key as "Authorization: Bearer <key>" (or x-api-key); virtual keys are not accepted here.` : WRONG_KEY;
 const NEED_VIRTUAL_KEY = 'missing or wrong API key: this proxy uses virtual keys, so every request needs one as "Authorization: Bearer <key>" (or x-api-key).';
 
 /**
@@ -47,7 +50,7 @@ export function createAuthorizer(ctx: ProxyContext): (req: IncomingMessage, path
   const master = ctx.config.settings.masterKey ? createHash('sha256').update(ctx.config.settings.masterKey).digest() : undefined;
   const accept = (k: KeyRecord | undefined, path: string, x: Exchange, strict: boolean): void => {
     if (!k) {
-      if (master) throw new ProxyError('auth', WRONG_KEY, { code: 'invalid_api_key' });
+      if (master) throw new ProxyError('auth', wrongKey(path), { code: 'invalid_api_key' });
       if (strict) throw new ProxyError('auth', NEED_VIRTUAL_KEY, { code: 'invalid_api_key' });
       return; // no master key and no virtual keys: client authentication is off; an unknown key is fine
     }
@@ -62,7 +65,7 @@ export function createAuthorizer(ctx: ProxyContext): (req: IncomingMessage, path
     // (those stay as they are without a master key: the admin routes refuse, a virtual key is refused on all of them).
     const strict = !master && !!team?.keysInUse && !adminOnlyPath(path);
     if (!key) {
-      if (master) throw new ProxyError('auth', WRONG_KEY, { code: 'invalid_api_key' });
+      if (master) throw new ProxyError('auth', wrongKey(path), { code: 'invalid_api_key' });
       if (strict) throw new ProxyError('auth', NEED_VIRTUAL_KEY, { code: 'invalid_api_key' });
       return;
     }
@@ -72,7 +75,7 @@ export function createAuthorizer(ctx: ProxyContext): (req: IncomingMessage, path
       x.keyLabel = 'master';
       return;
     }
-    if (!team) throw new ProxyError('auth', WRONG_KEY, { code: 'invalid_api_key' });
+    if (!team) throw new ProxyError('auth', wrongKey(path), { code: 'invalid_api_key' });
     const found = team.lookup(digest.toString('hex'));
     if (found instanceof Promise) {
       // Without a master key and without virtual keys client auth is off: an unknown key must not wait for a

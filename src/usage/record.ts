@@ -46,6 +46,8 @@ export interface UsageRecord {
   /** The error message the client got (cut to 300 characters; messages never carry secrets). */
   error: string | null;
   client_closed: boolean;
+  /** Served in demo mode by the built-in emulator: no account, no spend (`cortex-proxy usage` does not count it). */
+  demo?: true;
 }
 
 /** A small, fixed vocabulary of user-agent families, so logs and metric labels stay bounded. */

@@ -33,7 +33,7 @@ export async function readRecords(dir: string, since: number, until = Infinity):
     const rl = readline.createInterface({ input: fs.createReadStream(f.path, { encoding: 'utf8' }), crlfDelay: Infinity });
     for await (const line of rl) {
       const r = parseRecord(line);
-      if (!r) continue;
+      if (!r || r.demo) continue; // demo mode's emulator answers: no account, no spend
       const t = Date.parse(r.ts);
       if (t >= since && t < until) out.push(r);
     }

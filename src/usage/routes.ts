@@ -85,6 +85,16 @@ export const USAGE_ROUTES: Record<string, Route> = {
   '/ui/style.css': file('style.css'),
   '/ui/uPlot.js': file('uPlot.js'),
   '/ui/uPlot.css': file('uPlot.css'),
+  // Browsers ask for it with every dashboard visit: an empty answer, cached for a day, and no log line.
+  '/favicon.ico': {
+    method: 'GET',
+    public: true,
+    quiet: true,
+    handle(ctx, _req, res) {
+      res.writeHead(204, { 'cache-control': 'public, max-age=86400', ...SECURITY_HEADERS, ...ctx.extraHeaders });
+      res.end();
+    },
+  },
   '/ui/api/stats': {
     method: 'GET',
     quiet: true,

@@ -32,6 +32,7 @@ export function installTelemetry(ctx: ProxyContext, version: string): Telemetry 
   };
   installed.set(ctx, t);
   const defaultKey = ctx.config.settings.masterKey ? 'unauthenticated' : 'none';
+  const demo = ctx.config.demo;
   let complained = false;
   (ctx.onStart ??= []).push((x) => t.metrics.start(x));
   ctx.onExchange.push((x, req) => {
@@ -40,6 +41,7 @@ export function installTelemetry(ctx: ProxyContext, version: string): Telemetry 
       t.metrics.finish(x, req, now - x.startedAt);
       if (x.dialect === 'http') return; // not a chat exchange: no usage record
       const rec = toRecord(x, req, defaultKey, now);
+      if (demo) rec.demo = true;
       t.live.add(rec);
       for (const sink of t.sinks) sink(rec);
     } catch (err) {
