@@ -1,6 +1,7 @@
 // `${VAR}` in .env values, expanded the way python-dotenv (LiteLLM's .env reader) expands them: `${NAME}` and
-// `${NAME:-default}`, from the environment first, then the lines above in the same file; single-quoted values are
-// taken literally. Node's parseEnv reads the file; this pass only expands.
+// `${NAME:-default}`, from the environment first, then the lines above in the same file. Single-quoted values are
+// taken literally, as a shell takes them (a secret containing `${` stays intact). Node's parseEnv reads the file;
+// this pass only expands.
 // https://github.com/theskumar/python-dotenv#variable-expansion
 
 const REF = /\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}/g;
