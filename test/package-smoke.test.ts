@@ -7,7 +7,7 @@ import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ROOT, cleanEnv, tempDir } from './helpers.js';
 import { jwtPat } from './setup-helpers.js';
@@ -134,10 +134,15 @@ test('npm pack → npm install -g into an empty prefix → the installed command
     assert.deepEqual(bad, [], 'doctor: every check but the port passes (port 1 is not ours to bind)');
     const proxy = await start(bin, ['serve', '--port', '0', '--quiet'], cwd, env);
     try {
-      const key = /CORTEX_PROXY_MASTER_KEY=(\S+)/.exec(execFileSync('cat', [join(cwd, '.env')], { encoding: 'utf8' }))![1];
-      const chat = await post(`${proxy.url}/v1/chat/completions`, { model: 'claude-sonnet-4-5', messages: [{ role: 'user', content: 'ping' }] }, { authorization: `Bearer ${key}` });
+      const key = /CORTEX_PROXY_MASTER_KEY=(\S+)/.exec(readFileSync(join(cwd, '.env'), 'utf8'))![1];
+      const auth = { authorization: `Bearer ${key}` };
+      const chat = await post(`${proxy.url}/v1/chat/completions`, { model: 'claude-sonnet-4-5', messages: [{ role: 'user', content: 'ping' }] }, auth);
       assert.equal(chat.status, 200, JSON.stringify(chat.body));
       assert.equal(chat.demo, null, 'a real (emulated) account, not demo mode');
+      const msg = await post(`${proxy.url}/v1/messages`, { model: 'claude-sonnet-4-5', max_tokens: 32, messages: [{ role: 'user', content: 'ping' }] }, auth);
+      assert.equal(msg.status, 200, JSON.stringify(msg.body));
+      const resp = await post(`${proxy.url}/v1/responses`, { model: 'claude-sonnet-4-5', input: 'ping', store: false }, auth);
+      assert.equal(resp.status, 200, JSON.stringify(resp.body));
     } finally {
       await proxy.stop();
     }
