@@ -242,3 +242,14 @@ test('the config line counts models in words: "1 model", "2 models"', async () =
   assert.match((await doctor(account({ models: ['claude-sonnet-4-5'] }))).one('config').detail, /: 1 model$/);
   assert.match((await doctor(account({ models: ['claude-sonnet-4-5', 'openai-gpt-5'] }))).one('config').detail, /: 2 models$/);
 });
+
+test('an AI Gateway api_base: doctor says what goes through the gateway and probes each model on its gateway path', async () => {
+  const d = await doctor(account({ apiBase: `${emu.apiBase}/aigateways/SNOWFLAKE` }));
+  assert.equal(d.code, 0, JSON.stringify(d.report.checks.filter((c) => c.status === 'fail')));
+  const notes = d.get('gateway').map((c) => c.detail).join('\n');
+  assert.match(notes, /chat for claude-sonnet-4-5, openai-gpt-4\.1 goes through it/);
+  assert.match(notes, /embeddings .*use the account's \/api\/v2\/cortex/);
+  const probes = emu.requests.filter((q) => /\/v1\/|inference:complete/.test(q.path)).map((q) => q.path).sort();
+  assert.deepEqual(probes, ['/api/v2/aigateways/SNOWFLAKE/v1/chat/completions', '/api/v2/aigateways/SNOWFLAKE/v1/messages']);
+  assert.ok(emu.requests.some((q) => q.path === '/api/v2/cortex/models'), 'the model list from the account path');
+});

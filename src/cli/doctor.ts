@@ -5,6 +5,7 @@
 // account host resolves and answers · credential accepted (401/403 explained) · region and cross-region (SQL API,
 // when allowed) · each model answers a 1-token request on each wire · proxy port free or already ours ·
 // master key strength · .env mode.
+import { gatewayNotes, gatewayWire } from '../cortex/gateway.js';
 import dns from 'node:dns/promises';
 import fs from 'node:fs';
 import net from 'node:net';
@@ -70,6 +71,8 @@ export async function runChecks(ctx: ConfigContext, port: number, warehouse?: st
   } else add({ id: 'config', title: 'config', status: 'ok', detail: 'no file: zero-config from SNOWFLAKE_ACCOUNT + SNOWFLAKE_PAT' });
   // Every warning, each once (serve prints the same list at start-up).
   if (ctx.config && !ctx.config.demo) for (const w of ctx.config.warnings) add({ id: 'config-warning', title: 'config warning', status: 'warn', detail: oneLine(w) });
+  // Which calls go through the Cortex AI Gateway and which stay on the account path (cortex/gateway.ts).
+  if (ctx.config) for (const note of gatewayNotes(ctx.config)) add({ id: 'gateway', title: 'AI Gateway', status: 'ok', detail: note });
 
   if (ctx.file) {
     const dotEnv = ctx.envFiles.length ? ctx.envFiles.join(', ') : `${dirOf(ctx.file)}/.env`;
@@ -242,6 +245,7 @@ async function accountChecks(ctx: ConfigContext, deployments: Deployment[], add:
 
 /** The wires the proxy may use for a deployment: its cortex_api; for auto the family's v1 endpoint and inference:complete. */
 function wiresToProbe(d: Deployment, names: string[]): string[] {
+  if (d.gateway) return [gatewayWire(d)]; // the AI Gateway: one path per family, no fallback around it
   if (names.includes(d.wire)) return [d.wire];
   const v1 = modelInfo(d.cortexModel).family === 'claude' ? 'anthropic' : 'openai';
   const picked = names.filter((n) => n === v1 || n === 'complete');

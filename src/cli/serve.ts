@@ -1,4 +1,5 @@
 // `cortex-proxy serve`: load the config (or fall back to demo mode), start the HTTP server, stop cleanly.
+import { gatewayNotes } from '../cortex/gateway.js';
 import fs from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
@@ -106,6 +107,7 @@ export async function serve(opts: ServeOptions): Promise<void> {
   // Machine-readable line for scripts and tests that start us with --port 0.
   process.stdout.write(`listening on ${base}\n`);
   log.info(`dashboard: ${base}/ui · metrics: ${base}/metrics · usage log: ${usageLog ? usageLog.dir : 'off (disable_spend_logs)'}${demoDir && usageLog?.dir.startsWith(demoDir) ? ' (demo: kept apart, removed at exit)' : ''}`);
+  for (const note of gatewayNotes(config)) log.info(note); // which calls go through the Cortex AI Gateway (cortex/gateway.ts)
   log.info(`keys: ${team.keyCount} virtual key(s) in ${team.store.kind === 'postgres' ? 'PostgreSQL ' : ''}${team.store.where} · limits: ${team.limiter.kind === 'redis' ? 'shared (Redis)' : 'this process'}`);
   if (team.keysInUse && !config.settings.masterKey)
     log.info('virtual keys exist and no master key is set: every model request needs a virtual key (docs/admission.md); the /admin routes need a master key');

@@ -25,7 +25,8 @@ export function checkProviderBase(ctx: RoutingReader, model: string, wire: WireN
   } catch {
     return; // normaliseApiBase has refused it already
   }
-  if (!/\/api\/v2\/cortex(\/v1(\/chat\/completions|\/messages)?)?$/.test(path))
+  // The Cortex AI Gateway endpoint counts too (cortex/gateway.ts): LiteLLM's openai/ route takes <gateway>/v1, its anthropic/ route <gateway>.
+  if (!/\/api\/v2\/cortex(\/v1(\/chat\/completions|\/messages)?)?$/.test(path) && !/\/api\/v2\/aigateways\/[A-Za-z_][A-Za-z0-9_$]*(\/v1(\/chat\/completions|\/messages)?)?$/i.test(path))
     ctx.fail(node, `${model.slice(0, model.indexOf('/'))}/ models are served only through Cortex's ${wire === 'openai' ? '/v1/chat/completions' : '/v1/messages'} endpoint, and this api_base is not a Cortex v1 URL`, PROVIDER_HINT);
 }
 

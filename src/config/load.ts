@@ -45,6 +45,7 @@ import { readLimitSetting, LIMIT_SETTING_KEYS } from '../server/limits.js';
 import { readTeamSetting, TEAM_SETTING_KEYS } from '../team/config.js';
 import { readBrowserSetting, BROWSER_SETTING_KEYS } from '../server/browser-guard.js';
 import { readClientAddressSetting, CLIENT_ADDRESS_SETTING_KEYS } from '../server/client-address.js';
+import { GATEWAY_AUTH_HINT, envGateway, gatewayAuthProblem, gatewayChosen, gatewayOf, isPathWarning, splitGatewayBase } from '../cortex/gateway.js';
 
 export { ConfigError };
 
@@ -158,7 +159,7 @@ const TOP_LITELLM = new Set([
 ]);
 const MODEL_KEYS = ['model_name', 'litellm_params', 'model_info', 'rpm', 'tpm'];
 const MODEL_LITELLM = new Set<string>();
-const PARAM_KEYS = ['model', 'api_base', 'api_key', 'litellm_credential_name', 'stream', 'max_tokens', 'temperature', 'custom_llm_provider', 'cortex_api', ...AUTH_PARAM_KEYS, ...DEPLOYMENT_PARAM_KEYS];
+const PARAM_KEYS = ['model', 'api_base', 'api_key', 'litellm_credential_name', 'stream', 'max_tokens', 'temperature', 'custom_llm_provider', 'cortex_api', 'cortex_gateway', ...AUTH_PARAM_KEYS, ...DEPLOYMENT_PARAM_KEYS];
 const PARAM_LITELLM = new Set([
   'api_version', 'organization',
   'input_cost_per_token', 'output_cost_per_token', 'input_cost_per_second', 'output_cost_per_second',
@@ -180,7 +181,7 @@ const LITELLM_LITELLM = new Set([
   'internal_user_budget_duration', 'global_disable_no_log_param', 'disable_add_transform_inline_image_block',
   'request_timeout_seconds', 'use_chat_completions_url_for_anthropic_messages', 'check_provider_endpoint',
 ]);
-const GENERAL_KEYS = ['master_key', 'disable_spend_logs', 'max_request_body_mb', 'max_request_size_mb', 'max_image_mb', 'image_url_fetch', 'min_output_tokens', ...USAGE_SETTING_KEYS, ...TEAM_SETTING_KEYS, ...LIMIT_SETTING_KEYS, ...BROWSER_SETTING_KEYS, ...CLIENT_ADDRESS_SETTING_KEYS];
+const GENERAL_KEYS = ['master_key', 'cortex_gateway', 'disable_spend_logs', 'max_request_body_mb', 'max_request_size_mb', 'max_image_mb', 'image_url_fetch', 'min_output_tokens', ...USAGE_SETTING_KEYS, ...TEAM_SETTING_KEYS, ...LIMIT_SETTING_KEYS, ...BROWSER_SETTING_KEYS, ...CLIENT_ADDRESS_SETTING_KEYS];
 const GENERAL_LITELLM = new Set([
   'store_model_in_db',
   'store_prompts_in_spend_logs', 'alerting', 'alerting_threshold', 'alert_types', 'alert_to_webhook_url',
@@ -273,6 +274,7 @@ function loadFile(file: string, display: string, env: NodeJS.ProcessEnv, warning
   if (routing.streamTimeoutMs !== undefined) settings.streamTimeoutMs = routing.streamTimeoutMs;
 
   const gs = top.get('general_settings');
+  let gatewayEntry: Entry | undefined;
   if (gs?.value && !(isScalar(gs.value) && gs.value.value === null)) {
     const gEntries = ctx.entries(gs.value, 'general_settings');
     const hasBody = gEntries.some((e) => e.key === 'max_request_body_mb');
@@ -349,6 +351,10 @@ function loadFile(file: string, display: string, env: NodeJS.ProcessEnv, warning
         case 'trusted_proxies':
           readClientAddressSetting(ctx, e, name, settings);
           break;
+        case 'cortex_gateway': // cortex/gateway.ts: applied below to every model without its own cortex_gateway
+          settings.cortexGateway = ctx.bool(e, name);
+          gatewayEntry = e;
+          break;
         default:
           ctx.unknown(e, 'general_settings', GENERAL_KEYS, GENERAL_LITELLM);
       }
@@ -370,6 +376,13 @@ function loadFile(file: string, display: string, env: NodeJS.ProcessEnv, warning
     if (!PARAM_KEYS.includes(v.key)) ctx.unknown(v as Entry, section, PARAM_KEYS, PARAM_LITELLM);
   });
   const deployments = list.items.map((item, i) => deploymentFrom(ctx, ctx.deref(item as Node), i));
+  if (settings.cortexGateway)
+    for (const d of deployments) {
+      if (gatewayChosen.has(d)) continue; // its own litellm_params.cortex_gateway or gateway api_base decides
+      d.gateway = gatewayOf(d.apiBase);
+      const problem = gatewayAuthProblem(d.auth);
+      if (problem) ctx.fail(gatewayEntry!.value, `general_settings.cortex_gateway: model '${d.modelName}': ${problem}`, GATEWAY_AUTH_HINT);
+    }
   const routes = finishRouting(ctx, routing, deployments);
 
   if (ctx.literalSecret && process.platform !== 'win32')
@@ -426,14 +439,18 @@ function deploymentFrom(ctx: FileCtx, item: Node | null, i: number): Deployment 
   // api_base, or SNOWFLAKE_ACCOUNT when absent (LiteLLM builds the base from the account id the same way).
   let apiBase: string;
   let endpoint: WireName | undefined; // the endpoint a full api_base names (…/inference:complete, …/v1/messages)
+  let gateway: string | undefined;
   const be = params.get('api_base');
   const rawBase = be ? ctx.string(be, `${pw}.api_base`, 'https://<account>.snowflakecomputing.com/api/v2') : undefined;
   if (rawBase) {
     try {
       const b = normaliseApiBase(rawBase);
       apiBase = b.url;
-      endpoint = b.endpoint;
-      for (const w of b.warnings) ctx.warn(be!.value, `${pw}.api_base{at}: ${w}`);
+        endpoint = b.endpoint;
+        // The Cortex AI Gateway endpoint (…/api/v2/aigateways/SNOWFLAKE, any host): cortex/gateway.ts.
+        const gw = splitGatewayBase(b.url);
+        if (gw) [apiBase, gateway] = [gw.apiBase, gw.gateway];
+        for (const w of b.warnings) if (!gw || !isPathWarning(w)) ctx.warn(be!.value, `${pw}.api_base{at}: ${w}`);
     } catch (err) {
       ctx.failAccount(be!.value, err);
     }
@@ -459,6 +476,16 @@ function deploymentFrom(ctx: FileCtx, item: Node | null, i: number): Deployment 
   });
 
   const d: Deployment = { modelName, cortexModel, apiBase, auth, wire: 'auto' };
+  // litellm_params.cortex_gateway: true sends this model through the account's Cortex AI Gateway, false keeps it on
+  // /api/v2/cortex even under general_settings.cortex_gateway (cortex/gateway.ts).
+  const ge = params.get('cortex_gateway');
+  const viaGateway = ge ? ctx.bool(ge, `${pw}.cortex_gateway`) : undefined;
+  if (viaGateway === false && gateway) ctx.fail(ge!.value, `${pw}.cortex_gateway is false but api_base is the Cortex AI Gateway endpoint`, 'remove cortex_gateway: false, or set api_base to the account (https://<account>.snowflakecomputing.com/api/v2)');
+  if (viaGateway === true) gateway ??= gatewayOf(apiBase);
+  if (gateway) d.gateway = gateway;
+  if (ge || gateway) gatewayChosen.add(d);
+  const gwProblem = gateway ? gatewayAuthProblem(auth) : undefined;
+  if (gwProblem) ctx.fail((ge ?? be)!.value, `model '${modelName}': ${gwProblem}`, GATEWAY_AUTH_HINT);
   const se = params.get('stream');
   if (se) ctx.bool(se, `${pw}.stream`); // informational: each client request says whether it streams
   const mt = params.get('max_tokens');
@@ -584,17 +611,24 @@ function fromEnvironment(env: NodeJS.ProcessEnv, warnings: string[]): Config | u
       'set SNOWFLAKE_PAT=pat/<your_pat> (in the environment or .env), or use a key pair (SNOWFLAKE_USER + SNOWFLAKE_PRIVATE_KEY_PATH) or OAuth (SNOWFLAKE_OAUTH_TOKEN or SNOWFLAKE_OAUTH_TOKEN_PATH)',
     );
   let apiBase: string;
+  let gateway: string | undefined;
   let auth: Deployment['auth'];
   try {
     const b = accountToApiBase(env[acctVar]!, acctVar);
     apiBase = b.url;
-    warnings.push(...b.warnings);
+    // SNOWFLAKE_AI_GATEWAY=1 (or the gateway endpoint itself as the account URL): cortex/gateway.ts.
+    const gw = envGateway(env, apiBase);
+    apiBase = gw.apiBase;
+    gateway = gw.gateway;
+    warnings.push(...b.warnings.filter((w) => !gateway || !isPathWarning(w)));
     auth = resolveAuth({ ...NO_PARAMS, warn: (_n, t) => void warnings.push(t.replace('{at}', '')) }, {
       label: 'the environment', where: '', env, fileDir: process.cwd(), cwd: process.cwd(), apiBase,
     });
     // Inside Snowpark Container Services the session token is meant for SNOWFLAKE_HOST, the in-platform route.
     if (auth.type === 'oauth' && 'tokenPath' in auth && auth.tokenPath === SPCS_TOKEN_PATH && env.SNOWFLAKE_HOST?.trim())
       apiBase = normaliseApiBase(`https://${env.SNOWFLAKE_HOST.trim()}`).url;
+    const problem = gateway ? gatewayAuthProblem(auth) : undefined;
+    if (problem) throw new ConfigError(`SNOWFLAKE_AI_GATEWAY: ${problem}`, 'set SNOWFLAKE_PAT (or an OAuth token), or unset SNOWFLAKE_AI_GATEWAY to call the account\'s /api/v2/cortex with the key pair');
   } catch (err) {
     if (err instanceof AccountError) throw new ConfigError(err.message, err.hint);
     throw err;
@@ -603,7 +637,7 @@ function fromEnvironment(env: NodeJS.ProcessEnv, warnings: string[]): Config | u
   const masterKey = envMasterKey(env);
   if (masterKey) settings.masterKey = masterKey;
   const deployments = envModels(env).map(
-    (id): Deployment => ({ modelName: id, cortexModel: id, apiBase, auth, wire: 'auto' }),
+    (id): Deployment => ({ modelName: id, cortexModel: id, apiBase, auth, wire: 'auto', ...(gateway ? { gateway } : {}) }),
   );
   return { deployments, settings, source: 'environment', demo: false, warnings };
 }

@@ -45,6 +45,11 @@ export interface Deployment {
   auth: UpstreamAuth;
   wire: CortexApi;
   /**
+   * The Cortex AI Gateway endpoint (…/api/v2/aigateways/SNOWFLAKE) when this deployment goes through it: the v1 chat
+   * wires are sent there, everything else to apiBase (cortex/gateway.ts; litellm_params.cortex_gateway, a gateway api_base).
+   */
+  gateway?: string;
+  /**
    * Set on the concrete deployment a wildcard model_name made for one requested name (cortex/router.ts): the
    * model_name pattern it came from. A configured wildcard deployment has `*` in modelName (and usually in cortexModel).
    */
@@ -118,6 +123,8 @@ export interface Settings {
   trustedProxies?: string[];
   /** general_settings.cors_origins: web origins granted CORS (server/browser-guard.ts). */
   corsOrigins?: string[];
+  /** general_settings.cortex_gateway: every model without its own litellm_params.cortex_gateway goes through the Cortex AI Gateway. */
+  cortexGateway?: boolean;
   /** general_settings.redis_url: Redis for limits shared by every replica (team/redis-limits.ts). */
   redisUrl?: string;
 }

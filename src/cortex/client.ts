@@ -7,6 +7,7 @@ import { ProxyError } from '../core/errors.js';
 import { isRetryableStatus, snowflakeError } from './snowflake-errors.js';
 import type { Logger } from '../server/log.js';
 import { authHeaders, credentialError } from '../snowflake/auth.js';
+import { gatewayRefusal, isGatewayCall, isGatewayRefusal } from './gateway.js';
 
 export const USER_AGENT = 'cortex-proxy/0.1.0';
 const MAX_ERROR_BODY = 64 * 1024;
@@ -112,11 +113,13 @@ export class Upstream {
         const text = await readCapped(res.body, MAX_ERROR_BODY);
         const retryAfter = parseRetryAfter(headerValue(res.headers['retry-after']));
         failure = credentialError(deployment.auth, snowflakeError(res.statusCode, text, requestId, configuredModels, retryAfter));
-        if (!isRetryableStatus(res.statusCode)) throw failure;
+        // The AI Gateway's budget, quota or allowlist refusal: named as such, never retried (cortex/gateway.ts).
+        if (isGatewayCall(deployment)) failure = gatewayRefusal(deployment, res.statusCode, text, failure) ?? failure;
+        if (!isRetryableStatus(res.statusCode) || isGatewayRefusal(failure)) throw failure;
         retryAfterMs = retryAfter !== undefined ? retryAfter * 1000 : undefined;
       } catch (err) {
         if (err instanceof ProxyError) {
-          if (!isRetryableStatus(err.status)) throw err;
+          if (!isRetryableStatus(err.status) || isGatewayRefusal(err)) throw err;
           failure = err;
         } else {
           if (signal.aborted) throw new ProxyError('upstream', 'client disconnected');

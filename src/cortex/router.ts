@@ -17,6 +17,7 @@ import { ProxyError } from '../core/errors.js';
 import { deploymentInfo } from './models.js';
 import { aliasCandidates } from '../config/model-names.js';
 import { DeploymentLimits } from './deployment-limits.js';
+import { gatewayWire, isGatewayRefusal } from './gateway.js';
 import { bySpecificity, compilePattern, fillTemplate, isPattern, matchPattern, type NamePattern } from './wildcards.js';
 
 /** Concrete deployments made from wildcard matches kept at most (a client inventing names cannot grow memory). */
@@ -212,6 +213,7 @@ export class Router {
    * response_format is documented for every model it serves (docs/cortex-limits.md).
    */
   wireFor(d: Deployment, req?: Pick<ChatRequest, 'responseFormat'>): WireName {
+    if (d.gateway) return gatewayWire(d); // the AI Gateway's paths by family, never a fallback around it (cortex/gateway.ts)
     const api: CortexApi = d.wire;
     if (api !== 'auto') return api;
     if (this.v1Refused.has(d.apiBase)) return 'complete';
@@ -239,6 +241,7 @@ export class Router {
  * Client errors (a malformed request, too large, an impossible schema) would fail the same way everywhere.
  */
 export function shouldFallback(err: ProxyError): boolean {
+  if (isGatewayRefusal(err)) return false; // the AI Gateway's budget, quota or allowlist said no: no way around it
   switch (err.kind) {
     case 'rate_limit':
     case 'upstream':

@@ -21,6 +21,7 @@ import {
 } from './types.js';
 import { validateComplete, type CompleteCall } from './validate.js';
 import { V1_ENDPOINTS, v1Refusal, type Endpoint } from './v1.js';
+import { gatewayRoute, noModelList } from './gateway.js';
 import { DEFAULT_ACCOUNT, checkAccount, credentialRefusal, type AccountState } from './account.js';
 import { runStatement } from './statements.js';
 import { EMBED_PATH, answerEmbed } from './embed.js';
@@ -442,16 +443,18 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulato
         }
         rec.body = body;
       }
-      const v1: Endpoint | undefined = Object.hasOwn(V1_ENDPOINTS, path) ? V1_ENDPOINTS[path] : undefined;
-      const route = path === COMPLETE_PATH || path === STATEMENTS_PATH || path === EMBED_PATH || v1 ? 'POST' : path === MODELS_PATH ? 'GET' : undefined;
+      const gw = gatewayRoute(path); // the Cortex AI Gateway's paths (gateway.ts)
+      const v1: Endpoint | undefined = Object.hasOwn(V1_ENDPOINTS, path) ? V1_ENDPOINTS[path] : gw !== 'models' ? gw : undefined;
+      const route = path === COMPLETE_PATH || path === STATEMENTS_PATH || path === EMBED_PATH || v1 ? 'POST' : path === MODELS_PATH || gw === 'models' ? 'GET' : undefined;
       if (!route) throw new CortexError(404, `Not found: ${path}`, undefined, 'unknown path');
       if (rec.method !== route) {
         throw new CortexError(405, `Method ${rec.method} not allowed`, undefined, `use ${route}`, { Allow: route });
       }
       const auth = authenticate(req.headers, policy);
       if (!auth.ok) throw auth.error;
-      const refused = credentialRefusal(account, path, req.socket.remoteAddress) ?? (v1 ? v1Refusal(knobs.v1, path) : undefined);
+      const refused = credentialRefusal(account, path, req.socket.remoteAddress) ?? (v1 && !gw ? v1Refusal(knobs.v1, path) : undefined);
       if (refused) throw refused;
+      if (gw === 'models') throw noModelList();
       if (path === STATEMENTS_PATH) {
         const r = runStatement(body, { account, models, requests });
         return sendJson(ex, r.status, JSON.stringify(r.body), r.status === 200 ? 'ok' : 'rejected');

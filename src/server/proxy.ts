@@ -23,6 +23,7 @@ import { forEachChunk } from './chunks.js';
 import { watchIdle } from './idle.js';
 import { traceFrom, traceHeaders, type TraceContext } from '../cortex/trace.js';
 import { userAgentFamily } from '../usage/record.js';
+import { gatewayTarget } from '../cortex/gateway.js';
 
 export const WIRES: Record<WireName, Wire> = { complete: completeWire, openai: openaiWire, anthropic: anthropicWire };
 
@@ -190,7 +191,7 @@ export async function proxyChat(
         return;
       } catch (err) {
         if (!(err instanceof ProxyError) || res.headersSent || abort.signal.aborted) throw err;
-        if (deployment.wire === 'auto' && (err.status === 403 || err.status === 404)) {
+        if (deployment.wire === 'auto' && !deployment.gateway && (err.status === 403 || err.status === 404)) {
           if (wireName !== 'complete') {
             ctx.router.rememberV1Refused(deployment.apiBase);
             x.wireRetried = true;
@@ -282,7 +283,8 @@ async function exchange(
   signal: AbortSignal,
   limit: CallTimeouts,
 ): Promise<void> {
-  const up = await ctx.upstream.post(deployment, encoded.path, JSON.stringify(encoded.body), signal, ctx.router.modelNames, { ...encoded.headers, ...upstreamTraceHeaders(x) }, limit);
+  const target = gatewayTarget(deployment, encoded.path); // the v1 wires of an AI Gateway deployment go to the gateway
+  const up = await ctx.upstream.post(target.deployment, target.path, JSON.stringify(encoded.body), signal, ctx.router.modelNames, { ...encoded.headers, ...upstreamTraceHeaders(x) }, limit);
   x.requestId = up.requestId;
   x.retries += up.retries;
   const meta: ResponseMeta = { id: randomId(ID_PREFIX[dialect.name] ?? 'cp-'), created: nowSeconds(), model: chat.model };

@@ -1,6 +1,7 @@
 // What the CLI's checks know about Snowflake's answers: what a token is, why a credential was refused (the
 // quickstart's troubleshooting table, reference/cortex-api.md §6–§7), whether a model answers, and which available
 // model is nearest to one that does not. Messages never contain a credential.
+import { gatewayTarget } from '../cortex/gateway.js';
 import type { Deployment, UpstreamAuth } from '../config/types.js';
 import type { ChatRequest } from '../core/types.js';
 import type { Wire } from '../cortex/wire.js';
@@ -119,7 +120,8 @@ export async function probeModel(deployment: Deployment, wire: Wire, timeoutMs =
   }
   let a: Answer;
   try {
-    a = await call({ apiBase: deployment.apiBase, auth: deployment.auth }, 'POST', encoded.path, encoded.body, { timeoutMs, headers: (encoded as { headers?: Record<string, string> }).headers });
+    const target = gatewayTarget(deployment, encoded.path); // an AI Gateway deployment is probed through the gateway's path
+    a = await call({ apiBase: target.deployment.apiBase, auth: deployment.auth }, 'POST', target.path, encoded.body, { timeoutMs, headers: (encoded as { headers?: Record<string, string> }).headers });
   } catch (err) {
     if (err instanceof NetworkFailure) return { ok: false, ms: ms(), reason: 'network', detail: err.message };
     throw err;
