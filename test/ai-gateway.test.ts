@@ -206,6 +206,17 @@ describe('config forms', () => {
     assert.equal(load(one(ACCOUNT)).deployments[0].gateway, undefined);
   });
 
+  test("LiteLLM's openai/ and anthropic/ routes pointed at the gateway (<gateway>/v1 and <gateway>) go through it", () => {
+    const c = load(
+      `model_list:\n  - model_name: g\n    litellm_params:\n      model: openai/openai-gpt-4.1\n      api_base: ${ACCOUNT}/aigateways/SNOWFLAKE/v1\n      api_key: os.environ/SNOWFLAKE_PAT\n` +
+        `  - model_name: c\n    litellm_params:\n      model: anthropic/claude-sonnet-4-5\n      api_base: ${ACCOUNT}/aigateways/SNOWFLAKE\n      api_key: os.environ/SNOWFLAKE_PAT\n`,
+    );
+    assert.deepEqual(c.deployments.map((d) => [d.cortexModel, d.apiBase, d.gateway]), [
+      ['openai-gpt-4.1', ACCOUNT, `${ACCOUNT}/aigateways/SNOWFLAKE`],
+      ['claude-sonnet-4-5', ACCOUNT, `${ACCOUNT}/aigateways/SNOWFLAKE`],
+    ]);
+  });
+
   test('cortex_gateway: true in general_settings for every model, false in litellm_params keeps one on the account path', () => {
     const c = load(
       `model_list:\n${model('a', 'openai-gpt-4.1', ACCOUNT)}${model('b', 'claude-sonnet-4-5', ACCOUNT, '      cortex_gateway: false\n')}${model('c', 'claude-sonnet-4-5', ACCOUNT.replace('myaccount', 'other'), '      cortex_gateway: true\n')}general_settings:\n  cortex_gateway: true\n`,
