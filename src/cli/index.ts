@@ -86,7 +86,7 @@ const keys = program
     `
 Examples:
   $ cortex-proxy keys create --label alice --owner alice@example.com --budget-tokens 2000000 --period day
-  $ cortex-proxy keys create --label ci --models cortex-claude --rpm 30 --max-parallel 2 --expires 90d
+  $ cortex-proxy keys create --label ci --models claude-sonnet-4-5 --rpm 30 --max-parallel 2 --expires 90d
   $ cortex-proxy keys list
   $ cortex-proxy keys rotate alice --grace 10m
   $ cortex-proxy keys revoke alice

@@ -23,7 +23,7 @@ export interface PendingAlias {
 }
 
 const stars = (s: string) => s.split('*').length - 1;
-const ALIAS_HINT = 'write it the LiteLLM way:\n    model_group_alias:\n      claude-sonnet-4-5-20250929: claude-sonnet-4-5\n      gpt-4: { model: cortex-gpt, hidden: true }';
+const ALIAS_HINT = 'write it the LiteLLM way:\n    model_group_alias:\n      claude-sonnet-4-5-20250929: claude-sonnet-4-5\n      gpt-4: { model: openai-gpt-4.1, hidden: true }';
 
 /** The model_name / litellm_params.model pair of one deployment, when either holds a wildcard. */
 export function checkWildcard(ctx: RoutingReader, modelName: string, cortexModel: string, nameNode: unknown, modelNode: unknown): void {

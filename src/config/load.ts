@@ -198,7 +198,7 @@ const GENERAL_LITELLM = new Set([
 ]);
 
 const EXAMPLE_MODEL =
-  'model_list:\n    - model_name: cortex-claude-4-sonnet\n      litellm_params:\n        model: snowflake/claude-4-sonnet\n' +
+  'model_list:\n    - model_name: claude-4-sonnet\n      litellm_params:\n        model: snowflake/claude-4-sonnet\n' +
   '        api_base: https://<account>.snowflakecomputing.com/api/v2\n        api_key: os.environ/SNOWFLAKE_PAT';
 
 function loadFile(file: string, display: string, env: NodeJS.ProcessEnv, warnings: string[], cwd: string): Config {
@@ -401,8 +401,8 @@ function deploymentFrom(ctx: FileCtx, item: Node | null, i: number): Deployment 
   for (const e of fields.values()) if (!MODEL_KEYS.includes(e.key)) ctx.unknown(e, where, MODEL_KEYS, MODEL_LITELLM);
 
   const mn = fields.get('model_name');
-  const modelName = mn ? ctx.string(mn, `${where}.model_name`, 'cortex-claude-4-sonnet') : undefined;
-  if (!modelName) ctx.fail(mn?.value ?? item, `${where} has no model_name`, 'add model_name: <the name clients ask for>, e.g. model_name: cortex-claude-4-sonnet');
+  const modelName = mn ? ctx.string(mn, `${where}.model_name`, 'claude-4-sonnet') : undefined;
+  if (!modelName) ctx.fail(mn?.value ?? item, `${where} has no model_name`, 'add model_name: <the name clients ask for>, e.g. model_name: claude-4-sonnet');
 
   const lp = fields.get('litellm_params');
   if (!lp || lp.value === null || (isScalar(lp.value) && lp.value.value === null))

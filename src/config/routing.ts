@@ -4,7 +4,7 @@
 //
 //   router_settings:
 //     fallbacks:
-//       - cortex-claude: [cortex-gpt, cortex-llama]    # tried in this order, before any output was sent
+//       - claude-sonnet-4-5: [claude-4-sonnet, openai-gpt-4.1]    # tried in this order, before any output was sent
 //     cooldown_time: 30                                # s a failed deployment waits behind its siblings
 import { isMap, isScalar, isSeq } from 'yaml';
 import type { Deployment, Routing } from './types.js';
@@ -57,7 +57,7 @@ const ROUTER_LITELLM = new Set([
   'model_group_retry_policy', 'disable_cooldowns', 'optional_pre_call_checks', 'max_fallbacks',
 ]);
 
-const FALLBACK_HINT = 'write it the LiteLLM way:\n    fallbacks:\n      - cortex-claude: [cortex-gpt, cortex-llama]';
+const FALLBACK_HINT = 'write it the LiteLLM way:\n    fallbacks:\n      - claude-sonnet-4-5: [claude-4-sonnet, openai-gpt-4.1]';
 
 const isEmpty = (n: unknown) => n === null || n === undefined || (isScalar(n) && n.value === null);
 
@@ -76,7 +76,7 @@ export function parseFallbacks(ctx: RoutingReader, e: Entry, name: string, out: 
       const items: unknown[] = isSeq(v) ? v.items : isEmpty(v) ? [] : [v];
       const to: FallbackRule['to'] = [];
       items.forEach((item, j) => {
-        const s = ctx.string({ key: from, keyNode: item, value: ctx.deref(item) }, `${where}.${from}[${j}]`, 'cortex-gpt');
+        const s = ctx.string({ key: from, keyNode: item, value: ctx.deref(item) }, `${where}.${from}[${j}]`, 'openai-gpt-4.1');
         if (s) to.push({ name: s, node: item });
       });
       if (to.length === 0) ctx.fail(f.keyNode, `${where}.${from} lists no fallback models`, FALLBACK_HINT);
