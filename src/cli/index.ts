@@ -19,6 +19,7 @@ program
   .addOption(new Option('--log-level <level>', 'log verbosity').choices(['debug', 'info', 'warn', 'error', 'silent']).default('info'))
   .option('-q, --quiet', 'no live status line (requests, tokens, errors) under the log on a terminal')
   .option('--tunnel [tool]', 'also start a public HTTPS tunnel (cloudflared or ngrok, if installed) for clients that call from the internet, such as Cursor; needs a strong master key')
+  .option('--workers <n>', 'processes serving requests: a number, or auto (one per core); default general_settings.workers, else 1 (docs/workers.md)')
   .addHelpText(
     'after',
     `
@@ -26,7 +27,8 @@ Examples:
   $ cortex-proxy serve                                  # demo mode, or SNOWFLAKE_ACCOUNT + SNOWFLAKE_PAT
   $ cortex-proxy serve --tunnel                         # plus a public https URL for Cursor (cloudflared or ngrok)
   $ cortex-proxy serve --config litellm_config.yaml     # the quickstart's LiteLLM config, unchanged
-  $ cortex-proxy serve --port 8080 --log-level debug`,
+  $ cortex-proxy serve --port 8080 --log-level debug
+  $ cortex-proxy serve --workers auto                   # every core of the machine (docs/workers.md)`,
   )
   .action(async (opts) => {
     const { serve } = await import('./serve.js');

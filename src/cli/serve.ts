@@ -20,6 +20,9 @@ import { planTunnel, startTunnel, tunnelBanner, type RunningTunnel } from './tun
 import { createStatusLine } from '../usage/status-line.js';
 import { openUsageLog, telemetryOf } from '../usage/telemetry.js';
 import { startTeam } from '../team/gateway.js';
+import { clusterRole, joinCluster, runPrimary } from '../server/cluster.js';
+import { workerCount } from '../server/cluster-settings.js';
+import cluster from 'node:cluster';
 
 export interface ServeOptions {
   config?: string;
@@ -30,13 +33,16 @@ export interface ServeOptions {
   tunnel?: string | boolean;
   /** No live status line on the terminal. */
   quiet?: boolean;
+  /** --workers N|auto: processes serving requests (server/cluster.ts); default general_settings.workers, else 1. */
+  workers?: string;
 }
 
 export async function serve(opts: ServeOptions): Promise<void> {
   const level = opts.logLevel as LogLevel;
   if (!isLogLevel(level)) fail(`--log-level must be one of debug, info, warn, error, silent (got '${opts.logLevel}')`);
   // On a terminal, a live status line sits under the log (usage/status-line.ts); --quiet turns it off.
-  const status = createStatusLine(process.stderr, { enabled: !opts.quiet, color: pc.isColorSupported });
+  // serve --workers: no status line (the workers' log lines share the terminal; /ui shows the figures).
+  const status = createStatusLine(process.stderr, { enabled: !opts.quiet && !cluster.isWorker && (opts.workers ?? '1') === '1', color: pc.isColorSupported });
   const log = createLogger(level, status.write);
   reportCrashes(log); // through the logger, so registered secrets are redacted from the report
   const port = Number(opts.port);
@@ -51,22 +57,34 @@ export async function serve(opts: ServeOptions): Promise<void> {
   }
   // doctor's offline checks (cli/offline-checks.ts), as one block; fatal only where the proxy could not work at all
   // or would run open. The network checks stay with doctor: start-up must not wait on Snowflake.
-  startupChecks(config, opts.host, log);
+  // serve --workers N: a primary and N workers (server/cluster.ts); the primary checks, the workers serve.
+  const workers = workerCount(opts.workers, config.settings.workers);
+  if (typeof workers === 'string') fail(workers);
+  const role = clusterRole(workers);
+  if (role !== 'worker') startupChecks(config, opts.host, log);
   // --tunnel: refused without a strong master key or in demo mode; the tool is found before listening (cli/tunnel.ts).
-  const tunnelPlan = opts.tunnel ? planTunnel(opts.tunnel, config) : undefined;
+  const tunnelPlan = opts.tunnel && role !== 'worker' ? planTunnel(opts.tunnel, config) : undefined;
   let tunnel: RunningTunnel | undefined;
-
-  let emulator: Emulator | undefined;
   // Demo mode keeps apart what it writes (usage records marked demo, the embedded key store): in a private
   // temporary folder, removed at exit, never under the user's home (CORTEX_PROXY_USAGE_DIR still wins).
   let demoDir: string | undefined;
-  if (config.demo) {
+  if (config.demo && role !== 'worker') {
     const dir = (demoDir = fs.mkdtempSync(path.join(os.tmpdir(), 'cortex-proxy-demo-')));
     process.once('exit', () => fs.rmSync(dir, { recursive: true, force: true }));
     if (!process.env.CORTEX_PROXY_USAGE_DIR?.trim()) config.settings.usageLogDir ??= path.join(demoDir, 'usage');
     config.settings.databasePath ??= path.join(demoDir, 'team');
   }
-  if (config.demo) {
+  if (role === 'primary') return servePrimary(config, opts, log, workers, port, tunnelPlan);
+  const link = role === 'worker' ? await joinCluster() : undefined;
+
+  let emulator: Emulator | undefined;
+  if (config.demo && link?.init.demo) {
+    config.settings.databasePath = link.init.demo.databasePath; // the primary's demo folder: one key store
+    for (const d of config.deployments) {
+      d.apiBase = link.init.demo.apiBase; // the primary's emulator
+      d.auth = { type: 'pat', token: link.init.demo.token };
+    }
+  } else if (config.demo) {
     // Demo mode: the built-in emulator stands in for Snowflake, reachable only from this process.
     const token = randomId('demo-', 24);
     const { startEmulator } = await import('../emulator/index.js'); // demo mode only: a real start-up never loads it
@@ -79,20 +97,40 @@ export async function serve(opts: ServeOptions): Promise<void> {
 
   const app = createApp(config, log);
   app.context.browser.allowHost(opts.host); // the --host name (every interface: the machine's name too)
-  if (tunnelPlan) installTunnelGuard(app, log, tunnelPlan.tool); // forwarded client addresses, failed-key limiting
-  else installFailedAuthLimit(app, log); // the same limit for clients on other machines (--host)
+  const failedAuth = link?.failedAuthLimiter(); // serve --workers: one count for every worker
+  const tunnelTool = tunnelPlan?.tool ?? link?.init.tunnelTool;
+  if (tunnelTool) installTunnelGuard(app, log, tunnelTool, failedAuth); // forwarded client addresses, failed-key limiting
+  else installFailedAuthLimit(app, log, failedAuth); // the same limit for clients on other machines (--host)
   const telemetry = telemetryOf(app.context)!;
-  const usageLog = openUsageLog(app.context, telemetry); // closed (flushed) by app.close()
+  if (link) link.attach(app, telemetry); // records to the primary, the single writer of the usage log
+  const usageLog = link ? undefined : openUsageLog(app.context, telemetry); // closed (flushed) by app.close()
   // Virtual keys, budgets and shared limits (team/gateway.ts): the embedded store, or PostgreSQL and Redis.
-  const team = await startTeam(app.context, log).catch((err: Error) => fail(err.message));
+  const team = await startTeam(app.context, log, { memoryLimiter: link?.limiter() }).catch((err: Error) => fail(err.message));
   await new Promise<void>((resolve, reject) => {
     app.server.once('error', reject);
-    app.server.listen(port, opts.host, () => resolve());
+    app.server.listen(link ? link.init.port : port, opts.host, () => resolve());
   }).catch((err: NodeJS.ErrnoException) => {
     if (err.code === 'EADDRINUSE') fail(`port ${port} on ${opts.host} is already in use: stop the other process (lsof -i :${port}) or pass --port.`);
     throw err;
   });
   const addr = app.server.address() as AddressInfo;
+  if (link) {
+    // A worker: the primary prints the banner, owns the tunnel and tells it when to stop.
+    let stopping = false;
+    const stop = async () => {
+      if (stopping) return;
+      stopping = true;
+      armShutdownDeadline(app.server, config.settings.shutdownTimeoutMs, () => link.flushRecords());
+      await app.close();
+      await team.close();
+      await link.flushRecords(); // the last usage records reach the primary before this process ends
+      process.exit(0);
+    };
+    process.on('SIGINT', () => void stop()); // Ctrl-C reaches the whole process group
+    process.on('SIGTERM', () => void stop());
+    link.ready(addr, { keysInUse: team.keysInUse, keyCount: team.keyCount, store: `${team.store.kind === 'postgres' ? 'PostgreSQL ' : ''}${team.store.where}`, limits: team.limiter.kind }, () => void stop());
+    return;
+  }
   const host = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
   const base = `http://${host}:${addr.port}`;
 
@@ -142,6 +180,62 @@ export async function serve(opts: ServeOptions): Promise<void> {
     app.context.browser.allowHost(tunnel.url); // clients reach us under the tunnel's public host
     process.stderr.write(tunnelBanner(tunnel.url, config));
     process.stdout.write(`tunnel ${tunnel.url}\n`); // machine-readable, like the listening line
+  }
+}
+
+/** serve --workers N: the primary forks the workers, prints the banner once they all listen, owns the tunnel. */
+async function servePrimary(config: Config, opts: ServeOptions, log: Logger, workers: number, port: number, tunnelPlan: ReturnType<typeof planTunnel> | undefined): Promise<void> {
+  let emulator: Emulator | undefined;
+  let demo: { apiBase: string; token: string; databasePath?: string } | undefined;
+  if (config.demo) {
+    const token = randomId('demo-', 24);
+    const { startEmulator } = await import('../emulator/index.js');
+    emulator = await startEmulator({ port: 0, host: '127.0.0.1', pats: [token], quiet: true });
+    demo = { apiBase: emulator.apiBase, token, databasePath: config.settings.databasePath };
+  }
+  let tunnel: RunningTunnel | undefined;
+  let listenPort = port;
+  const primary = await runPrimary({
+    config,
+    log,
+    workers,
+    port,
+    host: opts.host,
+    demo,
+    tunnelTool: tunnelPlan?.tool,
+    onReady(base, realPort, team, usageDir, pids) {
+      if (config.demo) {
+        process.stderr.write(
+          pc.yellow(pc.bold('\n  DEMO MODE') + ': no Snowflake account configured; answers come from the built-in Cortex emulator.\n') +
+            pc.yellow('  Connect a real account: set SNOWFLAKE_ACCOUNT and SNOWFLAKE_PAT, or pass --config litellm_config.yaml.\n\n'),
+        );
+      }
+      log.info(`cortex-proxy ${config.demo ? '(demo) ' : ''}listening on ${base} with ${workers} workers (pids ${pids.join(', ')}; config: ${config.source}; models: ${[...new Set(config.deployments.map((d) => d.modelName))].join(', ')})`);
+      log.info(`OpenAI base URL: ${base}/v1${config.settings.masterKey ? ' (API key: the master key)' : team.keysInUse ? ' (API key: a virtual key)' : ' (no API key needed)'}`);
+      process.stdout.write(`listening on ${base}\n`);
+      log.info(`dashboard: ${base}/ui · metrics: ${base}/metrics (every worker's figures) · usage log: ${usageDir ?? 'off (disable_spend_logs)'}${config.demo && usageDir?.startsWith(os.tmpdir()) ? ' (demo: kept apart, removed at exit)' : ''}`);
+      log.info(`keys: ${team.keyCount} virtual key(s) in ${team.store} · limits: ${team.limits === 'redis' ? 'shared (Redis)' : `shared by the ${workers} workers (this machine)`}`);
+      listenPort = realPort;
+    },
+    async onStopped() {
+      await tunnel?.stop();
+      await emulator?.close();
+    },
+  });
+  process.on('SIGINT', () => void primary.stop('SIGINT'));
+  process.on('SIGTERM', () => void primary.stop('SIGTERM'));
+  if (process.env.npm_lifecycle_event === 'start' && process.platform !== 'win32') {
+    const parent = process.ppid; // npm start: re-parented means npm is gone (see serve above)
+    setInterval(() => {
+      if (process.ppid !== parent) void primary.stop('npm start exited');
+    }, 250).unref();
+  }
+  if (tunnelPlan) {
+    // The tunnel process belongs to the primary; the workers learn its public host name.
+    tunnel = await startTunnel(tunnelPlan, listenPort, log, () => void primary.stop(`${tunnelPlan.tool} exited`)).catch((err: Error) => fail(err.message));
+    primary.allowHost(tunnel.url);
+    process.stderr.write(tunnelBanner(tunnel.url, config));
+    process.stdout.write(`tunnel ${tunnel.url}\n`);
   }
 }
 

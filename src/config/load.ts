@@ -42,6 +42,7 @@ import { SPCS_TOKEN_PATH } from '../snowflake/auth.js';
 import { PLATFORM_CONFIG_NAMES, platformConfigDir } from './paths.js';
 import { readUsageSetting, USAGE_SETTING_KEYS } from '../usage/config.js';
 import { readLimitSetting, LIMIT_SETTING_KEYS } from '../server/limits.js';
+import { readWorkersSetting, WORKER_SETTING_KEYS } from '../server/cluster-settings.js';
 import { readTeamSetting, TEAM_SETTING_KEYS } from '../team/config.js';
 import { readBrowserSetting, BROWSER_SETTING_KEYS } from '../server/browser-guard.js';
 import { readClientAddressSetting, CLIENT_ADDRESS_SETTING_KEYS } from '../server/client-address.js';
@@ -181,7 +182,7 @@ const LITELLM_LITELLM = new Set([
   'internal_user_budget_duration', 'global_disable_no_log_param', 'disable_add_transform_inline_image_block',
   'request_timeout_seconds', 'use_chat_completions_url_for_anthropic_messages', 'check_provider_endpoint',
 ]);
-const GENERAL_KEYS = ['master_key', 'cortex_gateway', 'disable_spend_logs', 'max_request_body_mb', 'max_request_size_mb', 'max_image_mb', 'image_url_fetch', 'min_output_tokens', ...USAGE_SETTING_KEYS, ...TEAM_SETTING_KEYS, ...LIMIT_SETTING_KEYS, ...BROWSER_SETTING_KEYS, ...CLIENT_ADDRESS_SETTING_KEYS];
+const GENERAL_KEYS = ['master_key', 'cortex_gateway', 'disable_spend_logs', 'max_request_body_mb', 'max_request_size_mb', 'max_image_mb', 'image_url_fetch', 'min_output_tokens', ...USAGE_SETTING_KEYS, ...TEAM_SETTING_KEYS, ...LIMIT_SETTING_KEYS, ...BROWSER_SETTING_KEYS, ...CLIENT_ADDRESS_SETTING_KEYS, ...WORKER_SETTING_KEYS];
 const GENERAL_LITELLM = new Set([
   'store_model_in_db',
   'store_prompts_in_spend_logs', 'alerting', 'alerting_threshold', 'alert_types', 'alert_to_webhook_url',
@@ -354,6 +355,9 @@ function loadFile(file: string, display: string, env: NodeJS.ProcessEnv, warning
         case 'cortex_gateway': // cortex/gateway.ts: applied below to every model without its own cortex_gateway
           settings.cortexGateway = ctx.bool(e, name);
           gatewayEntry = e;
+          break;
+        case 'workers':
+          readWorkersSetting(ctx, e, settings);
           break;
         default:
           ctx.unknown(e, 'general_settings', GENERAL_KEYS, GENERAL_LITELLM);

@@ -107,6 +107,8 @@ export interface Settings {
   clientHeaderTimeoutMs?: number;
   /** general_settings.client_body_timeout, ms: time a client has to send a whole request (server/limits.ts). */
   clientBodyTimeoutMs?: number;
+  /** general_settings.workers: processes serving requests (server/cluster.ts); "auto" = one per core; default 1. */
+  workers?: number | 'auto';
   /** general_settings.shutdown_timeout, ms: how long in-flight answers may finish after SIGTERM/SIGINT. */
   shutdownTimeoutMs?: number;
   /** general_settings.database_url: PostgreSQL for the team gateway's keys, usage and budgets (team/pg-store.ts). */

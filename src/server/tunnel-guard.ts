@@ -36,9 +36,10 @@ export class FailedAuthLimiter {
     return Math.max(1, Math.ceil((list[list.length - this.max] + this.windowMs - this.now()) / 1000));
   }
 
-  fail(addr: string): void {
+  /** Counts a failure (`at`: when, for failures another worker of serve --workers saw; server/cluster.ts). */
+  fail(addr: string, at = this.now()): void {
     const list = this.prune(addr) ?? [];
-    list.push(this.now());
+    list.push(at);
     this.failures.delete(addr); // re-insert: Map order = least recently failed first
     this.failures.set(addr, list.slice(-this.max));
     if (this.failures.size > MAX_TRACKED) this.failures.delete(this.failures.keys().next().value!);

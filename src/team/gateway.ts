@@ -425,7 +425,7 @@ const clip = (s: string) => (s.length > 100 ? `${s.slice(0, 100)}…` : s);
  * Opens the store and the limiter the settings name and installs the gateway on the app's context. Fails (with a
  * message naming the service) when the database or Redis cannot be reached at start-up.
  */
-export async function startTeam(ctx: ProxyContext, log: Logger): Promise<TeamGateway> {
+export async function startTeam(ctx: ProxyContext, log: Logger, opts: { memoryLimiter?: Limiter } = {}): Promise<TeamGateway> {
   const s = ctx.config.settings;
   const store = await openStore(s);
   let limiter: Limiter;
@@ -438,7 +438,7 @@ export async function startTeam(ctx: ProxyContext, log: Logger): Promise<TeamGat
     }).catch((err: Error) => {
       throw new Error(`cannot connect to Redis (general_settings.redis_url): ${err.message || err.name}`);
     });
-  } else limiter = new MemoryLimiter();
+  } else limiter = opts.memoryLimiter ?? new MemoryLimiter(); // serve --workers: the primary's (server/cluster.ts)
   for (const url of [s.databaseUrl, s.redisUrl]) log.addSecret(passwordOf(url));
   const g = new TeamGateway(ctx, store, limiter, log);
   try {

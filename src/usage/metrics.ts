@@ -66,7 +66,8 @@ export class Metrics {
   private readonly ttft = new Map<string, Histogram>();
   /** The in-flight series each started exchange was counted under (its wire may change on a retry). */
   private readonly started = new WeakMap<Exchange, string>();
-  private readonly startSeconds = Date.now() / 1000;
+  /** Start time (serve --workers: the primary's, set on the merged view). */
+  startSeconds = Date.now() / 1000;
   /** The upstream client's sockets (cortex/client.ts Upstream.stats), read when scraped. */
   upstreamSockets?: () => { busy: number; idle: number; queued: number };
 
@@ -162,12 +163,62 @@ export class Metrics {
     return out.join('\n') + '\n';
   }
 
+  /** Every series as plain data (serve --workers: a worker's counters, sent to the primary to be summed). */
+  dump(): MetricsDump {
+    const hists = (m: Map<string, Histogram>) => [...m].map(([k, h]) => [k, h.counts.slice(), h.sum, h.count] as HistDump);
+    return {
+      counters: {
+        requests: [...this.requests],
+        errors: [...this.errors],
+        tokens: [...this.tokens],
+        retries: [...this.retries],
+        upstreamCodes: [...this.upstreamCodes],
+        closed: [...this.closed],
+        fallbacks: [...this.fallbacks],
+        inFlight: [...this.inFlight],
+      },
+      latency: hists(this.latency),
+      ttft: hists(this.ttft),
+      sockets: this.upstreamSockets?.(),
+    };
+  }
+
+  /** Adds another process's series to these (serve --workers: the primary's merged view of every worker). */
+  absorb(d: MetricsDump, opts: { inFlight?: boolean } = {}): void {
+    for (const name of COUNTERS) {
+      if (name === 'inFlight' && opts.inFlight === false) continue;
+      const into = this[name];
+      for (const [k, v] of d.counters[name] ?? []) inc(into, k, v);
+    }
+    const add = (into: Map<string, Histogram>, list: HistDump[], bounds: number[]) => {
+      for (const [k, counts, sum, count] of list) {
+        const h = hist(into, k, bounds);
+        for (let i = 0; i < h.counts.length && i < counts.length; i++) h.counts[i] += counts[i];
+        h.sum += sum;
+        h.count += count;
+      }
+    };
+    add(this.latency, d.latency, LATENCY_BUCKETS);
+    add(this.ttft, d.ttft, TTFT_BUCKETS);
+  }
+
   /** Current in-flight chat requests (all models). */
   inFlightCount(): number {
     let n = 0;
     for (const v of this.inFlight.values()) n += v;
     return n;
   }
+}
+
+const COUNTERS = ['requests', 'errors', 'tokens', 'retries', 'upstreamCodes', 'closed', 'fallbacks', 'inFlight'] as const;
+type HistDump = [key: string, counts: number[], sum: number, count: number];
+
+/** A Metrics' series as plain (IPC-serialisable) data. */
+export interface MetricsDump {
+  counters: Record<(typeof COUNTERS)[number], Array<[string, number]>>;
+  latency: HistDump[];
+  ttft: HistDump[];
+  sockets?: { busy: number; idle: number; queued: number };
 }
 
 function inc(m: Map<string, number>, key: string, by = 1): void {

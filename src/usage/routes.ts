@@ -43,8 +43,9 @@ const file = (name: string): Route => ({
   },
 });
 
-function metrics(ctx: ProxyContext, res: ServerResponse): void {
-  const text = telemetry(ctx).metrics.render();
+async function metrics(ctx: ProxyContext, res: ServerResponse): Promise<void> {
+  const t = telemetry(ctx);
+  const text = t.shared ? await t.shared.metricsText() : t.metrics.render(); // serve --workers: every worker's
   res.writeHead(200, {
     'content-type': 'text/plain; version=0.0.4; charset=utf-8',
     'content-length': Buffer.byteLength(text),
@@ -53,8 +54,10 @@ function metrics(ctx: ProxyContext, res: ServerResponse): void {
   res.end(text);
 }
 
-function stats(ctx: ProxyContext) {
+async function stats(ctx: ProxyContext) {
   const t = telemetry(ctx);
+  // serve --workers: the primary's statistics of every worker's requests (server/cluster.ts)
+  const shared = t.shared ? await t.shared.stats() : undefined;
   const c = ctx.config;
   const seen = new Set<string>();
   const models: Array<{ name: string; cortex_model: string; wire: string }> = [];
@@ -68,10 +71,10 @@ function stats(ctx: ProxyContext) {
     demo: c.demo,
     master_key_required: Boolean(c.settings.masterKey),
     models,
-    in_flight: t.metrics.inFlightCount(),
-    usage_log: t.usageLog ? t.usageLog.dir : null,
+    in_flight: shared ? shared.inFlight : t.metrics.inFlightCount(),
+    usage_log: shared ? shared.usageLog : t.usageLog ? t.usageLog.dir : null,
     credits_note: 'estimated AI credits (usage/rates.ts defaults or general_settings.credit_rates); Snowflake bills from CORTEX_REST_API_USAGE_HISTORY',
-    ...t.live.snapshot(),
+    ...(shared ? shared.live : t.live.snapshot()),
   };
 }
 
@@ -98,6 +101,6 @@ export const USAGE_ROUTES: Record<string, Route> = {
   '/ui/api/stats': {
     method: 'GET',
     quiet: true,
-    handle: (ctx, _req, res) => sendJson(res, 200, stats(ctx), { 'cache-control': 'no-store', ...SECURITY_HEADERS, ...ctx.extraHeaders }),
+    handle: async (ctx, _req, res) => sendJson(res, 200, await stats(ctx), { 'cache-control': 'no-store', ...SECURITY_HEADERS, ...ctx.extraHeaders }),
   },
 };

@@ -15,6 +15,14 @@ export interface Telemetry {
   sinks: Array<(r: UsageRecord) => void>;
   /** The usage log, when open (serve opens it; in-process apps do not). */
   usageLog?: UsageLog;
+  /**
+   * serve --workers (server/cluster.ts): this process is one of several workers; /metrics and /ui/api/stats show
+   * the whole server's figures, gathered by the primary, instead of this process's.
+   */
+  shared?: {
+    metricsText(): Promise<string>;
+    stats(): Promise<{ live: ReturnType<LiveStats['snapshot']>; inFlight: number; usageLog: string | null }>;
+  };
 }
 
 const installed = new WeakMap<ProxyContext, Telemetry>();
