@@ -42,25 +42,28 @@ const MODEL = 'claude-sonnet-4-5';
 const SMALL_MODEL = 'claude-haiku-4-5';
 const PROMPT = 'Create a file hello.txt containing hi';
 
-export type WireName = 'complete' | 'openai' | 'anthropic';
-/** The Cortex path each upstream wire calls. */
+/** An upstream wire pinned with cortex_api, or `gateway`: api_base is the Cortex AI Gateway (docs/ai-gateway.md). */
+export type WireName = 'complete' | 'openai' | 'anthropic' | 'gateway';
+/** The Cortex path each upstream wire calls (through the gateway, the harness's Claude models use its /v1/messages). */
 const WIRE_PATHS: Record<WireName, string> = {
   complete: '/api/v2/cortex/inference:complete',
   openai: '/api/v2/cortex/v1/chat/completions',
   anthropic: '/api/v2/cortex/v1/messages',
+  gateway: '/api/v2/aigateways/SNOWFLAKE/v1/messages',
 };
+/** The gateway's path for every model that is not Claude. */
+const GATEWAY_CHAT_PATH = '/api/v2/aigateways/SNOWFLAKE/v1/chat/completions';
 
 // Model names equal to the Cortex ids Claude Code and the others are told to ask for; the wire pinned.
-const proxyYaml = (apiBase: string, wire: WireName) => `model_list:
-${[MODEL, SMALL_MODEL]
+const proxyYaml = (apiBase: string, wire: WireName, models = [MODEL, SMALL_MODEL]) => `model_list:
+${models
   .map(
     (m) => `  - model_name: ${m}
     litellm_params:
       model: snowflake/${m}
-      api_base: ${apiBase}
+      api_base: ${wire === 'gateway' ? `${apiBase}/aigateways/SNOWFLAKE` : apiBase}
       api_key: os.environ/SNOWFLAKE_PAT
-      cortex_api: ${wire}
-`,
+${wire === 'gateway' ? '' : `      cortex_api: ${wire}\n`}`,
   )
   .join('')}general_settings:
   master_key: os.environ/LITELLM_MASTER_KEY
@@ -249,10 +252,12 @@ interface AgentCase {
   bin: string;
   /** The proxy route the agent calls (as logged). */
   route: string;
+  /** The session header the agent sends (it becomes x-snowflake-ai-gateway-conversation-id), when it sends one. */
+  conversationHeader?: string;
   /** The tool call the emulator answers the main turn with. */
   tool: (ws: string) => { name: string; input: Record<string, unknown> };
   /** Arguments, extra environment, files (paths relative to HOME) and stdin for one run. */
-  setup: (s: { home: string; ws: string; proxyUrl: string }) => { args: string[]; env?: Record<string, string>; files?: Record<string, string>; stdin?: string };
+  setup: (s: { home: string; ws: string; proxyUrl: string; model: string }) => { args: string[]; env?: Record<string, string>; files?: Record<string, string>; stdin?: string };
 }
 
 const CASES: AgentCase[] = [
@@ -260,6 +265,7 @@ const CASES: AgentCase[] = [
     name: 'Claude Code',
     bin: 'claude',
     route: 'POST /v1/messages',
+    conversationHeader: 'x-claude-code-session-id',
     tool: (ws) => ({ name: 'Write', input: { file_path: join(ws, 'hello.txt'), content: 'hi' } }),
     setup: ({ proxyUrl }) => ({
       args: ['-p', PROMPT, '--permission-mode', 'acceptEdits'],
@@ -282,13 +288,14 @@ const CASES: AgentCase[] = [
     name: 'Codex CLI',
     bin: 'codex',
     route: 'POST /v1/responses',
+    conversationHeader: 'session-id',
     // This build offers exec_command {cmd} (no apply_patch); the command runs in Codex's workspace-write sandbox.
     tool: () => ({ name: 'exec_command', input: { cmd: 'printf hi > hello.txt' } }),
-    setup: ({ home, ws, proxyUrl }) => ({
+    setup: ({ home, ws, proxyUrl, model }) => ({
       args: ['exec', '--skip-git-repo-check', '-C', ws, PROMPT],
       env: { CODEX_HOME: join(home, '.codex'), CORTEX_PROXY_MASTER_KEY: MASTER },
       files: {
-        '.codex/config.toml': `model = "${MODEL}"
+        '.codex/config.toml': `model = "${model}"
 model_provider = "cortex"
 approval_policy = "never"
 sandbox_mode = "workspace-write"
@@ -396,7 +403,12 @@ models:
 const tail = (s: string, n = 3000) => (s.length > n ? '…' + s.slice(-n) : s);
 
 /** Registers the test of one agent (by its bin name) on `wire`, with its own emulator, proxy and egress trap. */
-export function agentTest(agent: string, wire: WireName): void {
+export function agentTest(agent: string, wire: WireName, opts: { model?: string } = {}): void {
+  // Another model than the harness's Claude (only agents whose setup takes it, e.g. Codex); through the gateway a
+  // model that is not Claude goes over its /v1/chat/completions.
+  const model = opts.model ?? MODEL;
+  if (opts.model && agent !== 'codex') throw new Error(`agentTest: only the codex case takes another model (${agent})`);
+  const expectedPath = wire === 'gateway' && !model.startsWith('claude') ? GATEWAY_CHAT_PATH : WIRE_PATHS[wire];
   const c = CASES.find((x) => x.bin === agent);
   if (!c) throw new Error(`no agent case for ${agent}`);
   let emu: Emulator;
@@ -418,7 +430,7 @@ export function agentTest(agent: string, wire: WireName): void {
     served = r.status !== 404;
     const dir = tempDir();
     writeFiles(dir, {
-      'cortex-proxy.yaml': proxyYaml(emu.apiBase, wire),
+      'cortex-proxy.yaml': proxyYaml(emu.apiBase, wire, model === MODEL ? undefined : [model]),
       '.env': `SNOWFLAKE_PAT=${PAT}\nLITELLM_MASTER_KEY=${MASTER}\n`,
     });
     proxy = await startProxy(['--config', 'cortex-proxy.yaml'], { cwd: dir });
@@ -437,10 +449,10 @@ export function agentTest(agent: string, wire: WireName): void {
   const bin = join(BIN_DIR, c.bin);
   const skip = !installed ? INSTALL_HINT : !existsSync(bin) ? `${c.bin} missing in test/agents: run \`npm ci --prefix test/agents\`` : false;
 
-  test(`${c.name} writes a file through the proxy (${wire} wire): tool call, tool result, final answer`, { skip, timeout: TEST_TIMEOUT_MS }, async (t) => {
+  test(`${c.name} writes a file through the proxy (${wire} wire${model === MODEL ? '' : `, ${model}`}): tool call, tool result, final answer`, { skip, timeout: TEST_TIMEOUT_MS }, async (t) => {
     if (!served) return t.skip(`the emulator does not serve ${WIRE_PATHS[wire]}`);
     const { root, home, ws, env } = sandbox(c.bin, trap.url);
-    const s = c.setup({ home, ws, proxyUrl: proxy.url });
+    const s = c.setup({ home, ws, proxyUrl: proxy.url, model });
     for (const [rel, text] of Object.entries(s.files ?? {})) {
       const p = join(home, rel);
       mkdirSync(join(p, '..'), { recursive: true });
@@ -466,10 +478,24 @@ export function agentTest(agent: string, wire: WireName): void {
     // The strict emulator refused nothing the proxy sent, and the proxy logged the agent's requests.
     const refused = emu.requests.filter((q) => q.outcome !== 'ok').map((q) => `${q.status} ${q.path} ${q.error?.message} ${q.error?.detail ?? ''}`);
     assert.deepEqual(refused, [], `requests the emulator refused${why}`);
-    const chat = new Set(Object.values(WIRE_PATHS));
-    assert.deepEqual([...new Set(emu.requests.filter((q) => chat.has(q.path)).map((q) => q.path))], [WIRE_PATHS[wire]], 'every model call went through the pinned wire');
-    const logged = await proxyLines(proxy, mark, new RegExp(`${c.route.replace(/[/?]/g, '\\$&')}\\S* status=200 .*model=${MODEL}`), 2);
+    const chat = new Set([...Object.values(WIRE_PATHS), GATEWAY_CHAT_PATH]);
+    assert.deepEqual([...new Set(emu.requests.filter((q) => chat.has(q.path)).map((q) => q.path))], [expectedPath], 'every model call went through the pinned wire');
+    const logged = await proxyLines(proxy, mark, new RegExp(`${c.route.replace(/[/?]/g, '\\$&')}\\S* status=200 .*model=${model}`), 2);
     assert.ok(logged.length >= 2, `proxy log lines for ${c.route}${why}`);
+    if (wire === 'gateway') {
+      // Every gateway call carries trace context (cortex/trace.ts): a W3C traceparent, the application's name.
+      const gw = emu.requests.filter((q) => q.path === expectedPath);
+      for (const q of gw) {
+        assert.match(q.headers.traceparent ?? '', /^00-[0-9a-f]{32}-[0-9a-f]{16}-0[01]$/, `traceparent on ${q.path}${why}`);
+        assert.match(q.headers['x-snowflake-application'] ?? '', /^cortex-proxy\//);
+        assert.equal(q.headers['x-api-key'], undefined, 'never x-api-key to the gateway');
+      }
+      if (c.conversationHeader) {
+        const ids = new Set(gw.map((q) => q.headers['x-snowflake-ai-gateway-conversation-id']));
+        assert.equal(ids.size, 1, `one conversation id over the whole session: ${[...ids].join(', ')}${why}`);
+        assert.match([...ids][0] ?? '', /^[A-Za-z0-9._:-]{8,}$/, `${c.name}'s ${c.conversationHeader} became the conversation id${why}`);
+      }
+    }
     // Telemetry, update checks and the like stayed off: nothing tried to leave the machine.
     assert.deepEqual(trap.outside, [], `${c.name} tried to reach hosts outside this machine`);
     rmSync(root, { recursive: true, force: true });

@@ -127,8 +127,8 @@ describe('conversation id', () => {
     assert.equal(call.headers['snow-agent-name'], 'claude-code');
   });
 
-  test("Codex's session_id, and a client's own gateway conversation id (which wins)", async () => {
-    await openai({ session_id: '0199a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b', 'user-agent': 'codex_cli_rs/0.50.0' }).chat.completions.create({ model: 'gpt', messages: [{ role: 'user', content: 'x' }] });
+  test("Codex's session-id, and a client's own gateway conversation id (which wins)", async () => {
+    await openai({ 'session-id': '0199a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b', 'user-agent': 'codex_cli_rs/0.50.0' }).chat.completions.create({ model: 'gpt', messages: [{ role: 'user', content: 'x' }] });
     assert.equal(chatCalls()[0].headers['x-snowflake-ai-gateway-conversation-id'], '0199a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b');
     assert.equal(chatCalls()[0].headers['snow-agent-name'], 'codex');
     emu.reset();

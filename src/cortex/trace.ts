@@ -36,9 +36,10 @@ export const APPLICATION = USER_AGENT; // cortex-proxy/<version>
 
 /**
  * Client headers that name a conversation, in order of preference: an id meant for the gateway, Claude Code's
- * session id (the header the gateway itself falls back to), Codex's session_id, then the generic ones.
+ * session id (the header the gateway itself falls back to), Codex's session-id (0.171; older builds: session_id),
+ * then the generic ones.
  */
-const CONVERSATION_SOURCES = [CONVERSATION_HEADER, 'x-claude-code-session-id', 'session_id', 'x-session-id', 'conversation_id', 'x-conversation-id'];
+const CONVERSATION_SOURCES = [CONVERSATION_HEADER, 'x-claude-code-session-id', 'session-id', 'session_id', 'x-session-id', 'conversation_id', 'x-conversation-id'];
 
 const TRACEPARENT = /^([0-9a-f]{2})-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})(-.*)?$/;
 const CONVERSATION_ID = /^[A-Za-z0-9._:-]{1,128}$/;
