@@ -6,6 +6,9 @@
 //   - `snowflake/<id>`: the LiteLLM spelling of the model;
 //   - Anthropic's ids, as Claude Code sends them: `claude-sonnet-4-5-20250929`, `claude-3-7-sonnet-latest`, and the
 //     Claude 4 ids whose words Cortex orders differently (`claude-sonnet-4-20250514` → `claude-4-sonnet`).
+// The Cortex ids (claude-sonnet-4-5, claude-4-sonnet, openai-gpt-5, …) are those of Snowflake's model availability
+// table for the REST API: https://docs.snowflake.com/en/user-guide/snowflake-cortex/cortex-rest-api (both v1
+// endpoints share one catalogue); Anthropic names Claude 4 `claude-sonnet-4-<date>` where Cortex says claude-4-sonnet.
 // A config that names a model otherwise (`model_name: cortex-claude-4-sonnet`) keeps that name, and the Cortex id
 // (or any alias above) reaches it too, as long as only one model_name serves that Cortex model.
 
