@@ -83,6 +83,10 @@ describe('router: LiteLLM name resolution', () => {
     assert.equal(first('claude-anything').cortexModel, 'claude-3-7-sonnet', 'claude-* is more specific than *');
     assert.equal(first('llama3.1-70b').cortexModel, 'llama3.1-70b');
     assert.equal(first('snowflake/mistral-large2').cortexModel, 'mistral-large2', 'a snowflake/ prefix on the catch-all is dropped');
+    assert.equal(first('cortex/claude-sonnet-4-20250514').cortexModel, 'claude-4-sonnet', "Claude Code's dated ids through a wildcard reach the Cortex id");
+    assert.equal(first('cortex-llama3.1-70b').cortexModel, 'llama3.1-70b', 'the quickstart-style cortex- prefix too');
+    assert.equal(first('cortex/claude-sonnet-4-5-20250929').cortexModel, 'claude-sonnet-4-5');
+    assert.equal(first('brand-new-model').cortexModel, 'brand-new-model', 'an id the catalogue does not know goes to Cortex as asked');
     assert.equal(first('llama3.1-70b'), first('llama3.1-70b'), 'the concrete deployment is kept (cooldown and round robin work)');
     assert.deepEqual(router.candidates('llama3.1-70b').map((c) => c.modelName), ['llama3.1-70b', 'exact'], 'fallbacks of "*" apply');
   });
@@ -132,6 +136,13 @@ describe('serving a LiteLLM catch-all config', () => {
     assert.equal(r.model, 'claude-sonnet-4-5-20250929');
     const last = emu.requests.at(-1)!;
     assert.equal((last.body as { model: string }).model, 'claude-sonnet-4-5');
+  });
+
+  test("Claude Code's dated id without an alias reaches the Cortex id through the catch-all", async () => {
+    emu.script({ text: 'undated' });
+    const r = await anthropic.messages.create({ model: 'claude-sonnet-4-20250514', max_tokens: 64, messages: [{ role: 'user', content: 'hi' }] });
+    assert.equal(r.content[0].type === 'text' && r.content[0].text, 'undated');
+    assert.equal((emu.requests.at(-1)!.body as { model: string }).model, 'claude-4-sonnet');
   });
 
   test('the catch-all and the prefix wildcard pass the matched part to Cortex', async () => {

@@ -88,6 +88,7 @@ describe('serving: timeouts, retries, limits, headers', () => {
         e('retrying', 'openai-gpt-4.1', '      max_retries: 3\n') +
         e('limited', 'llama3.1-70b', '      rpm: 2\n') +
         e('token-limited', 'mistral-large2', '      tpm: 30\n') +
+        e('embed-limited', 'snowflake-arctic-embed-m-v1.5', '      rpm: 1\n') +
         e('headed', 'claude-4-sonnet', '      extra_headers:\n        X-Snowflake-Role: CORTEX_APP\n        X-Snowflake-Warehouse: os.environ/WH\n') +
         'litellm_settings:\n  num_retries: 2\n',
     });
@@ -146,6 +147,12 @@ describe('serving: timeouts, retries, limits, headers', () => {
     assert.equal(emu.requests.length, 2);
     // Another model is not affected.
     assert.ok((await ask('headed')).choices[0].message.content);
+  });
+
+  test('rpm holds for embeddings too', async () => {
+    await client.embeddings.create({ model: 'embed-limited', input: 'a' });
+    await assert.rejects(client.embeddings.create({ model: 'embed-limited', input: 'b' }), (e: InstanceType<typeof OpenAI.APIError>) => e.status === 429);
+    assert.equal(emu.requests.length, 1);
   });
 
   test('tpm: the tokens of finished exchanges count', async () => {

@@ -3,6 +3,13 @@
 // every candidate is over, the client gets 429 with Retry-After = the seconds until the oldest count leaves the window.
 // Keyed by the limits object, which the concrete copies of a wildcard deployment share (one budget per entry).
 import type { Deployment } from '../config/types.js';
+import { ProxyError } from '../core/errors.js';
+
+/** The 429 a client gets when every deployment of its model is over its rpm/tpm (Cortex was not called). */
+export function overLimit(model: string, waitMs: number): ProxyError {
+  const secs = Math.max(1, Math.ceil(waitMs / 1000));
+  return new ProxyError('rate_limit', `model '${model.slice(0, 100)}' is over its configured rpm/tpm limit; try again in ${secs} s.`, { code: 'deployment_rate_limit', retryAfter: secs });
+}
 
 const WINDOW_MS = 60_000;
 /** Counts kept per deployment at most (rpm beyond this is treated as this; memory stays bounded). */

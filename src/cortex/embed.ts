@@ -10,6 +10,7 @@
 // the float32 vector, little-endian, base64-encoded.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Deployment } from '../config/types.js';
+import { overLimit } from './deployment-limits.js';
 import { ProxyError, invalidRequest } from '../core/errors.js';
 import type { Route } from '../server/app.js';
 import { parseJson, readBody, sendJson } from '../server/http.js';
@@ -186,10 +187,13 @@ export async function proxyEmbeddings(ctx: ProxyContext, body: unknown, req: Inc
   x.model = er.model;
   traceExchange(x, req);
   const d = ctx.router.resolve(er.model);
+  const wait = ctx.router.limits.waitMs(d); // the deployment's rpm/tpm (cortex/deployment-limits.ts)
+  if (wait > 0) throw overLimit(er.model, wait);
   // The same admission as chat (team/gateway.ts): the key's model list, rate limits and budget (input tokens only).
   if (ctx.admit) await ctx.admit(x, { model: er.model, deployment: d, inputTokens: estimateEmbedTokens(er.inputs) }, req);
   x.cortexModel = d.cortexModel;
   x.wire = 'embed';
+  ctx.router.limits.countRequest(d);
   const info = preflightEmbedding(er.model, d);
   if (er.dimensions !== undefined && er.dimensions !== info.dimensions) {
     const native = info.dimensions ? ` (${d.cortexModel} returns ${info.dimensions})` : '';

@@ -14,11 +14,23 @@
 import type { CortexApi, Deployment, Routing, WireName } from '../config/types.js';
 import type { ChatRequest } from '../core/types.js';
 import { ProxyError } from '../core/errors.js';
-import { deploymentInfo } from './models.js';
+import { deploymentInfo, knownModelIds } from './models.js';
 import { aliasCandidates } from '../config/model-names.js';
 import { DeploymentLimits } from './deployment-limits.js';
 import { gatewayWire, isGatewayRefusal } from './gateway.js';
 import { bySpecificity, compilePattern, fillTemplate, isPattern, matchPattern, type NamePattern } from './wildcards.js';
+
+let known: Set<string> | undefined;
+/**
+ * A wildcard's filled-in id, or the Cortex id it stands for when the catalogue knows that one and not the id itself
+ * (config/model-names.ts): Claude Code's `claude-sonnet-4-5-20250929` through `"*"` reaches `claude-sonnet-4-5`.
+ */
+function catalogueId(id: string | undefined): string | undefined {
+  if (id === undefined) return undefined;
+  known ??= new Set(knownModelIds());
+  if (known.has(id)) return id;
+  return aliasCandidates(id).find((c) => known!.has(c)) ?? id;
+}
 
 /** Concrete deployments made from wildcard matches kept at most (a client inventing names cannot grow memory). */
 const MAX_CONCRETE = 1024;
@@ -106,7 +118,7 @@ export class Router {
       if (!caps) continue;
       const list: Deployment[] = [];
       for (const d of g.deployments) {
-        const id = fillTemplate(d.cortexModel, caps);
+        const id = catalogueId(fillTemplate(d.cortexModel, caps));
         if (id !== undefined) list.push({ ...d, modelName: model, cortexModel: id, pattern: d.modelName });
       }
       if (list.length === 0) continue; // the match is no Cortex id (e.g. a path): a less specific pattern may do

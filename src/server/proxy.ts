@@ -13,6 +13,7 @@ import { completeWire } from '../cortex/complete.js';
 import { openaiWire } from '../cortex/openai-wire.js';
 import { anthropicWire } from '../cortex/anthropic-wire.js';
 import { resolveImages, type ResolveImagesOptions } from '../cortex/images.js';
+import { overLimit } from '../cortex/deployment-limits.js';
 import { callTimeouts, connectionError, seconds, type CallTimeouts, type Upstream, type UpstreamResponse } from '../cortex/client.js';
 import { shouldFallback, type Router } from '../cortex/router.js';
 import type { Logger } from './log.js';
@@ -213,10 +214,7 @@ export async function proxyChat(
         if (next) ctx.log.info(`${c.modelName} (${deployment.cortexModel}) failed before any output (${err.status} ${err.kind}); trying ${next.modelName} (${next.deployment.cortexModel})`);
       }
     }
-    if (!first && limitedMs !== undefined) {
-      const secs = Math.max(1, Math.ceil(limitedMs / 1000));
-      throw new ProxyError('rate_limit', `model '${chat.model}' is over its configured rpm/tpm limit; try again in ${secs} s.`, { code: 'deployment_rate_limit', retryAfter: secs });
-    }
+    if (!first && limitedMs !== undefined) throw overLimit(chat.model, limitedMs);
     throw first ?? new ProxyError('internal', 'no deployment could be tried');
   } finally {
     res.off('close', onClose);
