@@ -15,6 +15,7 @@ test('with no config and no credentials, serve starts in demo mode and says so l
   const p = await startProxy([], { cwd: dir });
   try {
     assert.match(p.stderr(), /DEMO MODE/);
+    assert.match(p.stderr(), /Connect a real account: cortex-proxy init/, 'the hint names a command that exists after the install');
     const h = await request(`${p.url}/health`);
     assert.equal(h.headers['x-cortex-proxy-demo'], 'true');
     const health = (await h.body.json()) as any;

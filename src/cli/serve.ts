@@ -137,7 +137,7 @@ export async function serve(opts: ServeOptions): Promise<void> {
   if (config.demo) {
     process.stderr.write(
       pc.yellow(pc.bold('\n  DEMO MODE') + ': no Snowflake account configured; answers come from the built-in Cortex emulator.\n') +
-        pc.yellow('  Connect a real account: set SNOWFLAKE_ACCOUNT and SNOWFLAKE_PAT, or pass --config litellm_config.yaml.\n\n'),
+        pc.yellow('  Connect a real account: cortex-proxy init (or set SNOWFLAKE_ACCOUNT and SNOWFLAKE_PAT, or pass --config litellm_config.yaml).\n\n'),
     );
   }
   log.info(`cortex-proxy ${config.demo ? '(demo) ' : ''}listening on ${base} (config: ${config.source}; models: ${[...new Set(config.deployments.map((d) => d.modelName))].join(', ')})`);
@@ -207,7 +207,7 @@ async function servePrimary(config: Config, opts: ServeOptions, log: Logger, wor
       if (config.demo) {
         process.stderr.write(
           pc.yellow(pc.bold('\n  DEMO MODE') + ': no Snowflake account configured; answers come from the built-in Cortex emulator.\n') +
-            pc.yellow('  Connect a real account: set SNOWFLAKE_ACCOUNT and SNOWFLAKE_PAT, or pass --config litellm_config.yaml.\n\n'),
+            pc.yellow('  Connect a real account: cortex-proxy init (or set SNOWFLAKE_ACCOUNT and SNOWFLAKE_PAT, or pass --config litellm_config.yaml).\n\n'),
         );
       }
       log.info(`cortex-proxy ${config.demo ? '(demo) ' : ''}listening on ${base} with ${workers} workers (pids ${pids.join(', ')}; config: ${config.source}; models: ${[...new Set(config.deployments.map((d) => d.modelName))].join(', ')})`);
