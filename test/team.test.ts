@@ -251,6 +251,8 @@ describe('virtual keys through the app', () => {
     const r = await start();
     const { key } = await createKey(r.team.store, { label: 'carol', models: ['cortex-llama'] });
     assert.equal((await call(r.url, key, 'openai', 'cortex-llama')).status, 200);
+    assert.equal((await call(r.url, key, 'openai', 'llama3.1-70b')).status, 200, 'its Cortex id is the same model (one naming rule)');
+    assert.equal((await call(r.url, key, 'openai', 'claude-sonnet-4-5')).status, 403, "an alias of a model it may not use is still refused");
     for (const d of ['openai', 'anthropic', 'responses'] as Dialect[]) {
       const x = await call(r.url, key, d, 'cortex-claude');
       assert.equal(x.status, 403, d);

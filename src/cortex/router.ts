@@ -151,6 +151,11 @@ export class Router {
     );
   }
 
+  /** The configured name a requested name reaches (itself, an alias's target, a built-in alias's model_name). */
+  nameOf(model: string): string | undefined {
+    return this.lookup(model)?.key;
+  }
+
   /** The deployments a name reaches now (no round-robin turn taken), or undefined when none does. */
   peek(model: string): Deployment[] | undefined {
     return this.lookup(model)?.list;

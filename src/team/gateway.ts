@@ -23,6 +23,7 @@ import { telemetryOf } from '../usage/telemetry.js';
 import { budgetOf, keyState, periodEnd, periodKey, type KeyRecord } from './keys.js';
 import { MemoryLimiter, type Limiter, type AdmitResult } from './limits.js';
 import { openStore, type TeamStore, type UsageRow } from './store.js';
+import type { Router } from '../cortex/router.js';
 
 export const POLL_MS = 500;
 /** A lookup that misses triggers a refresh at most this often (unknown keys cannot flood the database). */
@@ -51,10 +52,16 @@ export function setPrincipal(x: Exchange, key: KeyRecord): void {
   principals.set(x, key);
 }
 
-/** Whether the exchange's key may use a model name (always, without a virtual key or without a model list). */
-export function keyAllows(x: Exchange, model: string): boolean {
+/**
+ * Whether the exchange's key may use a model name (always, without a virtual key or without a model list). A name
+ * that reaches an allowed model_name through an alias is that model (Claude Code's claude-sonnet-4-5-20250929 for
+ * a key allowed claude-sonnet-4-5: config/model-names.ts).
+ */
+export function keyAllows(x: Exchange, model: string, router?: Pick<Router, 'nameOf'>): boolean {
   const key = principals.get(x);
-  return !key?.models || key.models.includes(model);
+  if (!key?.models || key.models.includes(model)) return true;
+  const name = router?.nameOf(model);
+  return name !== undefined && key.models.includes(name);
 }
 
 export class TeamGateway {
@@ -123,7 +130,7 @@ export class TeamGateway {
     this.timers.push(poll, renew, retry);
     const ctx = this.ctx;
     ctx.admit = (x, a, req) => this.admit(x, a, req);
-    ctx.allows = keyAllows;
+    ctx.allows = (x, model) => keyAllows(x, model, ctx.router);
     ctx.beforeEnd = (x) => this.beforeEnd(x);
     ctx.onExchange.push((x, req) => this.finished(x, req));
     gateways.set(ctx, this);
@@ -212,7 +219,7 @@ export class TeamGateway {
       if (this.recordsAll && !a.free) this.tracks.set(x, { req, reqId: '', committed: false });
       return;
     }
-    if (key.models && !key.models.includes(a.model))
+    if (key.models && !keyAllows(x, a.model, this.ctx.router))
       throw new ProxyError('permission', `the key '${key.label}' may not use the model '${clip(a.model)}'; it may use: ${key.models.join(', ')}`, { code: 'model_not_allowed', param: 'model' });
     if (a.free) return; // answered locally (count_tokens): nothing spent, nothing to limit
     const reqId = randomId('', 9);
