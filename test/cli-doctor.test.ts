@@ -244,6 +244,7 @@ test('the config line counts models in words: "1 model", "2 models"', async () =
 });
 
 test('an AI Gateway api_base: doctor says what goes through the gateway and probes each model on its gateway path', async () => {
+  emu.setAccount({ aiGateway: 'derived' }); // SHOW AI GATEWAYS names the account's public host, not the emulator
   const d = await doctor(account({ apiBase: `${emu.apiBase}/aigateways/SNOWFLAKE` }));
   assert.equal(d.code, 0, JSON.stringify(d.report.checks.filter((c) => c.status === 'fail')));
   const notes = d.get('gateway').map((c) => c.detail).join('\n');
@@ -252,4 +253,32 @@ test('an AI Gateway api_base: doctor says what goes through the gateway and prob
   const probes = emu.requests.filter((q) => /\/v1\/|inference:complete/.test(q.path)).map((q) => q.path).sort();
   assert.deepEqual(probes, ['/api/v2/aigateways/SNOWFLAKE/v1/chat/completions', '/api/v2/aigateways/SNOWFLAKE/v1/messages']);
   assert.ok(emu.requests.some((q) => q.path === '/api/v2/cortex/models'), 'the model list from the account path');
+  // SHOW AI GATEWAYS names another endpoint (the emulator's default: the account's public host): a warning with the fix.
+  assert.equal(d.one('gateway-sql').status, 'warn');
+  assert.match(d.one('gateway-sql').detail, /SHOW AI GATEWAYS says the endpoint is https:\/\/myorg-myaccount\.snowflakecomputing\.com\/api\/v2\/aigateways\/SNOWFLAKE/);
+});
+
+test('doctor and the AI Gateway over SQL: the endpoint SHOW AI GATEWAYS returns, the AI quota, a gateway the config does not use', async () => {
+  const gw = `${emu.apiBase}/aigateways/SNOWFLAKE`;
+  emu.setAccount({ aiGateway: gw });
+  let d = await doctor(account({ apiBase: gw }));
+  assert.equal(d.code, 0, JSON.stringify(d.report.checks.filter((c) => c.status !== 'ok')));
+  assert.equal(d.one('gateway-sql').status, 'ok');
+  assert.match(d.one('gateway-sql').detail, /as SHOW AI GATEWAYS returns it\) serves claude-sonnet-4-5, openai-gpt-4\.1/);
+  assert.equal(d.one('gateway-quota').status, 'ok');
+  assert.match(d.one('gateway-quota').detail, /MY_BUDGET_SUMMARY\(\): .*ACTIVE/);
+  emu.setAccount({ quotaBlocked: true });
+  d = await doctor(account({ apiBase: gw }));
+  assert.equal(d.one('gateway-quota').status, 'warn');
+  assert.match(d.one('gateway-quota').fix ?? '', /quota is used up/);
+  // A config on the account path is told the gateway exists; an account without one says so.
+  emu.setAccount({ quotaBlocked: false });
+  d = await doctor(account());
+  assert.equal(d.one('gateway-sql').status, 'ok');
+  assert.match(d.one('gateway-sql').detail, /has a Cortex AI Gateway at .*; the config does not use it/);
+  assert.match(d.one('gateway-sql').fix ?? '', /cortex_gateway: true/);
+  emu.setAccount({ aiGateway: 'none' });
+  d = await doctor(account({ apiBase: gw }));
+  assert.equal(d.one('gateway-sql').status, 'fail');
+  assert.match(d.one('gateway-sql').detail, /SHOW AI GATEWAYS lists none/);
 });

@@ -154,3 +154,37 @@ test('init asks interactively in a terminal (driven through tmux) and hides the 
   const cfg = parseYaml(readFileSync(join(target, 'cortex-proxy.yaml'), 'utf8'));
   assert.ok(cfg.model_list.some((m: any) => m.model_name === 'claude-sonnet-4-5'));
 });
+
+test('init and the Cortex AI Gateway: --gateway writes the endpoint SHOW AI GATEWAYS returns, serve sends chat through it; without the flag init names it; --gateway without one stops', async () => {
+  const gw = `${emu.apiBase}/aigateways/SNOWFLAKE`;
+  const env = cleanEnv({ SNOWFLAKE_PAT: PAT });
+  try {
+    emu.setAccount({ aiGateway: gw });
+    const dir = tempDir();
+    const r = await runCli(['init', '--yes', '--gateway', '--account', emu.url, '--models', 'claude-sonnet-4-5'], { cwd: dir, env });
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /chat goes through the Cortex AI Gateway/);
+    const cfg = parseYaml(readFileSync(join(dir, 'cortex-proxy.yaml'), 'utf8'));
+    assert.equal(cfg.model_list[0].litellm_params.api_base, gw);
+    const key = parseEnv(readFileSync(join(dir, '.env'), 'utf8')).CORTEX_PROXY_MASTER_KEY!;
+    const p = await startProxy([], { cwd: dir, env: cleanEnv() });
+    try {
+      emu.reset();
+      emu.setAccount({ aiGateway: gw });
+      const client = new OpenAI({ baseURL: `${p.url}/v1`, apiKey: key, maxRetries: 0 });
+      await client.chat.completions.create({ model: 'claude-sonnet-4-5', messages: [{ role: 'user', content: 'ping' }] });
+      assert.equal(emu.requests.at(-1)!.path, '/api/v2/aigateways/SNOWFLAKE/v1/messages');
+    } finally {
+      await p.stop();
+    }
+    const plain = await runCli(['init', '--yes', '--account', emu.url, '--models', 'claude-sonnet-4-5'], { cwd: tempDir(), env });
+    assert.equal(plain.code, 0, plain.stderr);
+    assert.match(plain.stdout, /this account has a Cortex AI Gateway .*run init again with --gateway/);
+    emu.setAccount({ aiGateway: 'none' });
+    const none = await runCli(['init', '--yes', '--gateway', '--account', emu.url, '--models', 'claude-sonnet-4-5'], { cwd: tempDir(), env });
+    assert.equal(none.code, 1);
+    assert.match(none.stderr, /SHOW AI GATEWAYS lists no Cortex AI Gateway/);
+  } finally {
+    emu.setAccount({ aiGateway: 'none' });
+  }
+});

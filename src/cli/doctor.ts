@@ -6,6 +6,7 @@
 // when allowed) · each model answers a 1-token request on each wire · proxy port free or already ours ·
 // master key strength · .env mode.
 import { gatewayNotes, gatewayWire } from '../cortex/gateway.js';
+import { gatewayChecks } from './doctor-gateway.js';
 import dns from 'node:dns/promises';
 import fs from 'node:fs';
 import net from 'node:net';
@@ -177,6 +178,7 @@ async function accountChecks(ctx: ConfigContext, deployments: Deployment[], add:
           if (param.ok && param.rows[0]) crossRegion = column(param, param.rows[0], 'value') ?? undefined;
           const roleNote = refusal?.cause === 'no-cortex-role' ? ` — grant SNOWFLAKE.CORTEX_USER to role ${role}` : '';
           add({ id: 'sql', title: `region (SQL API)${sfx}`, status: 'ok', detail: `region ${region}, user ${row[2] ?? '?'}, role ${role}, cross-region inference ${crossRegion ?? 'unknown (SHOW PARAMETERS not allowed)'}${roleNote}` });
+          await gatewayChecks(target, deployments, add, sfx, warehouse); // SHOW AI GATEWAYS, the AI quota (doctor-gateway.ts)
         }
       } catch (err) {
         if (!(err instanceof NetworkFailure)) throw err;

@@ -10,6 +10,7 @@
 //   5. models (--models / SNOWFLAKE_MODELS / multiselect / a default set the account has);
 //   6. writes cortex-proxy.yaml (LiteLLM-compatible, commented) and .env (mode 0600: the secret + a generated
 //      master key of 256 bits). Neither secret is ever printed.
+import { chooseGateway } from './init-gateway.js';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -44,6 +45,8 @@ export interface InitOptions {
   user?: string;
   /** OAuth: a file holding the access token (re-read whenever it changes). */
   oauthTokenFile?: string;
+  /** --gateway / --no-gateway: chat through the account's Cortex AI Gateway (init-gateway.ts); neither = ask on a terminal. */
+  gateway?: boolean;
 }
 
 export const CONFIG_NAME = 'cortex-proxy.yaml';
@@ -307,6 +310,18 @@ export async function init(opts: InitOptions): Promise<void> {
     spin?.stop(`Credential accepted (${setup.describe})${available ? `; ${available.length} models available` : ''}`);
   }
 
+  // 4b. the Cortex AI Gateway, when the account has one (SHOW AI GATEWAYS): init-gateway.ts
+  const gw = await chooseGateway({
+    apiBase,
+    auth: credential,
+    want: opts.gateway,
+    verify: opts.verify !== false,
+    confirm: interactive
+      ? async (endpoint) => answer(await p.confirm({ message: `This account has a Cortex AI Gateway (${endpoint}). Send chat through it (model allowlist, traces, budgets)?`, initialValue: true }))
+      : undefined,
+  });
+  if (gw.error) die(gw.error.message, gw.error.hint);
+
   // 5. models
   let models: string[];
   const named = opts.models ?? env.SNOWFLAKE_MODELS;
@@ -338,7 +353,7 @@ export async function init(opts: InitOptions): Promise<void> {
   fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
   const backups: string[] = [];
   for (const f of existing) backups.push(backup(f));
-  writePrivate(configPath, configText({ apiBase, account, models, setup }), 0o644);
+  writePrivate(configPath, configText({ apiBase: gw.endpoint ?? apiBase, account, models, setup }), 0o644);
   const previousEnv = existing.includes(envPath) ? fs.readFileSync(envPath, 'utf8') : undefined;
   writePrivate(envPath, envText({ ...setup.env, [MASTER_KEY_VAR]: masterKey }, previousEnv), 0o600);
 
@@ -349,6 +364,7 @@ export async function init(opts: InitOptions): Promise<void> {
     `wrote ${display(envPath)} (mode 0600: the credential and a new master key in ${MASTER_KEY_VAR})`,
     ...backups.map((b) => `kept the previous file as ${display(b)}`),
     ...(opts.verify === false ? ['the credential was NOT checked (--no-verify): run cortex-proxy doctor'] : []),
+    ...(gw.note ? [gw.note] : []),
     '',
     'next:',
     `  cortex-proxy doctor${configFlag}            # check everything`,

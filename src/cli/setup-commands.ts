@@ -20,6 +20,8 @@ export function addSetupCommands(program: Command): void {
     .option('--force', 'replace existing files (the old ones are kept as .bak-<time> copies)')
     .option('-y, --yes', 'ask nothing: take everything from flags and the environment (scripts, CI)')
     .option('--no-verify', 'do not check the credential against Snowflake before writing')
+    .option('--gateway', "send chat through the account's Cortex AI Gateway (found with SHOW AI GATEWAYS; docs/ai-gateway.md)")
+    .option('--no-gateway', 'keep chat on /api/v2/cortex even when the account has a Cortex AI Gateway')
     .addHelpText(
       'after',
       `

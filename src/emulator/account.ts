@@ -30,6 +30,10 @@ export interface AccountState {
   networkPolicyStatus: 401 | 403;
   sql: SqlMode;
   unavailableInRegion: string[];
+  /** SHOW AI GATEWAYS (default 'none': most tests model an account without one): 'derived' (https://<org>-<account>.snowflakecomputing.com/api/v2/aigateways/SNOWFLAKE), 'none' (no row), or the endpoint to return. */
+  aiGateway: string;
+  /** SNOWFLAKE.LOCAL.MY_BUDGET_SUMMARY(): whether this user's AI quota blocks them. */
+  quotaBlocked: boolean;
 }
 
 export const DEFAULT_ACCOUNT: Readonly<AccountState> = Object.freeze({
@@ -44,6 +48,8 @@ export const DEFAULT_ACCOUNT: Readonly<AccountState> = Object.freeze({
   networkPolicyStatus: 403,
   sql: 'ok',
   unavailableInRegion: [],
+  aiGateway: 'none',
+  quotaBlocked: false,
 });
 
 const CHECKS: { [K in keyof AccountState]: (v: unknown) => boolean } = {
@@ -58,6 +64,8 @@ const CHECKS: { [K in keyof AccountState]: (v: unknown) => boolean } = {
   networkPolicyStatus: (v) => v === 401 || v === 403,
   sql: (v) => v === 'ok' || v === 'forbidden' || v === 'no-warehouse',
   unavailableInRegion: (v) => Array.isArray(v) && v.every((x) => typeof x === 'string'),
+  aiGateway: (v) => typeof v === 'string' && (v === 'derived' || v === 'none' || /^https?:\/\//.test(v)),
+  quotaBlocked: (v) => typeof v === 'boolean',
 };
 
 /** Throws on an unknown field or a bad value (typos must not pass silently). */
@@ -81,7 +89,8 @@ export function credentialRefusal(account: AccountState, path: string, clientIp 
     case 'expired-pat':
       return new CortexError(401, 'Programmatic access token is expired.', '394400', 'credentialFailure=expired-pat [INF text and code]');
     case 'no-cortex-role':
-      if (!path.startsWith(CORTEX_PREFIX)) return undefined;
+      // The AI Gateway does not widen model access: the caller still needs CORTEX_USER (cortex-ai-gateway page).
+      if (!path.startsWith(CORTEX_PREFIX) && !/^\/api\/v2\/aigateways\//i.test(path)) return undefined;
       return new CortexError(403, 'Not Authorized', undefined, `credentialFailure=no-cortex-role: role ${account.role} lacks SNOWFLAKE.CORTEX_USER`);
     case 'network-policy':
       return new CortexError(

@@ -12,6 +12,7 @@ import type { IncomingHttpHeaders } from 'node:http';
 import { CortexError } from './errors.js';
 import { V1_CHAT_PATH, V1_ENDPOINTS, V1_MESSAGES_PATH, type Endpoint } from './v1.js';
 import type { ValidationContext } from './validate.js';
+import { STATEMENT_PATTERNS, addStatementPattern } from './statements.js';
 
 /** The gateway's base path in the emulator; the name is matched case-insensitively (demos use `snowflake`). */
 export const GATEWAY_BASE_PATH = '/api/v2/aigateways/SNOWFLAKE';
@@ -39,3 +40,27 @@ export function gatewayRoute(path: string): Endpoint | 'models' | undefined {
 
 /** GET …/v1/models on the gateway. */
 export const noModelList = () => new CortexError(400, 'the AI Gateway has no model list', undefined, 'AI Gateway: no discovery endpoint (snowflake-cli docs/ai-gateway.md)');
+
+// ---- SQL: SHOW AI GATEWAYS and SNOWFLAKE.LOCAL.MY_BUDGET_SUMMARY() (doctor's gateway checks) ----
+// Columns: SHOW AI GATEWAYS's `name` and `base_url` are the ones Snowflake's own demos read (LAB2 in
+// reference/cortex-ai-gateway-and-responses.md); the official column list is not published. MY_BUDGET_SUMMARY()'s
+// result shape is not published either: the emulator answers one VARIANT-like JSON text, which doctor only quotes.
+addStatementPattern({
+  pattern: /^SHOW AI GATEWAYS$/i,
+  run: (_m, ctx) => {
+    const a = ctx.account;
+    const columns = ['created_on', 'name', 'base_url', 'specification', 'comment'].map((name) => ({ name, type: 'text' }));
+    if (a.aiGateway === 'none') return { columns, rows: [] };
+    const url = a.aiGateway === 'derived' ? `https://${`${a.organization}-${a.accountName}`.toLowerCase().replace(/_/g, '-')}.snowflakecomputing.com${GATEWAY_BASE_PATH}` : a.aiGateway;
+    return { columns, rows: [['2026-10-01 00:00:00.000 -0700', 'SNOWFLAKE', url, "schema_version: 1\nmodels:\n  - name: '*'\n    type: cortex\n", null]] };
+  },
+});
+
+// Ahead of the generic `SELECT <context functions>` pattern, which would refuse it.
+STATEMENT_PATTERNS.unshift({
+  pattern: /^SELECT SNOWFLAKE\.LOCAL\.MY_BUDGET_SUMMARY\(\)$/i,
+  run: (_m, ctx) => ({
+    columns: [{ name: 'MY_BUDGET_SUMMARY()', type: 'variant' }],
+    rows: [[JSON.stringify({ user: ctx.account.user, domain: 'AI GATEWAY', limit_credits: 10, used_credits: ctx.account.quotaBlocked ? 10.2 : 1.5, status: ctx.account.quotaBlocked ? 'BLOCKED' : 'ACTIVE' })]],
+  }),
+});
