@@ -2,7 +2,8 @@
 // strict inference:embed (request shape, deterministic vectors, faults). End to end: test/e2e-catalogue.test.ts.
 import { after, before, beforeEach, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { batches, decodeEmbeddingRequest, decodeEmbedResponse, floatsToBase64, MAX_EMBED_INPUTS } from '../src/cortex/embed.js';
+import { batches, decodeEmbedResponse } from '../src/cortex/embed.js';
+import { decodeEmbeddingRequest, floatsToBase64, MAX_EMBED_INPUTS } from '../src/server/embeddings.js';
 import { fakeVector } from '../src/emulator/embed.js';
 import { startEmulator, type Emulator } from '../src/emulator/index.js';
 import { ProxyError } from '../src/core/errors.js';

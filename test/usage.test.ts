@@ -13,7 +13,7 @@ import { Metrics } from '../src/usage/metrics.js';
 import { LiveStats } from '../src/usage/live.js';
 import { createStatusLine, formatStatus } from '../src/usage/status-line.js';
 import { loadConfig, ConfigError } from '../src/config/load.js';
-import type { Exchange } from '../src/server/proxy.js';
+import type { Exchange } from '../src/server/context.js';
 import { parsePrometheus, total } from './prometheus.js';
 import { tempDir, writeFiles } from './helpers.js';
 

@@ -13,7 +13,7 @@ import { modelInfo } from '../cortex/models.js';
 import { cursorName } from '../config/model-names.js';
 import { loadContext, type ConfigContext } from './config-context.js';
 import { backup, shellQuote } from './init.js';
-import { CLIENTS } from './setup-commands.js';
+import { CLIENTS, isClientName, type ClientName } from './clients.js';
 import { colorsFor, die } from './ui.js';
 
 export interface ConnectOptions {
@@ -65,7 +65,8 @@ interface Client {
 }
 
 export async function connect(clientName: string, opts: ConnectOptions): Promise<void> {
-  const client = CLIENT_TABLE[clientName.toLowerCase()];
+  const name = clientName.toLowerCase();
+  const client = isClientName(name) ? CLIENT_TABLE[name] : undefined;
   if (!client) die(`unknown client '${clientName}'`, `use one of: ${CLIENTS.join(', ')}`, 2);
   const ctx = loadContext(opts.config);
   if (ctx.error) die(ctx.error.message.split('\n')[0], ctx.error.hint);
@@ -146,7 +147,7 @@ const home = () => os.homedir();
 const xdgConfig = () => (process.env.XDG_CONFIG_HOME && path.isAbsolute(process.env.XDG_CONFIG_HOME) ? process.env.XDG_CONFIG_HOME : path.join(home(), '.config'));
 const exportLine = (name: string, value: string) => `export ${name}=${value}`;
 
-const CLIENT_TABLE: Record<string, Client> = {
+const CLIENT_TABLE: Record<ClientName, Client> = {
   'claude-code': {
     title: 'Claude Code',
     prefer: 'claude',

@@ -5,7 +5,8 @@
 import { loadConfig, ConfigError } from '../config/load.js';
 import { createKey, listKeys, revokeKey, rotateKey, type PublicKey } from '../team/admin.js';
 import { KeyInputError, parseDuration } from '../team/keys.js';
-import { openStore, StoreConflict, StoreNotFound, type TeamStore } from '../team/store.js';
+import { openStore } from '../team/open-store.js';
+import { StoreConflict, StoreNotFound, type TeamStore } from '../team/store.js';
 import { table } from '../usage/report.js';
 
 export interface KeysOptions {

@@ -1,8 +1,7 @@
 // The commands that take a new user from an account name to a working agent: init → doctor → serve → connect,
 // plus models. Each action is imported lazily, so `serve` does not pay for prompts it never shows.
 import { Command, Option } from 'commander';
-
-export const CLIENTS = ['cursor', 'claude-code', 'codex', 'continue', 'aider', 'open-webui', 'zed', 'cline', 'opencode'] as const;
+import { CLIENTS } from './clients.js';
 
 export function addSetupCommands(program: Command): void {
   program

@@ -20,7 +20,7 @@ export interface UsageOptions {
 }
 
 async function teamRecords(config: Config, since: number) {
-  const { openStore } = await import('../team/store.js');
+  const { openStore } = await import('../team/open-store.js');
   const store = await openStore(config.settings);
   try {
     return (await store.usageSince?.(since)) ?? [];

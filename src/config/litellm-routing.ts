@@ -11,7 +11,7 @@
 //         claude-haiku-4-5-20251001: { model: claude-sonnet-4-5, hidden: true }
 import { isMap, isScalar } from 'yaml';
 import type { Deployment } from './types.js';
-import type { Entry, RoutingReader } from './routing.js';
+import type { Entry, RoutingReader } from './reader.js';
 import { CORTEX_ID, compilePattern, fillTemplate, isPattern, matchPattern } from '../cortex/wildcards.js';
 
 export interface PendingAlias {

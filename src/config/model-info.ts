@@ -10,7 +10,7 @@
 //       max_output_tokens: 64000
 //
 // Called from config/load.ts with the file context (line-numbered errors and warnings).
-import type { ModelInfoOverride } from '../cortex/models.js';
+import type { ModelInfoOverride } from '../cortex/model-types.js';
 
 /** The parts of load.ts's FileCtx this parser uses (structural: method parameters are bivariant, so FileCtx fits). */
 export interface Entry {

@@ -12,22 +12,8 @@ import { DEFAULT_COOLDOWN_MS } from '../cortex/router.js';
 import { isPattern } from '../cortex/wildcards.js';
 import { parseModelGroupAlias, servedBy, type PendingAlias } from './litellm-routing.js';
 
-/** The parts of load.ts's FileCtx used here (structural, like config/model-info.ts). */
-export interface Entry {
-  key: string;
-  keyNode: unknown;
-  value: unknown;
-}
-export interface RoutingReader {
-  entries(node: unknown, where: string): Entry[];
-  number(e: Entry, name: string, ok: (n: number) => boolean, expected: string, example: string): number | undefined;
-  string(e: Entry, name: string, example: string): string | undefined;
-  bool(e: Entry, name: string): boolean | undefined;
-  deref(node: unknown): unknown;
-  fail(node: unknown, detail: string, hint: string): never;
-  warn(node: unknown, text: string): void;
-  unknown(e: Entry, section: string, known: readonly string[], litellm: ReadonlySet<string>): void;
-}
+import type { Entry, RoutingReader } from './reader.js';
+export type { Entry, RoutingReader };
 
 /** A fallback list as written, with its YAML nodes for line-numbered errors after model_list is known. */
 export interface FallbackRule {

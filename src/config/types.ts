@@ -68,7 +68,7 @@ export interface Deployment {
   maxTokens?: number;
   temperature?: number;
   /** model_info overrides of the model catalogue (config/model-info.ts; applied by cortex/models.ts deploymentInfo). */
-  info?: import('../cortex/models.js').ModelInfoOverride;
+  info?: import('../cortex/model-types.js').ModelInfoOverride;
 }
 
 export interface Settings {

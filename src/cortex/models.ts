@@ -5,44 +5,9 @@
 // `model_info:` overrides any field per deployment (config/model-info.ts → Deployment.info → deploymentInfo).
 import type { Deployment } from '../config/types.js';
 import { aliasCandidates } from '../config/model-names.js';
+import type { ModelFamily, ModelInfo, ModelInfoOverride } from './model-types.js';
 
-export type ModelKind = 'chat' | 'embedding';
-export type ModelFamily = 'claude' | 'openai' | 'llama' | 'mistral' | 'deepseek' | 'snowflake' | 'other';
-
-export interface ModelInfo {
-  id: string;
-  /** chat (inference:complete, v1 chat/messages) or embedding (inference:embed). */
-  kind: ModelKind;
-  family: ModelFamily;
-  /** Largest prompt in tokens (LiteLLM max_input_tokens). */
-  contextWindow: number;
-  /** Largest answer in tokens (LiteLLM max_output_tokens); 0 for embedding models. */
-  maxOutputTokens: number;
-  /** Tool (function) calling. */
-  tools: boolean;
-  /** Image input. */
-  vision: boolean;
-  /** Images per request the model accepts (the complete wire caps this further at 5). */
-  maxImages: number;
-  /** response_format json_schema / json_object. */
-  structuredOutput: boolean;
-  /**
-   * Takes a reasoning control: Claude extended thinking (`anthropic.thinking` / `thinking`) or OpenAI reasoning
-   * effort (`openai.reasoning` / `reasoning_effort`), chosen by family. Models that reason without a control
-   * (deepseek-r1) are false: there is nothing to send.
-   */
-  reasoning: boolean;
-  /** Embedding vector length (embedding models only). */
-  dimensions?: number;
-  /** In the built-in catalogue (false: defaults guessed for an id cortex-proxy does not know). */
-  known: boolean;
-}
-
-/** Overrides from a config's model_info (any subset; `kind` switches chat ⇄ embedding). */
-export type ModelInfoOverride = Partial<Omit<ModelInfo, 'id' | 'family' | 'known'>> & {
-  /** model_info.base_model: start from this catalogue entry instead of the deployment's own id. */
-  baseModel?: string;
-};
+export type { ModelFamily, ModelInfo, ModelInfoOverride, ModelKind } from './model-types.js';
 
 /** inference:complete caps max_tokens at 16,384 for every model (Jan-2026 REST docs). */
 export const COMPLETE_MAX_TOKENS = 16_384;

@@ -13,7 +13,9 @@ import { Upstream } from '../cortex/client.js';
 import { attachAuth } from '../snowflake/auth.js';
 import type { Logger } from './log.js';
 import { parseJson, readBody, sendJson } from './http.js';
-import { proxyChat, type Exchange, type ProxyContext } from './proxy.js';
+import { proxyChat } from './proxy.js';
+import type { AppContext, Exchange } from './context.js';
+import type { Route } from './route.js';
 import { CATALOGUE_ROUTES, modelList } from './catalogue.js';
 import { USAGE_ROUTES } from '../usage/routes.js';
 import { installTelemetry, telemetryOf } from '../usage/telemetry.js';
@@ -27,19 +29,8 @@ export const VERSION = '0.1.0';
 
 export interface App {
   server: Server;
-  context: ProxyContext;
+  context: AppContext;
   close(): Promise<void>;
-}
-
-export interface Route {
-  method: 'GET' | 'POST';
-  /** Dialect whose error envelope this route answers errors in (default: OpenAI's). */
-  envelope?: Dialect;
-  /** Served without the master key (nothing secret, nothing that spends credits); a function decides per config. */
-  public?: boolean | ((ctx: ProxyContext) => boolean);
-  /** Polled often (dashboard, metrics): its request log line only at --log-level debug. */
-  quiet?: boolean;
-  handle(ctx: ProxyContext, req: IncomingMessage, res: ServerResponse, x: Exchange): Promise<void> | void;
 }
 
 const chat = (dialect: Dialect): Route => ({
@@ -80,7 +71,7 @@ export const ROUTES: Record<string, Route> = {
   '/health': { method: 'GET', public: true, handle: (ctx, _req, res) => sendJson(res, 200, health(ctx.config), ctx.extraHeaders) },
   // Claude Code probes `HEAD /` before it starts; answer like /health rather than with a 401.
   '/': { method: 'GET', public: true, handle: (ctx, _req, res) => sendJson(res, 200, health(ctx.config), ctx.extraHeaders) },
-  ...CATALOGUE_ROUTES, // /v1/embeddings, /embeddings (cortex/embed.ts), /v1/model/info, /model/info
+  ...CATALOGUE_ROUTES, // /v1/embeddings, /embeddings (server/embeddings.ts), /v1/model/info, /model/info
   ...USAGE_ROUTES, // /metrics, /ui, /ui/api/stats
   ...TEAM_ROUTES, // /health/ready, /admin/keys… (team/routes.ts)
 };
@@ -103,14 +94,14 @@ function paramRoute(path: string): Route | undefined {
   };
 }
 
-async function readJson(ctx: ProxyContext, req: IncomingMessage): Promise<unknown> {
+async function readJson(ctx: AppContext, req: IncomingMessage): Promise<unknown> {
   return parseJson(await readBody(req, ctx.config.settings.maxBodyBytes));
 }
 
 export function createApp(config: Config, log: Logger): App {
   const router = new Router(config.deployments, config.routing);
   const upstream = new Upstream(config.settings, log);
-  const context: ProxyContext = {
+  const context: AppContext = {
     config,
     router,
     upstream,

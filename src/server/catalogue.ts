@@ -7,13 +7,13 @@ import type { Deployment } from '../config/types.js';
 import { deploymentInfo, knownModelIds, type ModelInfo } from '../cortex/models.js';
 import { isPattern, nameFor } from '../cortex/wildcards.js';
 import { listModels } from '../snowflake/diagnose.js';
-import { embeddingsRoute } from '../cortex/embed.js';
-import type { Route } from './app.js';
+import { embeddingsRoute } from './embeddings.js';
+import type { Route } from './route.js';
 import { sendJson } from './http.js';
-import type { Exchange, ProxyContext } from './proxy.js';
+import type { AppContext, Exchange } from './context.js';
 
 /** The deployments the exchange's client may see (a virtual key with a model list sees only those). */
-function visible(ctx: ProxyContext, x: Exchange | undefined, ds: Deployment[]): Deployment[] {
+function visible(ctx: AppContext, x: Exchange | undefined, ds: Deployment[]): Deployment[] {
   const allows = ctx.allows;
   return allows && x ? ds.filter((d) => allows(x, d.modelName)) : ds;
 }
@@ -23,7 +23,7 @@ function visible(ctx: ProxyContext, x: Exchange | undefined, ds: Deployment[]): 
  * are not hidden, then for each wildcard model_name the account's models it serves (GET /api/v2/cortex/models,
  * cached), named the way the wildcard expects them (cortex/* → cortex/<id>).
  */
-export async function listedDeployments(ctx: ProxyContext): Promise<Deployment[]> {
+export async function listedDeployments(ctx: AppContext): Promise<Deployment[]> {
   const seen = new Set<string>();
   const out: Deployment[] = [];
   const add = (name: string, d: Deployment | undefined) => {
@@ -46,14 +46,14 @@ export async function listedDeployments(ctx: ProxyContext): Promise<Deployment[]
 
 const MODELS_TTL_MS = 10 * 60_000;
 const MODELS_RETRY_MS = 60_000;
-const modelCache = new WeakMap<ProxyContext, Map<string, { until: number; ids: Promise<string[]> }>>();
+const modelCache = new WeakMap<AppContext, Map<string, { until: number; ids: Promise<string[]> }>>();
 
 /**
  * The Cortex models the account behind a wildcard deployment offers, from GET /api/v2/cortex/models, kept 10 min.
  * When the account does not answer, the model catalogue's ids for a minute (a list is better than none here; a
  * request for a model the account lacks still gets Cortex's own answer).
  */
-function accountModels(ctx: ProxyContext, d: Deployment): Promise<string[]> {
+function accountModels(ctx: AppContext, d: Deployment): Promise<string[]> {
   let byAccount = modelCache.get(ctx);
   if (!byAccount) modelCache.set(ctx, (byAccount = new Map()));
   const key = d.apiBase;
@@ -116,7 +116,7 @@ export function modelMetadata(d: Deployment): Record<string, unknown> {
 }
 
 /** GET /v1/models. */
-export async function modelList(ctx: ProxyContext, x?: Exchange) {
+export async function modelList(ctx: AppContext, x?: Exchange) {
   const created = Math.floor(Date.now() / 1000);
   const createdAt = new Date(created * 1000).toISOString();
   const ds = visible(ctx, x, await listedDeployments(ctx));
@@ -140,7 +140,7 @@ export async function modelList(ctx: ProxyContext, x?: Exchange) {
 }
 
 /** GET /v1/model/info: LiteLLM's shape, one entry per deployment. */
-export async function modelInfoList(ctx: ProxyContext, x?: Exchange) {
+export async function modelInfoList(ctx: AppContext, x?: Exchange) {
   const listed = await listedDeployments(ctx);
   // Every deployment of each exact name (LiteLLM lists deployments), one entry per other listed name.
   const ds = [...ctx.config.deployments.filter((d) => !isPattern(d.modelName)), ...listed.filter((d) => !ctx.config.deployments.includes(d))];

@@ -2,8 +2,8 @@
 // call Cortex (retries live in the client) → decode events → stream them out, or aggregate them.
 import { MAX_NAME_CHARS, clip, safeError } from './redact.js';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { Config, Deployment, WireName } from '../config/types.js';
-import type { ChatRequest, StreamEvent, Usage } from '../core/types.js';
+import type { Deployment, WireName } from '../config/types.js';
+import type { ChatRequest, StreamEvent } from '../core/types.js';
 import { ProxyError, invalidRequest } from '../core/errors.js';
 import { nowSeconds, randomId } from '../core/ids.js';
 import { Aggregator } from '../core/aggregate.js';
@@ -12,11 +12,10 @@ import type { EncodedRequest, Wire } from '../cortex/wire.js';
 import { completeWire } from '../cortex/complete.js';
 import { openaiWire } from '../cortex/openai-wire.js';
 import { anthropicWire } from '../cortex/anthropic-wire.js';
-import { resolveImages, type ResolveImagesOptions } from '../cortex/images.js';
+import { resolveImages } from '../cortex/images.js';
 import { overLimit } from '../cortex/deployment-limits.js';
-import { callTimeouts, connectionError, seconds, type CallTimeouts, type Upstream, type UpstreamResponse } from '../cortex/client.js';
-import { shouldFallback, type Router } from '../cortex/router.js';
-import type { Logger } from './log.js';
+import { callTimeouts, connectionError, seconds, type CallTimeouts, type UpstreamResponse } from '../cortex/client.js';
+import { shouldFallback } from '../cortex/router.js';
 import { SSE_HEADERS, sendJson, write } from './http.js';
 import { applyOutputFloor } from './max-tokens.js';
 import { countImages, preflightChat, preflightImages } from '../cortex/preflight.js';
@@ -25,83 +24,13 @@ import { watchIdle } from './idle.js';
 import { traceFrom, traceHeaders, type TraceContext } from '../cortex/trace.js';
 import { userAgentFamily } from '../usage/record.js';
 import { gatewayTarget } from '../cortex/gateway.js';
+import type { AppContext, Exchange } from './context.js';
+
+/** @deprecated The app context is `AppContext` (server/context.ts); this alias goes once no branch still uses it. */
+export type ProxyContext = AppContext;
+export type { Admission, Exchange } from './context.js';
 
 export const WIRES: Record<WireName, Wire> = { complete: completeWire, openai: openaiWire, anthropic: anthropicWire };
-
-/** What one exchange did, for the request log (and later the usage log). */
-export interface Exchange {
-  startedAt: number;
-  dialect: string;
-  model?: string;
-  /** The deployment that served it (Cortex model id, wire). */
-  cortexModel?: string;
-  wire?: string;
-  /** The model_name that answered when it was not the first deployment tried (a fallback's, or another deployment of the same name). */
-  fallback?: string;
-  /** Deployments passed over before the answer, with why (e.g. "model-a (claude-4-sonnet via anthropic): 429 rate_limit"). */
-  skipped?: string[];
-  /** This request learned that the account refuses the v1 endpoints (403/404) and was retried on inference:complete. */
-  wireRetried?: boolean;
-  /** HTTP status the client got (200 for a stream that later failed in-band: see error). */
-  status?: number;
-  /** The client went away before the answer was complete. */
-  clientClosed?: boolean;
-  usage?: Usage;
-  requestId?: string;
-  retries: number;
-  ttftMs?: number;
-  error?: string;
-  /** The client's address, when the request log should show it (serve --tunnel: server/tunnel-guard.ts). */
-  remote?: string;
-  /** The error's kind (core/errors.ts ErrorKind), for metrics and the usage log. */
-  errorKind?: string;
-  /** The client asked for a streamed answer. */
-  stream?: boolean;
-  /** Which client key was used ('master'; virtual keys: their label). Never the key itself. */
-  keyLabel?: string;
-  /** The trace every upstream call of this exchange carries (cortex/trace.ts); its id is in the log line and usage record. */
-  trace?: TraceContext;
-}
-
-export interface ProxyContext {
-  config: Config;
-  router: Router;
-  upstream: Upstream;
-  log: Logger;
-  /** Headers added to every answer (e.g. the demo-mode marker). */
-  extraHeaders: Record<string, string>;
-  /** Called once per finished HTTP exchange (usage log, metrics, dashboard). Must not throw or block. */
-  onExchange: Array<(x: Exchange, req: IncomingMessage) => void>;
-  /** Host, Origin and CORS checks (server/browser-guard.ts); serve adds the --host name and the tunnel's host. */
-  browser: import('./browser-guard.js').BrowserGuard;
-  /**
-   * Called when client authentication failed (server/tunnel-guard.ts: counts the failure per client address); may
-   * answer another error instead (429 while that address is throttled).
-   */
-  authFailed?: (req: IncomingMessage, err: ProxyError, x: Exchange) => ProxyError | undefined;
-  /** Set while tunnelled (server/tunnel-guard.ts): the client's real address, shown in the request log. */
-  clientAddress?: (req: IncomingMessage) => string;
-  /** Called when a chat exchange has been routed (model, wire, stream known), before the upstream call (in-flight gauges). */
-  onStart?: Array<(x: Exchange, req: IncomingMessage) => void>;
-  /**
-   * A decoded model request may go on (team/gateway.ts: a virtual key's models, limits and budget); refuses by
-   * throwing. Every model route calls it: chat (every dialect and Cursor shape), count_tokens, embeddings.
-   */
-  admit?: (x: Exchange, a: Admission, req: IncomingMessage) => Promise<void>;
-  /** TEST SEAM (cortex/images.ts): set only by tests, never from configuration. */
-  imageFetchTestSeam?: ResolveImagesOptions['testSeam'];
-  /** Whether the exchange's client may use a model name (fallbacks, /v1/models); absent = every model. */
-  allows?: (x: Exchange, model: string) => boolean;
-  /** Awaited before an answer's last bytes are written (team/gateway.ts: its usage row is stored first). Never throws. */
-  beforeEnd?: (x: Exchange) => Promise<void>;
-}
-
-/** What a model request asks to spend, for admission (ctx.admit). */
-export type Admission =
-  | { model: string; deployment: Deployment; chat: ChatRequest; free?: false; inputTokens?: undefined }
-  | { model: string; deployment: Deployment; inputTokens: number; free?: false; chat?: undefined }
-  /** Answered locally (count_tokens): the key and its model list are checked, nothing is spent or limited. */
-  | { model: string; free: true; deployment?: undefined; chat?: undefined; inputTokens?: undefined };
 
 const ID_PREFIX: Record<string, string> = {
   'openai-chat': 'chatcmpl-',
@@ -110,7 +39,7 @@ const ID_PREFIX: Record<string, string> = {
 };
 
 export async function proxyChat(
-  ctx: ProxyContext,
+  ctx: AppContext,
   dialect: Dialect,
   body: unknown,
   req: IncomingMessage,
@@ -225,7 +154,7 @@ export async function proxyChat(
  * The request as one candidate deployment gets it: catalogue refusals, the output floor, drop_params for its wire,
  * then the wire's encoding. A shallow copy, so a candidate's changes never reach the next one.
  */
-function prepareFor(ctx: ProxyContext, chat: ChatRequest, deployment: Deployment, wire: Wire): { req: ChatRequest; encoded: EncodedRequest } {
+function prepareFor(ctx: AppContext, chat: ChatRequest, deployment: Deployment, wire: Wire): { req: ChatRequest; encoded: EncodedRequest } {
   const req: ChatRequest = { ...chat };
   preflightChat(req, deployment, wire.name as WireName); // catalogue limits: refuse what cannot succeed before a round trip
   applyOutputFloor(req, deployment, ctx.config.settings.minOutputTokens);
@@ -239,7 +168,7 @@ function prepareFor(ctx: ProxyContext, chat: ChatRequest, deployment: Deployment
  * in-band as the dialect's error event.
  */
 async function attempt(
-  ctx: ProxyContext,
+  ctx: AppContext,
   dialect: Dialect,
   chat: ChatRequest,
   encoded: EncodedRequest,
@@ -270,7 +199,7 @@ async function attempt(
 }
 
 async function exchange(
-  ctx: ProxyContext,
+  ctx: AppContext,
   dialect: Dialect,
   chat: ChatRequest,
   encoded: EncodedRequest,
@@ -434,7 +363,7 @@ function observe(x: Exchange, e: StreamEvent): void {
 }
 
 /** drop_params: parameters Cortex cannot honour are dropped, or refused with a 400 that says how to allow dropping. */
-function dropUnsupported(chat: ChatRequest, wire: Wire, deployment: Deployment, ctx: ProxyContext): void {
+function dropUnsupported(chat: ChatRequest, wire: Wire, deployment: Deployment, ctx: AppContext): void {
   const fields = [...chat.unsupported, ...wire.unsupportedFields(chat, deployment)];
   if (fields.length === 0) return;
   if (!ctx.config.settings.dropParams) {

@@ -9,7 +9,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import { ProxyError } from '../core/errors.js';
-import type { Exchange, ProxyContext } from '../server/proxy.js';
+import type { AppContext, Exchange } from '../server/context.js';
 import { gatewayOf, setPrincipal } from './gateway.js';
 import type { KeyRecord } from './keys.js';
 
@@ -29,7 +29,7 @@ export function clientKey(req: IncomingMessage): string | undefined {
 }
 
 /** The request carries the master key (compared in constant time over digests). */
-export function isMasterKey(ctx: ProxyContext, req: IncomingMessage): boolean {
+export function isMasterKey(ctx: AppContext, req: IncomingMessage): boolean {
   const master = ctx.config.settings.masterKey;
   const key = clientKey(req);
   if (!master || !key) return false;
@@ -46,7 +46,7 @@ const NEED_VIRTUAL_KEY = 'missing or wrong API key: this proxy uses virtual keys
  * The authorizer for one app. Returns undefined when the request may go on synchronously (the common case), or a
  * promise when a virtual key had to be looked up in the store; throws (or rejects) a ProxyError otherwise.
  */
-export function createAuthorizer(ctx: ProxyContext): (req: IncomingMessage, path: string, x: Exchange) => void | Promise<void> {
+export function createAuthorizer(ctx: AppContext): (req: IncomingMessage, path: string, x: Exchange) => void | Promise<void> {
   const master = ctx.config.settings.masterKey ? createHash('sha256').update(ctx.config.settings.masterKey).digest() : undefined;
   const accept = (k: KeyRecord | undefined, path: string, x: Exchange, strict: boolean): void => {
     if (!k) {

@@ -14,15 +14,16 @@ import type { IncomingMessage } from 'node:http';
 import { ProxyError } from '../core/errors.js';
 import { randomId } from '../core/ids.js';
 import { deploymentInfo } from '../cortex/models.js';
-import { estimateInputTokens } from '../dialects/anthropic-messages.js';
-import type { Admission, Exchange, ProxyContext } from '../server/proxy.js';
+import { estimateInputTokens } from '../core/tokens.js';
+import type { Admission, AppContext, Exchange } from '../server/context.js';
 import type { Logger } from '../server/log.js';
 import { toRecord } from '../usage/record.js';
 import { estimateCredits, mergeRates, type CreditRates } from '../usage/rates.js';
 import { telemetryOf } from '../usage/telemetry.js';
 import { budgetOf, keyState, periodEnd, periodKey, type KeyRecord } from './keys.js';
 import { MemoryLimiter, type Limiter, type AdmitResult } from './limits.js';
-import { openStore, type TeamStore, type UsageRow } from './store.js';
+import { openStore } from './open-store.js';
+import type { TeamStore, UsageRow } from './store.js';
 import type { Router } from '../cortex/router.js';
 
 export const POLL_MS = 500;
@@ -40,11 +41,11 @@ interface Track {
   committed: boolean;
 }
 
-const gateways = new WeakMap<ProxyContext, TeamGateway>();
+const gateways = new WeakMap<AppContext, TeamGateway>();
 /** The virtual key of an exchange (set by authorize). */
 const principals = new WeakMap<Exchange, KeyRecord>();
 
-export function gatewayOf(ctx: ProxyContext): TeamGateway | undefined {
+export function gatewayOf(ctx: AppContext): TeamGateway | undefined {
   return gateways.get(ctx);
 }
 
@@ -90,7 +91,7 @@ export class TeamGateway {
   private closed = false;
 
   constructor(
-    private readonly ctx: ProxyContext,
+    private readonly ctx: AppContext,
     readonly store: TeamStore,
     readonly limiter: Limiter,
     private readonly log: Logger,
@@ -432,7 +433,7 @@ const clip = (s: string) => (s.length > 100 ? `${s.slice(0, 100)}…` : s);
  * Opens the store and the limiter the settings name and installs the gateway on the app's context. Fails (with a
  * message naming the service) when the database or Redis cannot be reached at start-up.
  */
-export async function startTeam(ctx: ProxyContext, log: Logger, opts: { memoryLimiter?: Limiter } = {}): Promise<TeamGateway> {
+export async function startTeam(ctx: AppContext, log: Logger, opts: { memoryLimiter?: Limiter } = {}): Promise<TeamGateway> {
   const s = ctx.config.settings;
   const store = await openStore(s);
   let limiter: Limiter;

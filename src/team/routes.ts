@@ -8,8 +8,8 @@
 //   POST /admin/keys/rotate   {id, grace?}  → the new plain key; the old one works for `grace` (e.g. "10m")
 // The /admin routes need the master key (team/auth.ts refuses virtual keys on them).
 import type { IncomingMessage } from 'node:http';
-import type { Route } from '../server/app.js';
-import type { ProxyContext } from '../server/proxy.js';
+import type { Route } from '../server/route.js';
+import type { AppContext } from '../server/context.js';
 import { parseJson, readBody, sendJson } from '../server/http.js';
 import { ProxyError } from '../core/errors.js';
 import { createKey, listKeys, revokeKey, rotateKey } from './admin.js';
@@ -20,7 +20,7 @@ import { isMasterKey } from './auth.js';
 
 const NO_STORE = { 'cache-control': 'no-store' };
 
-function team(ctx: ProxyContext): TeamGateway {
+function team(ctx: AppContext): TeamGateway {
   if (!ctx.config.settings.masterKey)
     throw new ProxyError('permission', 'the /admin routes need a master key: set general_settings.master_key (or use the cortex-proxy keys command on the server)', { code: 'admin_only' });
   const g = gatewayOf(ctx);
@@ -28,7 +28,7 @@ function team(ctx: ProxyContext): TeamGateway {
   return g;
 }
 
-async function body(ctx: ProxyContext, req: IncomingMessage): Promise<Record<string, unknown>> {
+async function body(ctx: AppContext, req: IncomingMessage): Promise<Record<string, unknown>> {
   const b = parseJson(await readBody(req, 64 * 1024));
   if (typeof b !== 'object' || b === null || Array.isArray(b)) throw new ProxyError('invalid_request', 'the body must be a JSON object');
   return b as Record<string, unknown>;

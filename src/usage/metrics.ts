@@ -2,7 +2,7 @@
 // hot path, all formatting at scrape time. Label values are bounded: model names outside the config become
 // "other", user-agent families come from a fixed list, status codes and error kinds are small sets.
 import type { IncomingMessage } from 'node:http';
-import type { Exchange } from '../server/proxy.js';
+import type { Exchange } from '../server/context.js';
 
 const LATENCY_BUCKETS = [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300];
 const TTFT_BUCKETS = [0.05, 0.1, 0.25, 0.5, 1, 2, 4, 8, 15, 30, 60];

@@ -3,7 +3,7 @@
 // the client's user-agent *family* (not the full string) and a key *label* (never the key).
 import { presentedKey } from '../server/redact.js';
 import type { IncomingMessage } from 'node:http';
-import type { Exchange } from '../server/proxy.js';
+import type { Exchange } from '../server/context.js';
 
 /** Format version of a record (field `v`). Readers skip lines with a newer major. */
 export const RECORD_VERSION = 1;

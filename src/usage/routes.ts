@@ -3,8 +3,8 @@
 //   GET /ui              the dashboard page and its files (public: they hold no data; the login form asks for the key)
 //   GET /ui/api/stats    the JSON the dashboard polls (needs the master key)
 import type { ServerResponse } from 'node:http';
-import type { Route } from '../server/app.js';
-import type { ProxyContext } from '../server/proxy.js';
+import type { Route } from '../server/route.js';
+import type { AppContext } from '../server/context.js';
 import { sendJson } from '../server/http.js';
 import { ProxyError } from '../core/errors.js';
 import { asset } from '../ui/assets.js';
@@ -18,7 +18,7 @@ const SECURITY_HEADERS = {
 const CSP =
   "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; font-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
 
-function telemetry(ctx: ProxyContext): Telemetry {
+function telemetry(ctx: AppContext): Telemetry {
   const t = telemetryOf(ctx);
   if (!t) throw new ProxyError('not_found', 'metrics are not enabled in this server');
   return t;
@@ -43,7 +43,7 @@ const file = (name: string): Route => ({
   },
 });
 
-async function metrics(ctx: ProxyContext, res: ServerResponse): Promise<void> {
+async function metrics(ctx: AppContext, res: ServerResponse): Promise<void> {
   const t = telemetry(ctx);
   const text = t.shared ? await t.shared.metricsText() : t.metrics.render(); // serve --workers: every worker's
   res.writeHead(200, {
@@ -54,7 +54,7 @@ async function metrics(ctx: ProxyContext, res: ServerResponse): Promise<void> {
   res.end(text);
 }
 
-async function stats(ctx: ProxyContext) {
+async function stats(ctx: AppContext) {
   const t = telemetry(ctx);
   // serve --workers: the primary's statistics of every worker's requests (server/cluster.ts)
   const shared = t.shared ? await t.shared.stats() : undefined;

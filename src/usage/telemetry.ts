@@ -1,6 +1,6 @@
 // Wires metrics, live statistics and the usage log to an app's exchange hooks (context.onStart / onExchange and
-// the upstream client's onResponse). One Telemetry per ProxyContext; routes find it with telemetryOf(ctx).
-import type { ProxyContext } from '../server/proxy.js';
+// the upstream client's onResponse). One Telemetry per AppContext; routes find it with telemetryOf(ctx).
+import type { AppContext } from '../server/context.js';
 import { Metrics } from './metrics.js';
 import { LiveStats } from './live.js';
 import { mergeRates, type CreditRates } from './rates.js';
@@ -25,9 +25,9 @@ export interface Telemetry {
   };
 }
 
-const installed = new WeakMap<ProxyContext, Telemetry>();
+const installed = new WeakMap<AppContext, Telemetry>();
 
-export function installTelemetry(ctx: ProxyContext, version: string): Telemetry {
+export function installTelemetry(ctx: AppContext, version: string): Telemetry {
   const existing = installed.get(ctx);
   if (existing) return existing;
   const names = ctx.router.modelNames;
@@ -62,7 +62,7 @@ export function installTelemetry(ctx: ProxyContext, version: string): Telemetry 
   return t;
 }
 
-export function telemetryOf(ctx: ProxyContext): Telemetry | undefined {
+export function telemetryOf(ctx: AppContext): Telemetry | undefined {
   return installed.get(ctx);
 }
 
@@ -70,7 +70,7 @@ export function telemetryOf(ctx: ProxyContext): Telemetry | undefined {
  * Opens the usage log (unless disable_spend_logs) and feeds it every usage record. Returns the log, whose
  * close() must be awaited at shutdown so the last records reach the disk.
  */
-export function openUsageLog(ctx: ProxyContext, t: Telemetry): UsageLog | undefined {
+export function openUsageLog(ctx: AppContext, t: Telemetry): UsageLog | undefined {
   const s = ctx.config.settings;
   if (s.disableSpendLogs) return undefined;
   const log = new UsageLog(s.usageLogDir ?? defaultUsageDir(), {
