@@ -5,6 +5,7 @@
 import { after, before, beforeEach, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import OpenAI from 'openai';
+import { request } from 'undici';
 import { ConfigError, loadConfig } from '../src/config/load.js';
 import { startEmulator, type Emulator } from '../src/emulator/index.js';
 import { cleanEnv, startProxy, tempDir, writeFiles, type RunningProxy } from './helpers.js';
@@ -38,9 +39,9 @@ describe('config: timeouts, retries, limits and headers', () => {
       { WH: 'SMALL_WH' },
     );
     const [a, b] = cfg.deployments;
-    assert.deepEqual([a.timeoutMs, a.streamTimeoutMs, a.maxRetries, a.limits], [2000, 500, 1, { rpm: 10 }]);
+    assert.deepEqual([a.timeoutMs, a.streamTimeoutMs, a.maxRetries, a.limits], [2000, 500, 1, { rpm: 10, id: 'model_list[0]' }]);
     assert.deepEqual(a.extraHeaders, { 'x-snowflake-role': 'CORTEX_APP', 'x-snowflake-warehouse': 'SMALL_WH' });
-    assert.deepEqual([b.maxRetries, b.limits], [0, { tpm: 5000 }]);
+    assert.deepEqual([b.maxRetries, b.limits], [0, { tpm: 5000, id: 'model_list[1]' }]);
     assert.deepEqual([cfg.settings.routerTimeoutMs, cfg.settings.streamTimeoutMs, cfg.settings.numRetries], [30_000, 20_000, 4]);
     assert.deepEqual(cfg.warnings.filter((w) => /timeout|retries|rpm|tpm|headers/.test(w)), []);
   });
@@ -170,4 +171,33 @@ describe('serving: timeouts, retries, limits, headers', () => {
     assert.equal(h.authorization, `Bearer ${PAT}`);
     assert.equal(h['x-snowflake-authorization-token-type'], 'PROGRAMMATIC_ACCESS_TOKEN');
   });
+});
+
+test("serve --workers 2: a deployment's rpm holds for the whole server, whichever worker a connection reaches", async () => {
+  const emu = await startEmulator({ pats: [PAT], quiet: true });
+  const dir = tempDir();
+  writeFiles(dir, {
+    'cortex-proxy.yaml':
+      `model_list:\n  - model_name: limited\n    litellm_params:\n      model: snowflake/llama3.1-70b\n      api_base: ${emu.apiBase}\n      api_key: os.environ/SNOWFLAKE_PAT\n      rpm: 3\n` +
+      'general_settings:\n  usage_log_dir: ./usage\n  database_path: ./team\n',
+  });
+  const proxy = await startProxy(['--quiet', '--workers', '2'], { cwd: dir, env: cleanEnv({ SNOWFLAKE_PAT: PAT }) });
+  try {
+    const statuses: number[] = [];
+    for (let i = 0; i < 5; i++) {
+      // A new connection each time: the primary hands connections to the workers in turn.
+      const r = await request(`${proxy.url}/v1/chat/completions`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', connection: 'close' },
+        body: JSON.stringify({ model: 'limited', messages: [{ role: 'user', content: 'hi' }] }),
+      });
+      await r.body.text();
+      statuses.push(r.statusCode);
+    }
+    assert.deepEqual(statuses, [200, 200, 200, 429, 429]);
+    assert.equal(emu.requests.length, 3);
+  } finally {
+    await proxy.stop();
+    await emu.close();
+  }
 });

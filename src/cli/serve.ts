@@ -96,6 +96,7 @@ export async function serve(opts: ServeOptions): Promise<void> {
   }
 
   const app = createApp(config, log);
+  if (link) app.context.router.limits.use(link.limiter()); // deployments' rpm/tpm counted once for every worker
   app.context.browser.allowHost(opts.host); // the --host name (every interface: the machine's name too)
   const failedAuth = link?.failedAuthLimiter(); // serve --workers: one count for every worker
   const tunnelTool = tunnelPlan?.tool ?? link?.init.tunnelTool;

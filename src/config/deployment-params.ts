@@ -53,7 +53,7 @@ export function readDeploymentParams(ctx: ParamReader, params: Map<string, Entry
     if (!e) continue;
     const name = params.has(key) ? `${pw}.${key}` : `${where}.${key}`;
     const n = ctx.number(e, name, (v) => Number.isInteger(v) && v > 0, 'a positive integer (per minute)', key === 'rpm' ? '60' : '100000');
-    if (n !== undefined) (d.limits ??= {})[key] = n;
+    if (n !== undefined) (d.limits ??= { id: where })[key] = n;
   }
   for (const key of ['extra_headers', 'headers']) {
     const e = params.get(key);

@@ -61,7 +61,7 @@ export interface Deployment {
   /** litellm_params.max_retries (num_retries): retries before any output, instead of the global num_retries. */
   maxRetries?: number;
   /** rpm/tpm: requests and tokens per minute this deployment takes (shared by the concrete copies of a wildcard). */
-  limits?: { rpm?: number; tpm?: number };
+  limits?: { rpm?: number; tpm?: number; /** model_list[i]: the limiter key, the same in every worker. */ id: string };
   /** litellm_params.extra_headers (and headers), lower-case names: sent to Cortex; never the credential headers. */
   extraHeaders?: Record<string, string>;
   /** Per-deployment overrides from litellm_params. */

@@ -1,9 +1,13 @@
-// rpm / tpm of a deployment (LiteLLM's per-deployment limits): requests and tokens over the last 60 s, counted in
-// this process. A deployment over either limit is passed over for its siblings and fallbacks (server/proxy.ts); when
-// every candidate is over, the client gets 429 with Retry-After = the seconds until the oldest count leaves the window.
-// Keyed by the limits object, which the concrete copies of a wildcard deployment share (one budget per entry).
+// rpm / tpm of a deployment (LiteLLM's per-deployment limits): requests and tokens over the last 60 s. A deployment
+// over either limit is passed over for its siblings and fallbacks (server/proxy.ts); when every candidate is over,
+// the client gets 429 with Retry-After = the seconds until the oldest count leaves the window.
+// The counting is the team gateway's limiter (team/limits.ts), under the key `deployment:<model_list[i]>`: in this
+// process, or with serve --workers in the primary for every worker (server/cluster.ts), so the limit holds for the
+// whole server. The concrete copies of a wildcard deployment share its limits object, hence its budget.
 import type { Deployment } from '../config/types.js';
 import { ProxyError } from '../core/errors.js';
+import { randomId } from '../core/ids.js';
+import { MemoryLimiter, type Limiter } from '../team/limits.js';
 
 /** The 429 a client gets when every deployment of its model is over its rpm/tpm (Cortex was not called). */
 export function overLimit(model: string, waitMs: number): ProxyError {
@@ -11,70 +15,37 @@ export function overLimit(model: string, waitMs: number): ProxyError {
   return new ProxyError('rate_limit', `model '${model.slice(0, 100)}' is over its configured rpm/tpm limit; try again in ${secs} s.`, { code: 'deployment_rate_limit', retryAfter: secs });
 }
 
-const WINDOW_MS = 60_000;
-/** Counts kept per deployment at most (rpm beyond this is treated as this; memory stays bounded). */
-const MAX_ENTRIES = 100_000;
+export type Admission = { ok: true; release(tokens: number): void } | { ok: false; waitMs: number };
 
-interface Window {
-  /** Start times of requests within the window (oldest first). */
-  requests: number[];
-  /** [time, tokens] of finished exchanges within the window. */
-  tokens: Array<[number, number]>;
-  tokenSum: number;
-}
+const FREE: Admission = { ok: true, release: () => undefined };
 
 export class DeploymentLimits {
-  private readonly windows = new WeakMap<object, Window>();
-  constructor(private readonly now: () => number = Date.now) {}
-
-  private window(limits: object): Window {
-    let w = this.windows.get(limits);
-    if (!w) this.windows.set(limits, (w = { requests: [], tokens: [], tokenSum: 0 }));
-    const cutoff = this.now() - WINDOW_MS;
-    let i = 0;
-    while (i < w.requests.length && w.requests[i] <= cutoff) i++;
-    if (i) w.requests.splice(0, i);
-    while (w.tokens.length && w.tokens[0][0] <= cutoff) w.tokenSum -= w.tokens.shift()![1];
-    return w;
+  private limiter: Limiter;
+  constructor(now: () => number = Date.now) {
+    this.limiter = new MemoryLimiter(now);
   }
 
-  /** 0 when the deployment may take a request now, else ms until it may. */
-  waitMs(d: Deployment): number {
+  /** serve --workers: count in the primary (one limiter for every worker). */
+  use(limiter: Limiter): void {
+    this.limiter = limiter;
+  }
+
+  /** Takes a request slot of the deployment, or says how long until one frees up. release() with the tokens used. */
+  async admit(d: Deployment): Promise<Admission> {
     const l = d.limits;
-    if (!l) return 0;
-    const w = this.window(l);
-    const now = this.now();
-    let wait = 0;
-    const rpm = l.rpm === undefined ? undefined : Math.min(l.rpm, MAX_ENTRIES);
-    if (rpm !== undefined && w.requests.length >= rpm) wait = w.requests[w.requests.length - rpm] + WINDOW_MS - now;
-    if (l.tpm !== undefined && w.tokenSum >= l.tpm) {
-      // Until enough of the oldest token counts leave the window to bring the sum under the limit.
-      let sum = w.tokenSum;
-      for (const [t, n] of w.tokens) {
-        sum -= n;
-        if (sum < l.tpm) {
-          wait = Math.max(wait, t + WINDOW_MS - now);
-          break;
-        }
-      }
-    }
-    return Math.max(0, wait);
-  }
-
-  /** A request was sent to the deployment. */
-  countRequest(d: Deployment): void {
-    if (!d.limits?.rpm) return;
-    const w = this.window(d.limits);
-    w.requests.push(this.now());
-    if (w.requests.length > MAX_ENTRIES) w.requests.shift();
-  }
-
-  /** An exchange with the deployment used these tokens (prompt + completion). */
-  countTokens(d: Deployment, tokens: number): void {
-    if (!d.limits?.tpm || !(tokens > 0)) return;
-    const w = this.window(d.limits);
-    w.tokens.push([this.now(), tokens]);
-    w.tokenSum += tokens;
-    if (w.tokens.length > MAX_ENTRIES) w.tokenSum -= w.tokens.shift()![1];
+    if (!l || (l.rpm === undefined && l.tpm === undefined)) return FREE;
+    const keyId = `deployment:${l.id}`;
+    const reqId = randomId('dl-', 16);
+    const r = await this.limiter.admit({ keyId, reqId, rpm: l.rpm, tpm: l.tpm });
+    if (!r.ok) return { ok: false, waitMs: Math.max(1, r.retryAfterMs) };
+    let done = false;
+    return {
+      ok: true,
+      release: (tokens) => {
+        if (done) return;
+        done = true;
+        this.limiter.settle(keyId, reqId, tokens > 0 ? tokens : 0).catch(() => undefined);
+      },
+    };
   }
 }

@@ -79,13 +79,10 @@ export async function proxyEmbeddings(ctx: AppContext, body: unknown, req: Incom
   x.model = er.model;
   traceExchange(x, req);
   const d = ctx.router.resolve(er.model);
-  const wait = ctx.router.limits.waitMs(d); // the deployment's rpm/tpm (cortex/deployment-limits.ts)
-  if (wait > 0) throw overLimit(er.model, wait);
   // The same admission as chat (team/gateway.ts): the key's model list, rate limits and budget (input tokens only).
   if (ctx.admit) await ctx.admit(x, { model: er.model, deployment: d, inputTokens: estimateEmbedTokens(er.inputs) }, req);
   x.cortexModel = d.cortexModel;
   x.wire = 'embed';
-  ctx.router.limits.countRequest(d);
   const info = preflightEmbedding(er.model, d);
   if (er.dimensions !== undefined && er.dimensions !== info.dimensions) {
     const native = info.dimensions ? ` (${d.cortexModel} returns ${info.dimensions})` : '';
@@ -98,6 +95,8 @@ export async function proxyEmbeddings(ctx: AppContext, body: unknown, req: Incom
     ctx.log.debug(`dropped unsupported parameter: dimensions=${er.dimensions}${native}`);
   }
 
+  const slot = await ctx.router.limits.admit(d); // the deployment's rpm/tpm (cortex/deployment-limits.ts)
+  if (!slot.ok) throw overLimit(er.model, slot.waitMs);
   const abort = new AbortController();
   const onClose = () => {
     if (!res.writableFinished) abort.abort();
@@ -124,6 +123,7 @@ export async function proxyEmbeddings(ctx: AppContext, body: unknown, req: Incom
     if (failure !== undefined) throw failure;
   } finally {
     res.off('close', onClose);
+    slot.release(results.reduce((n, r) => n + (r?.tokens ?? 0), 0));
   }
 
   let tokens = 0;

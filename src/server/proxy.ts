@@ -82,12 +82,6 @@ export async function proxyChat(
     for (let i = 0; i < candidates.length; i++) {
       const c = candidates[i];
       const deployment = c.deployment;
-      const wait = ctx.router.limits.waitMs(deployment);
-      if (wait > 0) {
-        limitedMs = Math.min(limitedMs ?? wait, wait);
-        x.skipped = [...(x.skipped ?? []), `${c.modelName} (${deployment.cortexModel}): over its rpm/tpm`];
-        continue;
-      }
       const wireName = ctx.router.wireFor(deployment, chat);
       const wire = WIRES[wireName];
       let prepared: { req: ChatRequest; encoded: EncodedRequest };
@@ -105,12 +99,18 @@ export async function proxyChat(
         routed = true;
         if (ctx.onStart) for (const listener of ctx.onStart) listener(x, req);
       }
+      // rpm / tpm of this deployment (cortex/deployment-limits.ts): over them, its siblings and fallbacks go first.
+      const slot = await ctx.router.limits.admit(deployment);
+      if (!slot.ok) {
+        limitedMs = Math.min(limitedMs ?? slot.waitMs, slot.waitMs);
+        x.skipped = [...(x.skipped ?? []), `${c.modelName} (${deployment.cortexModel}): over its rpm/tpm`];
+        continue;
+      }
       try {
-        ctx.router.limits.countRequest(deployment);
         try {
           await attempt(ctx, dialect, chat, prepared.encoded, deployment, wire, res, x, abort.signal);
         } finally {
-          if (x.usage) ctx.router.limits.countTokens(deployment, x.usage.promptTokens + x.usage.completionTokens);
+          slot.release(x.usage ? x.usage.promptTokens + x.usage.completionTokens : 0);
         }
         ctx.router.markOk(deployment);
         if (i > 0) {
