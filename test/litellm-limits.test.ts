@@ -122,6 +122,15 @@ describe('serving: timeouts, retries, limits, headers', () => {
     }
   });
 
+  test('timeout: 2 against a Cortex that would answer 200 after 12 s → 504 in about 2 s, the slow call aborted', async () => {
+    emu.setKnobs({ ttfbMs: 12_000 });
+    const t0 = performance.now();
+    await assert.rejects(ask('slow'), (e: InstanceType<typeof OpenAI.APIError>) => e.status === 504 && /did not answer within 2 s|sent nothing for 2 s/.test(e.message));
+    const ms = performance.now() - t0;
+    assert.ok(ms >= 1900 && ms < 6000, `answered after ${Math.round(ms)} ms`);
+    await emu.waitForAbort(); // the proxy hung up on Cortex: no tokens for nobody
+  });
+
   test('max_retries per deployment over the global num_retries', async () => {
     emu.inject({ status: 429, retryAfter: 0 });
     await assert.rejects(ask('no-retry'), (e: InstanceType<typeof OpenAI.APIError>) => e.status === 429);
