@@ -1,4 +1,4 @@
-# cortex-proxy as a container image: one stateless replica of the team gateway (README "Team gateway").
+# cortex-proxy as a container image: one stateless replica of the team gateway (docs/team-gateway.md).
 #   docker build -t cortex-proxy .
 #   docker run -p 4000:4000 -v $PWD/team-config.yaml:/config/cortex-proxy.yaml:ro --env-file .env cortex-proxy
 # Keys, usage and budgets live in PostgreSQL (general_settings.database_url), shared limits in Redis (redis_url):

@@ -79,7 +79,7 @@ test('codex: a [model_providers.cortex] table Codex parses; --write merges it in
     env_key: 'CORTEX_PROXY_MASTER_KEY',
   });
   assert.match(r.stdout, /codex -c model_provider=cortex -m openai-gpt-5/, 'an OpenAI model for Codex');
-  // the lines the README says keep Codex from calling OpenAI hosts
+  // the lines docs/clients.md says keep Codex from calling OpenAI hosts
   const printed = parseToml(r.stdout.slice(r.stdout.indexOf('[model_providers.cortex]'), r.stdout.indexOf('Then run it'))) as any;
   assert.deepEqual({ ...printed.features }, { plugins: false, remote_plugin: false, apps: false });
   assert.deepEqual({ ...printed.analytics }, { enabled: false });

@@ -1,6 +1,6 @@
 // The dashboard in a real headless browser (Debian's chromium driven by playwright-core; no browser download):
 // sign in with the master key, see the charts and tables filled after traffic, and save a screenshot to
-// test-artifacts/dashboard.png (UPDATE_DOCS_SCREENSHOT=1 also writes docs/dashboard.png for the README).
+// test-artifacts/dashboard.png (UPDATE_DOCS_SCREENSHOT=1 also writes docs/dashboard.png for docs/usage.md).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';

@@ -374,7 +374,7 @@ export function codexToml(s: Setup): string {
   ].join('\n');
 }
 
-/** The Codex settings that keep it from calling OpenAI hosts (README "Tested agents"; the e2e agent tests use them). */
+/** The Codex settings that keep it from calling OpenAI hosts (docs/clients.md "Tested agents"; the e2e agent tests use them). */
 export const CODEX_OFFLINE: Record<string, Record<string, string>> = {
   features: { plugins: 'false', remote_plugin: 'false', apps: 'false' },
   analytics: { enabled: 'false' },

@@ -1,5 +1,5 @@
 // Which credential a deployment uses to call Snowflake, from its litellm_params and the environment
-// (README "Authentication"). load.ts hands us a ParamSource over one model's litellm_params; zero-config uses
+// (docs/authentication.md). load.ts hands us a ParamSource over one model's litellm_params; zero-config uses
 // an empty one, so the environment rules are the same everywhere.
 //
 // The rule (first match wins):
@@ -211,7 +211,7 @@ class Resolver {
       undefined,
       `${this.ctx.label} has no api_key`,
       'add api_key: os.environ/SNOWFLAKE_PAT and put SNOWFLAKE_PAT=pat/<your_pat> in .env next to the config ' +
-        '(or use a key pair: private_key_path + snowflake_user, or OAuth: oauth_token_path — see README "Authentication")',
+        '(or use a key pair: private_key_path + snowflake_user, or OAuth: oauth_token_path — see docs/authentication.md)',
     );
   }
 
