@@ -16,6 +16,7 @@ import { resolveImages } from '../cortex/images.js';
 import { overLimit } from '../cortex/deployment-limits.js';
 import { callTimeouts, connectionError, seconds, type CallTimeouts, type UpstreamResponse } from '../cortex/client.js';
 import { shouldFallback } from '../cortex/router.js';
+import { asJsonCall, jsonUpstream } from '../cortex/upstream-mode.js';
 import { SSE_HEADERS, sendJson, write } from './http.js';
 import { applyOutputFloor } from './max-tokens.js';
 import { countImages, preflightChat, preflightImages } from '../cortex/preflight.js';
@@ -159,7 +160,10 @@ function prepareFor(ctx: AppContext, chat: ChatRequest, deployment: Deployment, 
   preflightChat(req, deployment, wire.name as WireName); // catalogue limits: refuse what cannot succeed before a round trip
   applyOutputFloor(req, deployment, ctx.config.settings.minOutputTokens);
   dropUnsupported(req, wire, deployment, ctx);
-  return { req, encoded: wire.encodeRequest(req, deployment) };
+  const encoded = wire.encodeRequest(req, deployment);
+  // A non-streaming client gets a stream:false call where the answer fits the silence limit (cortex/upstream-mode.ts).
+  if (jsonUpstream(req, encoded, deployment, ctx.config.settings)) asJsonCall(encoded);
+  return { req, encoded };
 }
 
 /**
