@@ -4,7 +4,10 @@
 //
 //   cp -r dist /tmp/before && <change, npm run build> && node --import tsx bench/ab.ts /tmp/before/cli.mjs dist/cli.mjs
 // A build written `file.mjs#quiet` runs with --log-level silent and disable_spend_logs: true (what logging and the
-// usage log cost).
+// usage log cost); `file.mjs#workers=2` runs `serve --workers 2`, unpinned (its CPU figures sum the primary and the
+// workers), for the multi-worker row (issue 16: throughput with 1 and with N workers, e.g. `--concurrency 128`):
+//
+//   node --import tsx bench/ab.ts dist/cli.mjs 'dist/cli.mjs#workers=2' --concurrency 128
 import { execFileSync, fork } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -16,8 +19,9 @@ import type { UpstreamReady } from './upstream.js';
 
 const argv = process.argv.slice(2);
 const runs = Number(argv.includes('--runs') ? argv[argv.indexOf('--runs') + 1] : 6);
-const builds = argv.filter((a) => /\.mjs(#quiet)?$/.test(a)).map((b) => path.resolve(b));
-if (builds.length < 2) throw new Error('usage: bench/ab.ts <a/cli.mjs> <b/cli.mjs> [--runs N]');
+const concurrency = Number(argv.includes('--concurrency') ? argv[argv.indexOf('--concurrency') + 1] : 32);
+const builds = argv.filter((a) => /\.mjs(#quiet|#workers=\d+)?$/.test(a)).map((b) => path.resolve(b));
+if (builds.length < 2) throw new Error('usage: bench/ab.ts <a/cli.mjs> <b/cli.mjs[#quiet|#workers=N]> [--runs N] [--concurrency N]');
 if (hasTaskset) execFileSync('taskset', ['-a', '-p', '-c', os.cpus().length > 1 ? '1' : '0', String(process.pid)], { stdio: 'ignore' });
 
 const tmp = mkdtempSync(path.join(os.tmpdir(), 'cortex-ab-'));
@@ -42,17 +46,20 @@ try {
       const port = await freePort();
       await knobs({ ttfbMs: 5, chunkDelayMs: 0, chunkChars: 16 });
       const quiet = b.endsWith('#quiet');
-      const file = quiet ? b.slice(0, -'#quiet'.length) : b;
-      const extra = quiet ? ['--log-level', 'silent'] : [];
-      const [cmd, args] = pinned(0, process.execPath, [file, 'serve', '--config', quiet ? quietConfig : config, '--port', String(port), '--quiet', ...extra]);
+      const workers = Number(/#workers=(\d+)$/.exec(b)?.[1] ?? 1);
+      const file = b.replace(/#(quiet|workers=\d+)$/, '');
+      const extra = quiet ? ['--log-level', 'silent'] : workers > 1 ? ['--workers', String(workers)] : [];
+      const serveArgs = [file, 'serve', '--config', quiet ? quietConfig : config, '--port', String(port), '--quiet', ...extra];
+      // Several workers need several cores: not pinned (the load generator stays on its own core).
+      const [cmd, args] = workers > 1 ? [process.execPath, serveArgs] : pinned(0, process.execPath, serveArgs);
       const { m, coldMs, coldCpuMs } = await launch({ name: b, cmd, args, port, log: path.join(tmp, 'proxy.log'), probe: target(port, false) });
       row.coldMs.push(coldMs);
       row.coldCpuMs.push(coldCpuMs);
-      const j = await runJob({ id: 0, target: target(port, false), concurrency: 32, requests: 3000, warmup: 300, pids: m.pids });
+      const j = await runJob({ id: 0, target: target(port, false), concurrency, requests: 3000, warmup: 300, pids: m.pids });
       row.cpuPerReq.push(j.cpuUs! / j.n);
       row.rps.push(j.n / (j.elapsedMs / 1000));
       await knobs({ ttfbMs: 5, chunkDelayMs: 2, chunkChars: 1 });
-      const s = await runJob({ id: 0, target: target(port, true), concurrency: 32, requests: 64, warmup: 32, pids: m.pids, rssEveryMs: 50 });
+      const s = await runJob({ id: 0, target: target(port, true), concurrency, requests: 64, warmup: 32, pids: m.pids, rssEveryMs: 50 });
       row.cpuPerChunk.push(s.cpuUs! / (s.n * 200));
       row.rssMb.push(s.peakRssKb! / 1024);
       await stop(m);
@@ -65,7 +72,7 @@ try {
   rmSync(tmp, { recursive: true, force: true });
 }
 const f = (xs: number[], d = 0) => median(xs).toFixed(d);
-console.log('\n| build | cold start (ms) | cold-start CPU (ms) | CPU/request c=32 (µs) | req/s c=32 | CPU/chunk (µs) | peak RSS streaming (MB) |');
+console.log(`\n| build | cold start (ms) | cold-start CPU (ms) | CPU/request c=${concurrency} (µs) | req/s c=${concurrency} | CPU/chunk (µs) | peak RSS streaming (MB) |`);
 console.log('|---|---:|---:|---:|---:|---:|---:|');
 for (const [b, r] of rows) console.log(`| ${path.relative(process.cwd(), b)} | ${f(r.coldMs)} | ${f(r.coldCpuMs)} | ${f(r.cpuPerReq)} | ${f(r.rps)} | ${f(r.cpuPerChunk, 1)} | ${f(r.rssMb, 1)} |`);
 console.log(`(medians of ${runs} alternating runs; 1-min load average at the end ${os.loadavg()[0].toFixed(1)})`);
