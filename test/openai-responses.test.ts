@@ -3,12 +3,8 @@ import assert from 'node:assert/strict';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import OpenAI from 'openai';
-import {
-  openaiResponses,
-  decodeResponsesBody,
-  customToolNames,
-  unwrapCustomToolInput,
-} from '../src/dialects/openai-responses.js';
+import { openaiResponses, decodeResponsesBody } from '../src/dialects/openai-responses/index.js';
+import { customToolNames, unwrapCustomToolInput } from '../src/dialects/freeform.js';
 import { ProxyError } from '../src/core/errors.js';
 import type { ChatRequest, FinalMessage, StreamEvent } from '../src/core/types.js';
 import type { ResponseMeta } from '../src/dialects/dialect.js';
@@ -136,6 +132,7 @@ describe('decodeRequest', () => {
             },
             required: ['input'],
           },
+          freeform: true, // the client declared it type:"custom": its calls go back as custom_tool_call
         },
       ],
       toolChoice: { type: 'auto' },

@@ -55,6 +55,11 @@ export interface Tool {
   description?: string;
   /** JSON Schema of the arguments object. */
   jsonSchema: Record<string, unknown>;
+  /**
+   * The client declared it freeform (OpenAI `type:"custom"`, text or grammar input): offered upstream as a function
+   * taking {"input": string}, its calls go back to the client as the raw input (dialects/freeform.ts).
+   */
+  freeform?: boolean;
 }
 
 export type ToolChoice =

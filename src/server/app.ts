@@ -6,8 +6,8 @@ import { ProxyError, asProxyError } from '../core/errors.js';
 import type { Dialect } from '../dialects/dialect.js';
 import { openaiChat } from '../dialects/openai-chat.js';
 import { anthropicMessages, countTokensOf } from '../dialects/anthropic-messages.js';
-import { openaiResponses } from '../dialects/openai-responses.js';
-import { azureDeployment, cursorAwareChat, withDeploymentModel } from '../dialects/cursor.js';
+import { openaiResponses } from '../dialects/openai-responses/index.js';
+import { azureDeployment, chatCompletions, withDeploymentModel } from '../dialects/chat-completions.js';
 import { Router } from '../cortex/router.js';
 import { Upstream } from '../cortex/client.js';
 import { attachAuth } from '../snowflake/auth.js';
@@ -60,8 +60,8 @@ const countTokensRoute: Route = {
 
 /** path → route. The /v1 prefix is optional where clients vary (Cursor, Continue, Codex base URLs). */
 export const ROUTES: Record<string, Route> = {
-  '/v1/chat/completions': chat(cursorAwareChat),
-  '/chat/completions': chat(cursorAwareChat),
+  '/v1/chat/completions': chat(chatCompletions),
+  '/chat/completions': chat(chatCompletions),
   '/v1/messages': chat(anthropicMessages),
   '/v1/messages/count_tokens': countTokensRoute,
   '/v1/responses': chat(openaiResponses),
@@ -86,10 +86,10 @@ function paramRoute(path: string): Route | undefined {
   if (deployment === undefined) return undefined;
   return {
     method: 'POST',
-    envelope: cursorAwareChat,
+    envelope: chatCompletions,
     async handle(ctx, req, res, x) {
-      x.dialect = cursorAwareChat.name;
-      await proxyChat(ctx, cursorAwareChat, withDeploymentModel(await readJson(ctx, req), deployment), req, res, x);
+      x.dialect = chatCompletions.name;
+      await proxyChat(ctx, chatCompletions, withDeploymentModel(await readJson(ctx, req), deployment), req, res, x);
     },
   };
 }

@@ -1,5 +1,6 @@
-// Cursor on /chat/completions: one dialect that accepts the three body shapes Cursor posts to the chat path
-// (clients-and-peers.md §0.2, §2.2) and always answers in Chat Completions (SSE or JSON):
+// Every client on /chat/completions (Cursor, Continue, Aider, the OpenAI SDKs, …): one dialect that accepts the three
+// body shapes Cursor posts to the chat path (clients-and-peers.md §0.2, §2.2) and always answers in Chat Completions
+// (SSE or JSON):
 //
 //   chat       standard Chat Completions (Ask mode, the Azure deployment path): straight to openai-chat;
 //   responses  a Responses-API body (agent mode, GPT-like names: `input`, flat tools, `type:"custom"` grammar
@@ -15,11 +16,12 @@
 // come back as ordinary `type:"function"` tool_calls whose `arguments` is the raw input text — what Cursor's
 // agent passes to its local patch parser. The stream unwraps the {"input": "…"} JSON incrementally, so a long
 // patch still streams. Replayed history carrying the raw text is wrapped again before it goes upstream.
-import type { ChatRequest, FinalMessage, StreamEvent } from '../core/types.js';
+import type { ChatRequest, FinalMessage } from '../core/types.js';
 import { ProxyError, invalidRequest } from '../core/errors.js';
 import type { Dialect, ResponseMeta, StreamEncoder } from './dialect.js';
 import { openaiChat } from './openai-chat.js';
-import { customToolNames, customToolSchema, decodeResponsesBody, unwrapCustomToolInput } from './openai-responses.js';
+import { decodeResponsesBody } from './openai-responses/index.js';
+import { customToolNames, customToolSchema, FreeformStream, unwrapCustomToolInput, wrapFreeform } from './freeform.js';
 import { isObj, unset, type Json, type Headers } from '../core/json.js';
 
 
@@ -52,30 +54,6 @@ export function detectShape(body: unknown): CursorShape {
     if (Array.isArray(m.tool_calls)) for (const tc of m.tool_calls) if (isObj(tc) && tc.type === 'custom') return 'blocks';
   }
   return 'chat';
-}
-
-// ---------------------------------------------------------------------------------------------
-// Per-request state: which tool names are freeform (their calls go back with raw text arguments).
-
-const customByRequest = new WeakMap<ChatRequest, ReadonlySet<string>>();
-
-/** Freeform tool names of a request decoded by this dialect (empty for most requests). */
-export function cursorCustomTools(req: ChatRequest): ReadonlySet<string> {
-  return customByRequest.get(req) ?? customToolNames(req);
-}
-
-function hasStringInput(json: string): boolean {
-  try {
-    const v = JSON.parse(json) as unknown;
-    return isObj(v) && typeof v.input === 'string';
-  } catch {
-    return false;
-  }
-}
-
-/** Arguments of a replayed freeform call as the {"input": …} object offered upstream. */
-function wrapFreeform(args: string): string {
-  return hasStringInput(args) ? args : JSON.stringify({ input: args });
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -334,7 +312,7 @@ function decodeRequest(body: unknown, headers: Headers): ChatRequest {
       throw err instanceof ProxyError ? remapError(err, rw.origin) : err;
     }
     if (rw.errors.size) markErrors(req, rw.errors);
-    if (rw.custom.size) customByRequest.set(req, rw.custom);
+    if (rw.custom.size) for (const t of req.tools ?? []) if (rw.custom.has(t.name)) t.freeform = true;
   }
   req.client = { ...req.client, dialect: `openai-chat/${shape}` };
   return req;
@@ -348,7 +326,7 @@ function markErrors(req: ChatRequest, ids: Set<string>): void {
 // Responses: openai-chat's encoders; freeform calls get their raw input as the arguments.
 
 function encodeResponse(msg: FinalMessage, req: ChatRequest, meta: ResponseMeta): unknown {
-  const custom = cursorCustomTools(req);
+  const custom = customToolNames(req);
   if (custom.size === 0 || !msg.toolCalls.some((c) => custom.has(c.name))) return openaiChat.encodeResponse(msg, req, meta);
   const toolCalls = msg.toolCalls.map((c) => (custom.has(c.name) ? { ...c, argumentsJson: unwrapCustomToolInput(c.argumentsJson) } : c));
   return openaiChat.encodeResponse({ ...msg, toolCalls }, req, meta);
@@ -356,158 +334,12 @@ function encodeResponse(msg: FinalMessage, req: ChatRequest, meta: ResponseMeta)
 
 function createStreamEncoder(req: ChatRequest, meta: ResponseMeta): StreamEncoder {
   const inner = openaiChat.createStreamEncoder(req, meta);
-  const custom = cursorCustomTools(req);
+  const custom = customToolNames(req);
   return custom.size === 0 ? inner : new FreeformStream(inner, custom);
 }
 
-/** Passes events to the Chat encoder, turning freeform calls' {"input": "…"} argument stream into the raw text. */
-class FreeformStream implements StreamEncoder {
-  private readonly open = new Map<number, FreeformArgs>();
 
-  constructor(
-    private readonly inner: StreamEncoder,
-    private readonly custom: ReadonlySet<string>,
-  ) {}
-
-  private flush(index: number, args: FreeformArgs): string {
-    this.open.delete(index);
-    const rest = args.end();
-    return rest ? this.inner.event({ type: 'tool_call_delta', index, argumentsFragment: rest }) : '';
-  }
-
-  event(e: StreamEvent): string {
-    switch (e.type) {
-      case 'tool_call_start':
-        if (this.custom.has(e.name) && !this.open.has(e.index)) this.open.set(e.index, new FreeformArgs());
-        return this.inner.event(e);
-      case 'tool_call_delta': {
-        const args = this.open.get(e.index);
-        if (!args) return this.inner.event(e);
-        const text = args.feed(e.argumentsFragment);
-        return text ? this.inner.event({ ...e, argumentsFragment: text }) : '';
-      }
-      case 'tool_call_end': {
-        const args = this.open.get(e.index);
-        return (args ? this.flush(e.index, args) : '') + this.inner.event(e);
-      }
-      case 'finish': {
-        let out = '';
-        for (const [index, args] of this.open) out += this.flush(index, args);
-        return out + this.inner.event(e);
-      }
-      default:
-        return this.inner.event(e);
-    }
-  }
-
-  end(): string {
-    return this.inner.end();
-  }
-}
-
-const HEAD = /^\s*\{\s*"input"\s*:\s*"/;
-const HEAD_COMPACT = '{"input":"';
-const ESCAPES: Record<string, string> = { '"': '"', '\\': '\\', '/': '/', b: '\b', f: '\f', n: '\n', r: '\r', t: '\t' };
-
-/**
- * Incremental decoder of `{"input": "<json string>"}` fragments into the raw string. Anything else (other keys
- * first, a non-string input) is buffered and unwrapped at the end by unwrapCustomToolInput.
- */
-export class FreeformArgs {
-  private state: 'head' | 'string' | 'done' | 'raw' = 'head';
-  /** head/raw: the text so far; string: an escape sequence cut by a fragment boundary. */
-  private buf = '';
-  /** A high surrogate held back until its pair arrives. */
-  private high = '';
-
-  feed(fragment: string): string {
-    switch (this.state) {
-      case 'head': {
-        this.buf += fragment;
-        const m = HEAD.exec(this.buf);
-        if (m) {
-          const rest = this.buf.slice(m[0].length);
-          this.buf = '';
-          this.state = 'string';
-          return this.decode(rest);
-        }
-        if (!HEAD_COMPACT.startsWith(this.buf.replace(/\s+/g, ''))) this.state = 'raw';
-        return '';
-      }
-      case 'string':
-        return this.decode(fragment);
-      case 'raw':
-        this.buf += fragment;
-        return '';
-      default:
-        return '';
-    }
-  }
-
-  /** What is still owed at the end of the call. */
-  end(): string {
-    if (this.state === 'head' || this.state === 'raw') {
-      const all = this.buf;
-      this.buf = '';
-      this.state = 'done';
-      return all === '' ? '' : unwrapCustomToolInput(all);
-    }
-    const tail = this.high;
-    this.high = '';
-    this.state = 'done';
-    return tail;
-  }
-
-  private decode(s: string): string {
-    if (this.buf) {
-      s = this.buf + s;
-      this.buf = '';
-    }
-    let out = this.high;
-    this.high = '';
-    let i = 0;
-    while (i < s.length) {
-      let j = i;
-      while (j < s.length) {
-        const c = s.charCodeAt(j);
-        if (c === 34 || c === 92) break; // " or \
-        j++;
-      }
-      if (j > i) out += s.slice(i, j);
-      if (j >= s.length) break;
-      if (s.charCodeAt(j) === 34) {
-        this.state = 'done'; // the closing quote: whatever follows is not part of the input
-        break;
-      }
-      // an escape sequence, possibly cut by the fragment boundary
-      if (j + 1 >= s.length) {
-        this.buf = s.slice(j);
-        break;
-      }
-      const e = s[j + 1];
-      if (e === 'u') {
-        if (j + 6 > s.length) {
-          this.buf = s.slice(j);
-          break;
-        }
-        const code = Number.parseInt(s.slice(j + 2, j + 6), 16);
-        out += Number.isNaN(code) ? s.slice(j, j + 6) : String.fromCharCode(code);
-        i = j + 6;
-      } else {
-        out += ESCAPES[e] ?? e;
-        i = j + 2;
-      }
-    }
-    const last = out.charCodeAt(out.length - 1);
-    if (last >= 0xd800 && last <= 0xdbff) {
-      this.high = out.slice(-1);
-      out = out.slice(0, -1);
-    }
-    return out;
-  }
-}
-
-export const cursorAwareChat: Dialect = {
+export const chatCompletions: Dialect = {
   name: 'openai-chat',
   decodeRequest,
   createStreamEncoder,
