@@ -131,6 +131,15 @@ async function limitsAcrossWorkers(extra: string) {
     for (let i = 0; i < 6; i++) statuses.push((await call(proxy.url, 'chat', false, auth)).status); // one connection each: both workers
     assert.deepEqual(statuses, [200, 200, 200, 429, 429, 429], 'rpm 3 holds for the whole server, not per worker');
 
+    // A token budget: spend is in the shared store (every worker reads the same ledger), reservations in one limiter.
+    const budget = await runCli(['keys', 'create', '--label', `budget-${Date.now()}`, '--budget-tokens', '50', '--period', 'day'], { cwd: dir, env });
+    assert.equal(budget.code, 0, budget.stderr);
+    const bkey = { authorization: `Bearer ${budget.stdout.trim()}` };
+    const spent: number[] = [];
+    emu.script(...[1, 2].map(() => ({ text: 'ok', usage: { prompt_tokens: 10, completion_tokens: 20 } }))); // 30 tokens each
+    for (let i = 0; i < 4; i++) spent.push((await call(proxy.url, 'chat', false, bkey)).status);
+    assert.deepEqual(spent, [200, 200, 402, 402], 'the day budget is used up for the whole server, whichever worker answers');
+
     // max_parallel 1: a stream in flight on one worker refuses a second request on the other.
     const par = await runCli(['keys', 'create', '--label', `par-${Date.now()}`, '--max-parallel', '1'], { cwd: dir, env });
     const pkey = { authorization: `Bearer ${par.stdout.trim()}` };
@@ -153,11 +162,11 @@ async function limitsAcrossWorkers(extra: string) {
   }
 }
 
-test('a virtual key’s rpm and max_parallel hold across workers (embedded store: through the primary)', { timeout: 60_000 }, async () => {
+test('a virtual key’s rpm, max_parallel and budget hold across workers (embedded store: through the primary)', { timeout: 60_000 }, async () => {
   await limitsAcrossWorkers('');
 });
 
-test('a virtual key’s rpm and max_parallel hold across workers (Redis)', { timeout: 60_000, skip: !process.env.CORTEX_PROXY_TEST_REDIS_URL && 'CORTEX_PROXY_TEST_REDIS_URL not set' }, async () => {
+test('a virtual key’s rpm, max_parallel and budget hold across workers (Redis)', { timeout: 60_000, skip: !process.env.CORTEX_PROXY_TEST_REDIS_URL && 'CORTEX_PROXY_TEST_REDIS_URL not set' }, async () => {
   await limitsAcrossWorkers(`  redis_url: ${process.env.CORTEX_PROXY_TEST_REDIS_URL}\n`);
 });
 

@@ -279,8 +279,13 @@ export async function runPrimary(o: PrimaryOptions): Promise<Primary> {
   let onAllListening: ((team: TeamInfo, addr: { port: number; address: string; family: string }) => void) | undefined;
   let failStart: ((err: Error) => void) | undefined;
 
+  // A worker's channel can close between the check and the write: the callback takes that error (without one,
+  // it would be an 'error' event, and a crash of the primary).
+  const post = (w: Worker, m: ToWorker) => {
+    if (w.isConnected()) w.send(m, undefined, () => {});
+  };
   const broadcast = (m: ToWorker, except?: number) => {
-    for (const [id, w] of alive) if (id !== except && w.isConnected()) w.send(m);
+    for (const [id, w] of alive) if (id !== except) post(w, m);
   };
 
   const collect = async (): Promise<Metrics> => {
@@ -301,7 +306,7 @@ export async function runPrimary(o: PrimaryOptions): Promise<Primary> {
               lastDump.set(w.id, d);
               resolve(d);
             });
-            w.send({ t: 'cp:dump?', id });
+            post(w, { t: 'cp:dump?', id });
           }),
       ),
     );
@@ -350,8 +355,8 @@ export async function runPrimary(o: PrimaryOptions): Promise<Primary> {
     switch (m?.t) {
       case 'cp:req':
         answer(w, m).then(
-          (value) => w.isConnected() && w.send({ t: 'cp:res', id: m.id, value }),
-          (err: Error) => w.isConnected() && w.send({ t: 'cp:res', id: m.id, error: err.message }),
+          (value) => post(w, { t: 'cp:res', id: m.id, value }),
+          (err: Error) => post(w, { t: 'cp:res', id: m.id, error: err.message }),
         );
         return;
       case 'cp:records':
@@ -384,6 +389,7 @@ export async function runPrimary(o: PrimaryOptions): Promise<Primary> {
     const w = cluster.fork();
     alive.set(w.id, w);
     w.on('message', (m: ToPrimary) => onMessage(w, m));
+    w.on('error', (err) => log.debug(`worker ${w.id}: ${err.message}`)); // its exit is handled below
     w.on('exit', (code, signal) => {
       alive.delete(w.id);
       listening.delete(w.id);
