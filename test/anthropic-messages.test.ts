@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { anthropicMessages, countTokens } from '../src/dialects/anthropic-messages.js';
+import { anthropicMessages, countTokens } from '../src/dialects/anthropic-messages/index.js';
 import { estimateInputTokens, IMAGE_TOKENS } from '../src/core/tokens.js';
 import { ProxyError, type ErrorKind } from '../src/core/errors.js';
 import type { ChatRequest, FinalMessage, StreamEvent } from '../src/core/types.js';

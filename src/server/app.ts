@@ -5,7 +5,7 @@ import type { Config } from '../config/types.js';
 import { ProxyError, asProxyError } from '../core/errors.js';
 import type { Dialect } from '../dialects/dialect.js';
 import { openaiChat } from '../dialects/openai-chat.js';
-import { anthropicMessages, countTokensOf } from '../dialects/anthropic-messages.js';
+import { anthropicMessages, countTokensOf } from '../dialects/anthropic-messages/index.js';
 import { openaiResponses } from '../dialects/openai-responses/index.js';
 import { azureDeployment, chatCompletions, withDeploymentModel } from '../dialects/chat-completions.js';
 import { Router } from '../cortex/router.js';
