@@ -7,6 +7,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { parseAllDocuments, parseDocument } from 'yaml';
 import { loadConfig } from '../src/config/load.js';
+import { clientAddressOf, TrustedProxies } from '../src/server/client-address.js';
+import type { IncomingMessage } from 'node:http';
 import { ROOT, runCli, tempDir, cleanEnv } from './helpers.js';
 
 const DEPLOY = path.join(ROOT, 'deploy');
@@ -110,4 +112,13 @@ test('deploy/team-config.yaml loads with the real loader: models, master key, da
   const upstream = /upstream (\S+) \{/.exec(fs.readFileSync(path.join(DEPLOY, 'nginx.conf'), 'utf8'))![1];
   const service = /kind: Service\nmetadata:\n  name: (\S+)/.exec(fs.readFileSync(path.join(DEPLOY, 'kubernetes.yaml'), 'utf8'))![1];
   for (const name of [upstream, service]) assert.ok(cfg.settings.allowedHosts?.includes(name), name);
+  // nginx forwards the client's address and the config trusts nginx's (Docker network) address for it, so failed
+  // keys are counted per user behind the bundled nginx, while a client's own X-Forwarded-For is not believed.
+  assert.match(fs.readFileSync(path.join(DEPLOY, 'nginx.conf'), 'utf8'), /proxy_set_header X-Forwarded-For \$proxy_add_x_forwarded_for;/);
+  const addressOf = clientAddressOf(new TrustedProxies(cfg.settings.trustedProxies ?? []));
+  const viaNginx = (xff: string, from = '172.18.0.5') =>
+    addressOf({ socket: { remoteAddress: from }, headers: { 'x-forwarded-for': xff } } as unknown as IncomingMessage);
+  assert.equal(viaNginx('203.0.113.7'), '203.0.113.7');
+  assert.equal(viaNginx('198.51.100.1, 203.0.113.7'), '203.0.113.7'); // the spoofed left entry does not count
+  assert.equal(viaNginx('198.51.100.1', '203.0.113.9'), '203.0.113.9'); // a direct client cannot claim an address
 });
