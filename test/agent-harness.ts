@@ -43,12 +43,13 @@ const SMALL_MODEL = 'claude-haiku-4-5';
 const PROMPT = 'Create a file hello.txt containing hi';
 
 /** An upstream wire pinned with cortex_api, or `gateway`: api_base is the Cortex AI Gateway (docs/ai-gateway.md). */
-export type WireName = 'complete' | 'openai' | 'anthropic' | 'gateway';
+export type WireName = 'complete' | 'openai' | 'anthropic' | 'responses' | 'gateway';
 /** The Cortex path each upstream wire calls (through the gateway, the harness's Claude models use its /v1/messages). */
 const WIRE_PATHS: Record<WireName, string> = {
   complete: '/api/v2/cortex/inference:complete',
   openai: '/api/v2/cortex/v1/chat/completions',
   anthropic: '/api/v2/cortex/v1/messages',
+  responses: '/api/v2/cortex/v1/responses', // OpenAI models only: pass a model (Codex)
   gateway: '/api/v2/aigateways/SNOWFLAKE/v1/messages',
 };
 /** The gateway's path for every model that is not Claude. */
@@ -244,6 +245,9 @@ function toolResultIds(r: ReceivedRequest): string[] {
     for (const c of Array.isArray(m.content) ? (m.content as Part[]) : []) if (c?.type === 'tool_result' && c.tool_use_id) ids.push(c.tool_use_id); // anthropic
     for (const c of m.content_list ?? []) if (c?.type === 'tool_results' && c.tool_results?.tool_use_id) ids.push(c.tool_results.tool_use_id); // complete
   }
+  const input = (r.body as { input?: unknown })?.input;
+  if (Array.isArray(input)) for (const i of input as Array<{ type?: string; call_id?: string }>) if (i?.type === 'function_call_output' && i.call_id) ids.push(i.call_id); // responses
+
   return ids;
 }
 

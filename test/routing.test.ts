@@ -35,7 +35,7 @@ describe('config: cortex_api and fallbacks', () => {
     const bad = loadError(`model_list:\n${model('c', 'openai-gpt-4.1', '      cortex_api: anthropic\n')}`);
     assert.equal(bad.line, 6);
     assert.match(bad.detail, /anthropic serves Claude models only/);
-    assert.match(loadError(`model_list:\n${model('c', 'openai-gpt-4.1', '      cortex_api: v2\n')}`).detail, /must be auto, complete, openai or anthropic/);
+    assert.match(loadError(`model_list:\n${model('c', 'openai-gpt-4.1', '      cortex_api: v2\n')}`).detail, /must be auto, complete, openai, anthropic or responses/);
   });
 
   test("LiteLLM's fallbacks form under router_settings and litellm_settings; cooldown_time; other router keys warn", () => {

@@ -509,7 +509,7 @@ function deploymentFrom(ctx: FileCtx, item: Node | null, i: number): Deployment 
   return d;
 }
 
-const CORTEX_APIS: readonly CortexApi[] = ['auto', 'complete', 'openai', 'anthropic'];
+const CORTEX_APIS: readonly CortexApi[] = ['auto', 'complete', 'openai', 'anthropic', 'responses'];
 
 /** litellm_params.cortex_api: which Cortex chat endpoint this deployment uses (cortex/router.ts wireFor). */
 function cortexApi(ctx: FileCtx, e: Entry, name: string, d: Deployment): CortexApi {
@@ -517,9 +517,12 @@ function cortexApi(ctx: FileCtx, e: Entry, name: string, d: Deployment): CortexA
   if (v === undefined || v === '') return 'auto';
   const api = v.toLowerCase() as CortexApi;
   if (!CORTEX_APIS.includes(api))
-    ctx.fail(e.value, `${name} must be auto, complete, openai or anthropic (got ${JSON.stringify(v.slice(0, 40))})`, 'write cortex_api: auto (Claude → /v1/messages, others → /v1/chat/completions, inference:complete when the account refuses them)');
+    ctx.fail(e.value, `${name} must be auto, complete, openai, anthropic or responses (got ${JSON.stringify(v.slice(0, 40))})`, 'write cortex_api: auto (Claude → /v1/messages, others → /v1/chat/completions, inference:complete when the account refuses them)');
   if (api === 'anthropic' && !isPattern(d.cortexModel) && deploymentInfo(d).family !== 'claude')
     ctx.fail(e.value, `${name}: anthropic serves Claude models only, and '${d.cortexModel}' is not one`, 'use cortex_api: openai (or auto) for this model');
+  // The Cortex Responses API serves OpenAI models only (cortex/responses-wire.ts).
+  if (api === 'responses' && !isPattern(d.cortexModel) && deploymentInfo(d).family !== 'openai')
+    ctx.fail(e.value, `${name}: responses serves OpenAI models only, and '${d.cortexModel}' is not one`, 'use cortex_api: auto for this model');
   return api;
 }
 

@@ -4,7 +4,7 @@
 import type { KeyObject } from 'node:crypto';
 
 /** Which Cortex chat endpoint a deployment uses: inference:complete, /v1/chat/completions or /v1/messages (cortex/<wire>). */
-export type WireName = 'complete' | 'openai' | 'anthropic';
+export type WireName = 'complete' | 'openai' | 'anthropic' | 'responses';
 /** litellm_params.cortex_api: a wire, or `auto` (Claude → anthropic, others → openai; complete when the account refuses v1). */
 export type CortexApi = WireName | 'auto';
 

@@ -99,6 +99,7 @@ export const GATEWAY_AUTH_HINT =
  */
 export function gatewayWire(d: Deployment): WireName {
   if (d.wire === 'complete') return 'complete';
+  if (d.wire === 'responses') return 'responses'; // <gateway>/v1/responses (release note 2026-10-23)
   return deploymentInfo(d).family === 'claude' ? 'anthropic' : 'openai';
 }
 

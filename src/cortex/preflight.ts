@@ -58,7 +58,7 @@ export function preflightChat(chat: ChatRequest, d: Deployment, wire?: WireName)
  * images (and 20 MiB of them: cortex/images.ts MAX_IMAGE_REQUEST_BASE64); inference:complete at most 5
  * (reference/cortex-api.md §2.5.5; sources and the conflicts between them: docs/images.md).
  */
-export const WIRE_MAX_IMAGES: Record<WireName, number> = { openai: 20, anthropic: 20, complete: 5 };
+export const WIRE_MAX_IMAGES: Record<WireName, number> = { openai: 20, anthropic: 20, responses: 20, complete: 5 };
 
 /**
  * Vision and image-count checks for one deployment (and wire, when known). Run before any image URL is fetched

@@ -13,10 +13,11 @@ import { CortexError } from './errors.js';
 import { V1_CHAT_PATH, V1_ENDPOINTS, V1_MESSAGES_PATH, type Endpoint } from './v1.js';
 import type { ValidationContext } from './validate.js';
 import { STATEMENT_PATTERNS, addStatementPattern } from './statements.js';
+import { responsesEndpoint } from './responses.js';
 
 /** The gateway's base path in the emulator; the name is matched case-insensitively (demos use `snowflake`). */
 export const GATEWAY_BASE_PATH = '/api/v2/aigateways/SNOWFLAKE';
-const GATEWAY_ROUTE = /^\/api\/v2\/aigateways\/snowflake(\/v1\/(?:chat\/completions|messages|models))$/i;
+const GATEWAY_ROUTE = /^\/api\/v2\/aigateways\/snowflake(\/v1\/(?:chat\/completions|messages|models|responses))$/i;
 
 const chat = V1_ENDPOINTS[V1_CHAT_PATH];
 const gatewayChat: Endpoint = {
@@ -35,6 +36,7 @@ export function gatewayRoute(path: string): Endpoint | 'models' | undefined {
   if (!m) return undefined;
   if (m[1] === '/v1/chat/completions') return gatewayChat;
   if (m[1] === '/v1/messages') return V1_ENDPOINTS[V1_MESSAGES_PATH];
+  if (m[1] === '/v1/responses') return responsesEndpoint; // release note 2026-10-23: <gateway>/v1/responses
   return 'models';
 }
 

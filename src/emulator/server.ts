@@ -22,6 +22,7 @@ import {
 import { validateComplete, type CompleteCall } from './validate.js';
 import { V1_ENDPOINTS, v1Refusal, type Endpoint } from './v1.js';
 import { gatewayRoute, noModelList } from './gateway.js';
+import { RESPONSES_PATH, responsesEndpoint } from './responses.js';
 import { DEFAULT_ACCOUNT, checkAccount, credentialRefusal, type AccountState } from './account.js';
 import { runStatement } from './statements.js';
 import { EMBED_PATH, answerEmbed } from './embed.js';
@@ -444,7 +445,7 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulato
         rec.body = body;
       }
       const gw = gatewayRoute(path); // the Cortex AI Gateway's paths (gateway.ts)
-      const v1: Endpoint | undefined = Object.hasOwn(V1_ENDPOINTS, path) ? V1_ENDPOINTS[path] : gw !== 'models' ? gw : undefined;
+      const v1: Endpoint | undefined = Object.hasOwn(V1_ENDPOINTS, path) ? V1_ENDPOINTS[path] : path === RESPONSES_PATH ? responsesEndpoint : gw !== 'models' ? gw : undefined;
       const route = path === COMPLETE_PATH || path === STATEMENTS_PATH || path === EMBED_PATH || v1 ? 'POST' : path === MODELS_PATH || gw === 'models' ? 'GET' : undefined;
       if (!route) throw new CortexError(404, `Not found: ${path}`, undefined, 'unknown path');
       if (rec.method !== route) {

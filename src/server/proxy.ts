@@ -12,6 +12,7 @@ import type { EncodedRequest, Wire } from '../cortex/wire.js';
 import { completeWire } from '../cortex/complete.js';
 import { openaiWire } from '../cortex/openai-wire.js';
 import { anthropicWire } from '../cortex/anthropic-wire.js';
+import { responsesWire } from '../cortex/responses-wire.js';
 import { resolveImages } from '../cortex/images.js';
 import { overLimit } from '../cortex/deployment-limits.js';
 import { callTimeouts, connectionError, seconds, type CallTimeouts, type UpstreamResponse } from '../cortex/client.js';
@@ -31,7 +32,7 @@ import type { AppContext, Exchange } from './context.js';
 export type ProxyContext = AppContext;
 export type { Admission, Exchange } from './context.js';
 
-export const WIRES: Record<WireName, Wire> = { complete: completeWire, openai: openaiWire, anthropic: anthropicWire };
+export const WIRES: Record<WireName, Wire> = { complete: completeWire, openai: openaiWire, anthropic: anthropicWire, responses: responsesWire };
 
 const ID_PREFIX: Record<string, string> = {
   'openai-chat': 'chatcmpl-',

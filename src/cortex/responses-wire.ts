@@ -1,0 +1,233 @@
+// The `responses` wire: canonical ChatRequest ⇄ Cortex POST {api_base}/cortex/v1/responses (through the AI Gateway:
+// <gateway>/v1/responses). Facts: https://docs.snowflake.com/release-notes/2026/other/2026-10-23-cortex-rest-api-responses-api
+// — OpenAI models only, stateless (the whole conversation every time; no previous_response_id, no background). The
+// field-level reference is not public: the body follows OpenAI's Responses API with what the other v1 wires already
+// know about Cortex (max_output_tokens, not max_tokens; no sampling parameters on reasoning models). Why it exists:
+// on /v1/chat/completions GPT-5.x refuse function tools while reasoning is on; Responses carries both.
+// Chosen with litellm_params.cortex_api: responses (docs/ai-gateway.md). Not carried (yet): reasoning items between
+// turns (canonical thinking parts are dropped from the input), stop sequences (drop_params decides).
+import type { ChatRequest, Message, Part, Tool, Usage } from '../core/types.js';
+import type { Deployment } from '../config/types.js';
+import type { DecoderContext, Emit, EncodedRequest, StreamDecoder, Wire } from './wire.js';
+import { ProxyError, invalidRequest } from '../core/errors.js';
+import { PLACEHOLDER_USER_TEXT, cleanToolId, inputSchema } from './complete.js';
+import { openaiResponseFormat } from './response-format.js';
+import { WireDecoder } from './decoder.js';
+import { snowflakeError, upstreamError } from './snowflake-errors.js';
+import { V1_MAX_COMPLETION_TOKENS, clampTemperature, inBandError, num, planV1, usageFrom } from './v1-common.js';
+import { isObj, type Json } from '../core/json.js';
+
+export const RESPONSES_PATH = '/cortex/v1/responses';
+
+// ───────────────────────────── request ─────────────────────────────
+
+function imageUrl(p: Extract<Part, { type: 'image' }>): string {
+  if (!p.base64) throw new ProxyError('internal', 'an image was still a URL at encoding time (cortex-proxy bug: resolveImages must run before the responses wire)');
+  return `data:${p.mediaType || 'image/png'};base64,${p.base64}`;
+}
+
+function inputItems(m: Message): Json[] {
+  const items: Json[] = [];
+  const content: Json[] = [];
+  const flush = () => {
+    if (content.length === 0) return;
+    items.push({ type: 'message', role: m.role, content: content.splice(0) });
+  };
+  for (const p of m.parts) {
+    if (p.type === 'text') {
+      if (p.text !== '') content.push({ type: m.role === 'user' ? 'input_text' : 'output_text', text: p.text });
+    } else if (p.type === 'image') {
+      if (m.role === 'user') content.push({ type: 'input_image', image_url: imageUrl(p) });
+    } else if (p.type === 'tool_call') {
+      flush();
+      items.push({ type: 'function_call', call_id: cleanToolId(p.id), name: p.name, arguments: p.argumentsJson || '{}' });
+    } else if (p.type === 'tool_result') {
+      flush();
+      const text = p.parts.filter((q) => q.type === 'text').map((q) => (q as { text: string }).text).join('\n');
+      items.push({ type: 'function_call_output', call_id: cleanToolId(p.callId), output: text === '' ? '(no output)' : text });
+      for (const q of p.parts) if (q.type === 'image') content.push({ type: 'input_image', image_url: imageUrl(q) });
+      if (content.length && m.role === 'user') flush();
+    }
+    // thinking parts: a reasoning item needs the id and encrypted_content Cortex gave it; neither is canonical yet.
+  }
+  flush();
+  return items;
+}
+
+function functionTool(t: Tool): Json {
+  const tool: Json = { type: 'function', name: t.name, parameters: inputSchema(t.jsonSchema) };
+  if (t.description) tool.description = t.description;
+  return tool;
+}
+
+function encodeRequest(req: ChatRequest, deployment: Deployment): EncodedRequest {
+  const plan = planV1(req, deployment, V1_MAX_COMPLETION_TOKENS);
+  const { info } = plan;
+  if (info.family !== 'openai')
+    throw invalidRequest(`Cortex serves the Responses API for OpenAI models only, and '${deployment.cortexModel}' is not one: set this model's cortex_api to auto`, 'model');
+  const input: Json[] = [];
+  for (const m of req.messages) input.push(...inputItems(m));
+  if (input.length === 0) throw new ProxyError('invalid_request', 'the request has no message content to send', { param: 'messages' });
+  if (!(isObj(input[0]) && input[0].type === 'message' && input[0].role === 'user')) input.unshift({ type: 'message', role: 'user', content: [{ type: 'input_text', text: PLACEHOLDER_USER_TEXT }] });
+  const body: Json = { model: deployment.cortexModel, input, max_output_tokens: plan.maxTokens, store: false, stream: true };
+  if (req.system && req.system.trim() !== '') body.instructions = req.system;
+  if (plan.effort) body.reasoning = { effort: plan.effort };
+  if (!info.reasoning) {
+    const t = clampTemperature(req.temperature ?? deployment.temperature, info);
+    if (t !== undefined) body.temperature = t;
+    if (req.topP !== undefined) body.top_p = Math.min(1, Math.max(0, req.topP));
+  }
+  const tools = req.tools ?? [];
+  const choice = req.toolChoice;
+  if (tools.length > 0 && (choice?.type !== 'none' || plan.historyHasTools)) {
+    body.tools = tools.map(functionTool);
+    if (choice) {
+      if (choice.type === 'tool') {
+        if (!tools.some((t) => t.name === choice.name))
+          throw new ProxyError('invalid_request', `tool_choice names "${choice.name}", which is not among the request's tools`, { param: 'tool_choice' });
+        body.tool_choice = { type: 'function', name: choice.name };
+      } else body.tool_choice = choice.type;
+    }
+  }
+  if (req.responseFormat?.type === 'json') {
+    const rf = openaiResponseFormat(req.responseFormat, info) as { type: string; json_schema?: Record<string, unknown> } | undefined;
+    if (rf) body.text = { format: rf.json_schema ? { type: 'json_schema', ...rf.json_schema } : { type: rf.type } };
+  }
+  return { path: RESPONSES_PATH, body, maxTokens: plan.maxTokens, ...(plan.warnings.length ? { warnings: plan.warnings } : {}) };
+}
+
+/** stop has no Responses field. */
+function unsupportedFields(req: ChatRequest): string[] {
+  return req.stop?.length ? ['stop'] : [];
+}
+
+// ───────────────────────────── response ─────────────────────────────
+
+class ResponsesDecoder extends WireDecoder {
+  /** output_index → canonical tool-call index. */
+  private readonly calls = new Map<number, number>();
+  private readonly open = new Set<number>();
+  private nextCall = 0;
+  private sawText = false;
+
+  constructor(ctx: DecoderContext) {
+    super(ctx, { allEvents: true }); // Responses streams name every event and repeat the name as `type`
+  }
+
+  onData(data: string): void {
+    if (this.done || data === '[DONE]') return;
+    let ev: unknown;
+    try {
+      ev = JSON.parse(data);
+    } catch {
+      return this.fail(upstreamError('Cortex sent a Responses event that is not JSON', this.ctx.requestId));
+    }
+    if (isObj(ev)) this.event(ev);
+  }
+
+  event(ev: Record<string, unknown>): void {
+    switch (ev.type) {
+      case 'response.output_text.delta':
+        if (typeof ev.delta === 'string' && ev.delta !== '') {
+          this.sawText = true;
+          this.emit({ type: 'text', text: ev.delta });
+        }
+        return;
+      case 'response.reasoning_summary_text.delta':
+      case 'response.reasoning_text.delta':
+        if (typeof ev.delta === 'string' && ev.delta !== '') {
+          this.emit({ type: 'thinking', text: ev.delta });
+        }
+        return;
+      case 'response.output_item.added': {
+        const item = ev.item;
+        if (isObj(item) && item.type === 'function_call' && typeof ev.output_index === 'number') {
+          const index = this.nextCall++;
+          this.calls.set(ev.output_index, index);
+          this.open.add(index);
+          this.emit({ type: 'tool_call_start', index, id: typeof item.call_id === 'string' && item.call_id ? item.call_id : `call_${index}`, name: typeof item.name === 'string' ? item.name : '' });
+          if (typeof item.arguments === 'string' && item.arguments !== '') this.emit({ type: 'tool_call_delta', index, argumentsFragment: item.arguments });
+        }
+        return;
+      }
+      case 'response.function_call_arguments.delta': {
+        const index = typeof ev.output_index === 'number' ? this.calls.get(ev.output_index) : undefined;
+        if (index !== undefined && typeof ev.delta === 'string' && ev.delta !== '') this.emit({ type: 'tool_call_delta', index, argumentsFragment: ev.delta });
+        return;
+      }
+      case 'response.output_item.done': {
+        const index = typeof ev.output_index === 'number' ? this.calls.get(ev.output_index) : undefined;
+        if (index !== undefined && this.open.delete(index)) this.emit({ type: 'tool_call_end', index });
+        return;
+      }
+      case 'response.completed':
+      case 'response.incomplete':
+        return this.complete(isObj(ev.response) ? ev.response : {});
+      case 'response.failed': {
+        const r = isObj(ev.response) ? ev.response : {};
+        return this.fail(inBandError(r.error ?? 'the response failed', this.ctx.requestId, 'Cortex failed mid-answer'));
+      }
+      case 'error':
+        return this.fail(inBandError(isObj(ev.error) ? ev.error : ev, this.ctx.requestId, 'Cortex failed mid-answer'));
+      default:
+        return; // created, in_progress, content_part.*, *.done: nothing new
+    }
+  }
+
+  /** A whole Response object (stream:false answers, and the final event of a stream). */
+  complete(r: Record<string, unknown>): void {
+    if (!this.sawText && this.nextCall === 0 && Array.isArray(r.output)) {
+      // Nothing streamed (a JSON answer): take the output items.
+      for (const item of r.output) {
+        if (!isObj(item)) continue;
+        if (item.type === 'message' && Array.isArray(item.content))
+          for (const c of item.content) if (isObj(c) && c.type === 'output_text' && typeof c.text === 'string' && c.text) this.emit({ type: 'text', text: c.text });
+        if (item.type === 'function_call') {
+          const index = this.nextCall++;
+          this.emit({ type: 'tool_call_start', index, id: typeof item.call_id === 'string' ? item.call_id : `call_${index}`, name: typeof item.name === 'string' ? item.name : '' });
+          if (typeof item.arguments === 'string' && item.arguments) this.emit({ type: 'tool_call_delta', index, argumentsFragment: item.arguments });
+          this.emit({ type: 'tool_call_end', index });
+        }
+      }
+    }
+    for (const index of this.open) this.emit({ type: 'tool_call_end', index });
+    this.open.clear();
+    const u = isObj(r.usage) ? r.usage : undefined;
+    let usage: Usage | undefined;
+    if (u) {
+      const details = isObj(u.input_tokens_details) ? u.input_tokens_details : {};
+      usage = usageFrom(num(u.input_tokens) ?? 0, num(u.output_tokens) ?? 0, num(details.cached_tokens) ?? 0, 0, num(u.total_tokens));
+    }
+    const why = isObj(r.incomplete_details) ? r.incomplete_details.reason : undefined;
+    const reason = r.status === 'incomplete' ? (why === 'content_filter' ? 'content_filter' : 'length') : this.nextCall > 0 ? 'tool_calls' : 'stop';
+    this.closeWith(this.nextCall > 0, reason, usage);
+  }
+
+  finish(): void {
+    if (this.done) return;
+    this.fail(upstreamError('the Cortex Responses stream ended without response.completed', this.ctx.requestId));
+  }
+}
+
+function createStreamDecoder(ctx: DecoderContext): StreamDecoder {
+  return new ResponsesDecoder(ctx);
+}
+
+function decodeJson(body: unknown, ctx: DecoderContext, emit: Emit): void {
+  if (!isObj(body) || body.object !== 'response') {
+    emit({ type: 'error', error: isObj(body) && (body.code !== undefined || body.message !== undefined) ? snowflakeError(200, body, ctx.requestId) : upstreamError('Cortex answered 200 with JSON that is not a Response', ctx.requestId) });
+    return;
+  }
+  const dec = new ResponsesDecoder(ctx);
+  dec.attach(emit);
+  if (body.status === 'failed') return dec.event({ type: 'response.failed', response: body });
+  dec.complete(body);
+}
+
+export const responsesWire: Wire = {
+  name: 'responses',
+  encodeRequest,
+  createStreamDecoder,
+  decodeJson,
+  unsupportedFields,
+};
