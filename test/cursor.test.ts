@@ -7,7 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { azureDeployment, chatCompletions as cursorAwareChat, detectShape, withDeploymentModel } from '../src/dialects/chat-completions.js';
 import { FreeformArgs } from '../src/dialects/freeform.js';
-import { openaiChat } from '../src/dialects/openai-chat.js';
+import { openaiChat } from '../src/dialects/openai-chat/index.js';
 import { ProxyError } from '../src/core/errors.js';
 import type { ChatRequest, FinalMessage, StreamEvent, ToolCallPart, ToolResultPart } from '../src/core/types.js';
 import type { ResponseMeta } from '../src/dialects/dialect.js';

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import OpenAI from 'openai';
-import { openaiChat } from '../src/dialects/openai-chat.js';
+import { openaiChat } from '../src/dialects/openai-chat/index.js';
 import { ProxyError } from '../src/core/errors.js';
 import { aggregate } from '../src/core/aggregate.js';
 import type { ChatRequest, FinalMessage, StreamEvent } from '../src/core/types.js';

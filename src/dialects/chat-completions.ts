@@ -19,7 +19,7 @@
 import type { ChatRequest, FinalMessage } from '../core/types.js';
 import { ProxyError, invalidRequest } from '../core/errors.js';
 import type { Dialect, ResponseMeta, StreamEncoder } from './dialect.js';
-import { openaiChat } from './openai-chat.js';
+import { openaiChat } from './openai-chat/index.js';
 import { decodeResponsesBody } from './openai-responses/index.js';
 import { customToolNames, customToolSchema, FreeformStream, unwrapCustomToolInput, wrapFreeform } from './freeform.js';
 import { isObj, unset, type Json, type Headers } from '../core/json.js';

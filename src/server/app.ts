@@ -4,7 +4,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { Config } from '../config/types.js';
 import { ProxyError, asProxyError } from '../core/errors.js';
 import type { Dialect } from '../dialects/dialect.js';
-import { openaiChat } from '../dialects/openai-chat.js';
+import { openaiChat } from '../dialects/openai-chat/index.js';
 import { anthropicMessages, countTokensOf } from '../dialects/anthropic-messages/index.js';
 import { openaiResponses } from '../dialects/openai-responses/index.js';
 import { azureDeployment, chatCompletions, withDeploymentModel } from '../dialects/chat-completions.js';

@@ -1,27 +1,8 @@
-// OpenAI Chat Completions client dialect (Cursor ask mode, Continue, Cline/Roo, Zed, the openai SDK, AI SDK…).
-// decodeRequest validates a hostile body field by field (never spreads it) into a ChatRequest;
-// the stream encoder writes exactly the chunk sequence strict clients need (clients-and-peers.md §3–4).
-import type {
-  ChatRequest,
-  FinalMessage,
-  FinishReason,
-  ImagePart,
-  Message,
-  Part,
-  ReasoningEffort,
-  StreamEvent,
-  TextPart,
-  Tool,
-  ToolCallPart,
-  ToolChoice,
-  ToolResultPart,
-  Usage,
-} from '../core/types.js';
-import { ProxyError, invalidRequest, type ErrorKind } from '../core/errors.js';
-import type { Dialect, ResponseMeta, StreamEncoder } from './dialect.js';
-import { isObj, unset, type Headers, type Json as Obj } from '../core/json.js';
-
-
+// Chat Completions request → ChatRequest, validated field by field (a hostile body is never spread), every error in
+// OpenAI's own wording naming the parameter.
+import type { ChatRequest, ImagePart, Message, Part, ReasoningEffort, TextPart, Tool, ToolCallPart, ToolChoice, ToolResultPart } from '../../core/types.js';
+import { invalidRequest } from '../../core/errors.js';
+import { isObj, unset, type Headers, type Json as Obj } from '../../core/json.js';
 
 // ---------------------------------------------------------------------------------------------
 // Errors in OpenAI's own wording, always naming the parameter.
@@ -409,7 +390,7 @@ function decodeToolChoice(body: Obj, tools: Tool[]): ToolChoice | undefined {
 
 const EFFORTS = new Set(['none', 'minimal', 'low', 'medium', 'high']);
 
-function decodeRequest(body: unknown, headers: Headers): ChatRequest {
+export function decodeRequest(body: unknown, headers: Headers): ChatRequest {
   if (!isObj(body)) throw invalidRequest('The request body must be a JSON object.');
   const model = str(body.model, 'model');
   if (model === '') badValue('model', 'the model name cannot be empty.');
@@ -519,157 +500,3 @@ function decodeRequest(body: unknown, headers: Headers): ChatRequest {
   return req;
 }
 
-// ---------------------------------------------------------------------------------------------
-// Responses
-
-const int = (v: number | undefined) => (v !== undefined && Number.isFinite(v) && v > 0 ? Math.round(v) : 0);
-
-/** OpenAI usage object; integers only (Zed's serde rejects null/floats). */
-function usageJson(u: Usage | undefined): Obj {
-  const prompt = int(u?.promptTokens);
-  const completion = int(u?.completionTokens);
-  const out: Obj = {
-    prompt_tokens: prompt,
-    completion_tokens: completion,
-    total_tokens: int(u?.totalTokens) || prompt + completion,
-    prompt_tokens_details: { cached_tokens: int(u?.cachedTokens) },
-  };
-  // Roo/Cline read Anthropic-style cache counters on the OpenAI usage object when present.
-  if (u && (u.cachedTokens || u.cacheWriteTokens)) {
-    out.cache_read_input_tokens = int(u.cachedTokens);
-    out.cache_creation_input_tokens = int(u.cacheWriteTokens);
-  }
-  return out;
-}
-
-const ERROR_TYPE: Partial<Record<ErrorKind, string>> = {
-  invalid_request: 'invalid_request_error',
-  not_found: 'invalid_request_error', // OpenAI answers an unknown model with invalid_request_error/model_not_found
-  too_large: 'invalid_request_error',
-  auth: 'authentication_error',
-  permission: 'permission_error',
-  rate_limit: 'rate_limit_error',
-  budget: 'insufficient_quota',
-};
-
-function errorBody(err: ProxyError) {
-  const code = err.code ?? (err.kind === 'budget' ? 'insufficient_quota' : null);
-  return { error: { message: err.message, type: ERROR_TYPE[err.kind] ?? 'api_error', param: err.param ?? null, code } };
-}
-
-function encodeResponse(msg: FinalMessage, _req: ChatRequest, meta: ResponseMeta) {
-  const message: Obj = {
-    role: 'assistant',
-    content: msg.text === '' && msg.toolCalls.length > 0 ? null : msg.text,
-    refusal: null,
-  };
-  if (msg.toolCalls.length) {
-    message.tool_calls = msg.toolCalls.map((c) => ({
-      id: c.id,
-      type: 'function',
-      function: { name: c.name, arguments: c.argumentsJson },
-    }));
-  }
-  const reasoning = msg.thinking.map((t) => t.text).join('');
-  if (reasoning) message.reasoning_content = reasoning;
-  return {
-    id: meta.id,
-    object: 'chat.completion',
-    created: meta.created,
-    model: meta.model,
-    choices: [{ index: 0, message, finish_reason: msg.finishReason, logprobs: null }],
-    usage: usageJson(msg.usage),
-  };
-}
-
-const DONE = 'data: [DONE]\n\n';
-const ROLE_DELTA = '{"role":"assistant","content":""}';
-
-class ChatStreamEncoder implements StreamEncoder {
-  /** Everything up to the choices array, identical on every chunk. */
-  private readonly head: string;
-  private roleSent = false;
-  private done = false;
-  private ended = false;
-  private usage?: Usage;
-  /** Upstream tool index → the dense 0..n-1 index the client sees (clients index arrays with it). */
-  private readonly toolIndex = new Map<number, number>();
-
-  constructor(private readonly req: ChatRequest, meta: ResponseMeta) {
-    this.head =
-      `data: {"id":${JSON.stringify(meta.id)},"object":"chat.completion.chunk","created":${int(meta.created)},` +
-      `"model":${JSON.stringify(meta.model)},"choices":[`;
-  }
-
-  private chunk(delta: string): string {
-    return `${this.head}{"index":0,"delta":${delta},"logprobs":null,"finish_reason":null}]}\n\n`;
-  }
-
-  /** The role chunk, once, before anything else (openai-node throws "missing role" without it). */
-  private role(): string {
-    if (this.roleSent) return '';
-    this.roleSent = true;
-    return this.chunk(ROLE_DELTA);
-  }
-
-  event(e: StreamEvent): string {
-    if (this.done) return '';
-    switch (e.type) {
-      case 'start':
-        return this.role();
-      case 'text':
-        return e.text === '' ? '' : this.role() + this.chunk(`{"content":${JSON.stringify(e.text)}}`);
-      case 'thinking':
-        // Signatures have no place in Chat Completions; signature-only events write nothing.
-        return e.text === '' ? '' : this.role() + this.chunk(`{"reasoning_content":${JSON.stringify(e.text)}}`);
-      case 'tool_call_start': {
-        if (this.toolIndex.has(e.index)) return '';
-        const i = this.toolIndex.size;
-        this.toolIndex.set(e.index, i);
-        return (
-          this.role() +
-          this.chunk(
-            `{"tool_calls":[{"index":${i},"id":${JSON.stringify(e.id)},"type":"function","function":{"name":${JSON.stringify(e.name)},"arguments":""}}]}`,
-          )
-        );
-      }
-      case 'tool_call_delta': {
-        const i = this.toolIndex.get(e.index);
-        // A fragment without its start has no id/name the client could attach it to.
-        if (i === undefined || e.argumentsFragment === '') return '';
-        return this.chunk(`{"tool_calls":[{"index":${i},"function":{"arguments":${JSON.stringify(e.argumentsFragment)}}}]}`);
-      }
-      case 'tool_call_end':
-        return '';
-      case 'usage':
-        this.usage = e.usage;
-        return '';
-      case 'finish': {
-        this.done = true;
-        if (e.usage) this.usage = e.usage;
-        let out = this.role() + `${this.head}{"index":0,"delta":{},"logprobs":null,"finish_reason":${JSON.stringify(e.reason satisfies FinishReason)}}]}\n\n`;
-        if (this.req.includeUsage) out += `${this.head}],"usage":${JSON.stringify(usageJson(this.usage))}}\n\n`;
-        return out;
-      }
-      case 'error':
-        this.done = true;
-        return `data: ${JSON.stringify(errorBody(e.error))}\n\n`;
-      default:
-        return '';
-    }
-  }
-
-  end(): string {
-    if (this.ended) return '';
-    this.ended = true;
-    return DONE;
-  }
-}
-
-export const openaiChat: Dialect = {
-  name: 'openai-chat',
-  decodeRequest,
-  createStreamEncoder: (req, meta) => new ChatStreamEncoder(req, meta),
-  encodeResponse,
-  encodeError: errorBody,
-};
