@@ -121,6 +121,25 @@ describe('cortex_api: responses', () => {
     only('/api/v2/aigateways/SNOWFLAKE/v1/responses');
   });
 
+  test('a 400 naming an optional field: sent again once without it, and left out from then on; other 400s are not retried', async () => {
+    emu.inject({ status: 400, message: 'unknown field "store"' });
+    const r = await openai.chat.completions.create({ model: 'gpt5', messages: [{ role: 'user', content: 'hi' }] });
+    assert.equal(r.choices[0].finish_reason, 'stop');
+    const [first, second] = calls();
+    assert.equal((first.body as any).store, false);
+    assert.equal(second.outcome, 'ok');
+    assert.equal('store' in (second.body as any), false);
+    await proxy.waitForLog("Cortex refused 'store' on the Responses API");
+    emu.reset();
+    await openai.chat.completions.create({ model: 'gpt5', messages: [{ role: 'user', content: 'hi' }] });
+    assert.equal('store' in only(), false, 'remembered for the endpoint');
+    emu.reset();
+    emu.inject({ status: 400, message: 'input has no user content' });
+    const err = await openai.chat.completions.create({ model: 'gpt5', messages: [{ role: 'user', content: 'hi' }] }).catch((e) => e);
+    assert.equal(err.status, 400);
+    assert.equal(calls().length, 1, 'a 400 that names no droppable field is the client\'s answer');
+  });
+
   test('config: responses is refused for a model that is not OpenAI', () => {
     const dir = tempDir();
     writeFiles(dir, { 'cortex-proxy.yaml': `model_list:\n${model('c', 'claude-sonnet-4-5', 'https://myorg-myaccount.snowflakecomputing.com/api/v2')}` });

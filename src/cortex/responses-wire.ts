@@ -93,7 +93,32 @@ function encodeRequest(req: ChatRequest, deployment: Deployment): EncodedRequest
     const rf = openaiResponseFormat(req.responseFormat, info) as { type: string; json_schema?: Record<string, unknown> } | undefined;
     if (rf) body.text = { format: rf.json_schema ? { type: 'json_schema', ...rf.json_schema } : { type: rf.type } };
   }
+  for (const f of learned.get(learnKey(deployment)) ?? []) delete body[f];
   return { path: RESPONSES_PATH, body, maxTokens: plan.maxTokens, ...(plan.warnings.length ? { warnings: plan.warnings } : {}) };
+}
+
+// ───────────────────────────── graceful degradation ─────────────────────────────
+// The Responses API's field reference is not public. When Cortex answers 400 naming one of the optional fields this
+// wire sends, the request is sent again once without it and the field is left out for that endpoint from then on
+// (server/proxy.ts calls learnRefusedField). Only fields whose absence keeps the request's meaning are dropped; each
+// is learned once, so a request is retried at most DROPPABLE.length times.
+const DROPPABLE = ['store', 'include', 'parallel_tool_calls', 'truncation', 'prompt_cache_key', 'temperature', 'top_p', 'reasoning'] as const;
+const REFUSAL_WORDS = /unknown|unsupported|not supported|not allowed|unrecognized|not permitted|extra (?:field|input)|invalid (?:field|parameter)/i;
+const MAX_ENDPOINTS = 256;
+/** endpoint (gateway or account) → the fields Cortex refused there. */
+const learned = new Map<string, Set<string>>();
+const learnKey = (d: Deployment) => d.gateway ?? d.apiBase;
+
+/** A 400 naming a droppable field: remember it for this endpoint and return it (the caller retries once); else undefined. */
+export function learnRefusedField(d: Deployment, err: ProxyError): string | undefined {
+  if (err.status !== 400 || !REFUSAL_WORDS.test(err.message)) return undefined;
+  const key = learnKey(d);
+  const known = learned.get(key) ?? new Set<string>();
+  const field = DROPPABLE.find((f) => !known.has(f) && new RegExp(`(^|[^A-Za-z_.])${f}([^A-Za-z_]|$)`).test(err.message));
+  if (!field || (!learned.has(key) && learned.size >= MAX_ENDPOINTS)) return undefined;
+  known.add(field);
+  learned.set(key, known);
+  return field;
 }
 
 /** stop has no Responses field. */

@@ -12,7 +12,7 @@ import type { EncodedRequest, Wire } from '../cortex/wire.js';
 import { completeWire } from '../cortex/complete.js';
 import { openaiWire } from '../cortex/openai-wire.js';
 import { anthropicWire } from '../cortex/anthropic-wire.js';
-import { responsesWire } from '../cortex/responses-wire.js';
+import { learnRefusedField, responsesWire } from '../cortex/responses-wire.js';
 import { resolveImages } from '../cortex/images.js';
 import { overLimit } from '../cortex/deployment-limits.js';
 import { callTimeouts, connectionError, seconds, type CallTimeouts, type UpstreamResponse } from '../cortex/client.js';
@@ -123,6 +123,12 @@ export async function proxyChat(
         return;
       } catch (err) {
         if (!(err instanceof ProxyError) || res.headersSent || abort.signal.aborted) throw err;
+        const dropped = wireName === 'responses' ? learnRefusedField(deployment, err) : undefined; // cortex/responses-wire.ts
+        if (dropped) {
+          ctx.log.warn(`${c.modelName} (${deployment.cortexModel}): Cortex refused '${dropped}' on the Responses API; sent again without it, and left out from now on`);
+          i--; // the same deployment again, without the field
+          continue;
+        }
         if (deployment.wire === 'auto' && !deployment.gateway && (err.status === 403 || err.status === 404)) {
           if (wireName !== 'complete') {
             ctx.router.rememberV1Refused(deployment.apiBase);
