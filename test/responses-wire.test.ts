@@ -32,6 +32,7 @@ before(async () => {
       model('gpt', 'openai-gpt-4.1', emu.apiBase) +
       model('gpt5', 'openai-gpt-5', emu.apiBase) +
       model('gpt-gw', 'openai-gpt-4.1', `${emu.apiBase}/aigateways/SNOWFLAKE`) +
+      model('gpt5-auto', 'openai-gpt-5', emu.apiBase, '') +
       'general_settings:\n  master_key: os.environ/LITELLM_MASTER_KEY\n',
   });
   proxy = await startProxy([], { cwd: dir, env: cleanEnv({ SNOWFLAKE_PAT: PAT, LITELLM_MASTER_KEY: MASTER }) });
@@ -138,6 +139,25 @@ describe('cortex_api: responses', () => {
     const err = await openai.chat.completions.create({ model: 'gpt5', messages: [{ role: 'user', content: 'hi' }] }).catch((e) => e);
     assert.equal(err.status, 400);
     assert.equal(calls().length, 1, 'a 400 that names no droppable field is the client\'s answer');
+  });
+
+  test('cortex_api auto: tools with reasoning on GPT-5 go over /v1/responses; without reasoning over chat; a 404 there is remembered', async () => {
+    const ask = (reasoning: boolean) =>
+      openai.chat.completions.create({ model: 'gpt5-auto', tools: [weather], messages: [{ role: 'user', content: 'weather?' }], ...(reasoning ? { reasoning_effort: 'low' as const } : {}) });
+    await ask(true);
+    assert.equal(only().reasoning.effort, 'low');
+    emu.reset();
+    await ask(false);
+    only('/api/v2/cortex/v1/chat/completions');
+    emu.reset();
+    emu.inject({ status: 404, message: 'Not found' });
+    const r = await ask(true);
+    assert.ok(r.choices[0]);
+    assert.deepEqual(calls().map((q) => `${q.path} ${q.status}`), [`${PATH} 404`, '/api/v2/cortex/v1/chat/completions 200']);
+    await proxy.waitForLog('answered 404 on /v1/responses: cortex_api auto uses /v1/chat/completions');
+    emu.reset();
+    await ask(true);
+    only('/api/v2/cortex/v1/chat/completions');
   });
 
   test('config: responses is refused for a model that is not OpenAI', () => {

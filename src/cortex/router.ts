@@ -62,6 +62,8 @@ export class Router {
   private readonly failedAt = new Map<Deployment, number>();
   /** api_base of accounts whose v1 endpoints answered 403/404: cortex_api auto uses inference:complete there. */
   private readonly v1Refused = new Set<string>();
+  /** api_base of accounts whose /v1/responses answered 403/404: cortex_api auto does not pick it there again. */
+  private readonly responsesRefused = new Set<string>();
   /** rpm / tpm of the deployments (cortex/deployment-limits.ts). */
   readonly limits: DeploymentLimits;
 
@@ -229,7 +231,7 @@ export class Router {
    * https://docs.snowflake.com/en/user-guide/snowflake-cortex/cortex-rest-api), while inference:complete's
    * response_format is documented for every model it serves (docs/cortex-limits.md).
    */
-  wireFor(d: Deployment, req?: Pick<ChatRequest, 'responseFormat'>): WireName {
+  wireFor(d: Deployment, req?: Pick<ChatRequest, 'responseFormat'> & Partial<Pick<ChatRequest, 'tools' | 'toolChoice' | 'reasoning'>>): WireName {
     if (d.gateway) return gatewayWire(d); // the AI Gateway's paths by family, never a fallback around it (cortex/gateway.ts)
     const api: CortexApi = d.wire;
     if (api !== 'auto') return api;
@@ -237,7 +239,16 @@ export class Router {
     const family = deploymentInfo(d).family;
     if (family === 'claude') return 'anthropic';
     if (family !== 'openai' && req?.responseFormat?.type === 'json') return 'complete';
+    // Tools with reasoning on an OpenAI reasoning model: /v1/chat/completions refuses that pair (snowflake-cli
+    // docs/ai-gateway.md), the Responses API takes it (docs/ai-gateway.md). The first such request is the probe: an
+    // account that answers 403/404 there uses /v1/chat/completions from then on (rememberResponsesRefused).
+    if (req && !this.responsesRefused.has(d.apiBase) && wantsToolsWithReasoning(d, req)) return 'responses';
     return 'openai';
+  }
+
+  /** The account behind api_base answered 403/404 on /v1/responses: auto deployments there stay on /v1/chat/completions. */
+  rememberResponsesRefused(apiBase: string): void {
+    this.responsesRefused.add(apiBase);
   }
 
   /** The account behind api_base answered 403/404 on a v1 endpoint: auto deployments there use complete from now on. */
@@ -249,6 +260,14 @@ export class Router {
   forgetV1Refused(apiBase: string): void {
     this.v1Refused.delete(apiBase);
   }
+}
+
+/** An OpenAI reasoning model asked for tools (not tool_choice none) with a reasoning effort other than none. */
+function wantsToolsWithReasoning(d: Deployment, req: Partial<Pick<ChatRequest, 'tools' | 'toolChoice' | 'reasoning'>>): boolean {
+  const info = deploymentInfo(d);
+  if (info.family !== 'openai' || !info.reasoning || !req.tools?.length || req.toolChoice?.type === 'none') return false;
+  const r = req.reasoning;
+  return r !== undefined && ((r.effort !== undefined && r.effort !== 'none') || (r.budgetTokens ?? 0) > 0);
 }
 
 /**

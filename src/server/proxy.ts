@@ -129,6 +129,12 @@ export async function proxyChat(
           i--; // the same deployment again, without the field
           continue;
         }
+        if (deployment.wire === 'auto' && wireName === 'responses' && (err.status === 403 || err.status === 404)) {
+          ctx.router.rememberResponsesRefused(deployment.apiBase); // the probe failed: chat completions from now on
+          ctx.log.info(`Snowflake account ${hostOf(deployment.apiBase)} answered ${err.status} on /v1/responses: cortex_api auto uses /v1/chat/completions for it from now on`);
+          i--;
+          continue;
+        }
         if (deployment.wire === 'auto' && !deployment.gateway && (err.status === 403 || err.status === 404)) {
           if (wireName !== 'complete') {
             ctx.router.rememberV1Refused(deployment.apiBase);
