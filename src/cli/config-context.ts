@@ -1,6 +1,7 @@
 // The config as doctor, connect and models see it: found the way `serve` finds it, loaded into a copy of the
 // environment (so .env values never leak into this process), plus where things came from: the .env files, the
 // os.environ/ names the file refers to, and where the master key lives (to tell the user without printing it).
+// Commands that cannot run without a config take it from loadConfigOrExit / loadContextOrExit.
 import fs from 'node:fs';
 import path from 'node:path';
 import { parseEnv } from 'node:util';
@@ -8,6 +9,7 @@ import { parseDocument } from 'yaml';
 import { ConfigError, findConfigFile, loadConfig } from '../config/load.js';
 import type { Config } from '../config/types.js';
 import { envRefs } from './offline-checks.js';
+import { die } from './ui.js';
 
 export interface KeyLocation {
   /** Where it is, in words: "CORTEX_PROXY_MASTER_KEY in /home/me/proj/.env". */
@@ -31,6 +33,26 @@ export interface ConfigContext {
   /** os.environ/NAME references in the config file. */
   refs: string[];
   masterKey?: { value: string } & KeyLocation;
+}
+
+/**
+ * The config for a command that cannot run without one (serve, keys, usage): a config error ends the command through
+ * its own `exit` (its message, then `more(err)`, e.g. serve's block of missing variables).
+ */
+export function loadConfigOrExit(configPath: string | undefined, exit: (message: string) => never, more: (err: ConfigError) => string = () => ''): Config {
+  try {
+    return loadConfig({ configPath });
+  } catch (err) {
+    if (err instanceof ConfigError) exit(err.message + more(err));
+    throw err;
+  }
+}
+
+/** loadContext for a command that needs a working config (connect, models): a config error exits with its first line and hint. */
+export function loadContextOrExit(configPath: string | undefined): ConfigContext & { config: Config } {
+  const ctx = loadContext(configPath);
+  if (ctx.error || !ctx.config) die(ctx.error ? ctx.error.message.split('\n')[0] : 'no config could be loaded', ctx.error?.hint);
+  return ctx as ConfigContext & { config: Config };
 }
 
 export function loadContext(configPath: string | undefined, cwd = process.cwd()): ConfigContext {

@@ -11,7 +11,7 @@ import { applyEdits, modify, parse as parseJsonc, type ParseError } from 'jsonc-
 import { isMap, isSeq, parseDocument, YAMLMap, YAMLSeq } from 'yaml';
 import { modelInfo } from '../cortex/models.js';
 import { cursorName } from '../config/model-names.js';
-import { loadContext, type ConfigContext } from './config-context.js';
+import { loadContextOrExit, type ConfigContext } from './config-context.js';
 import { backup, shellQuote } from './init.js';
 import { CLIENTS, isClientName, type ClientName } from './clients.js';
 import { colorsFor, die } from './ui.js';
@@ -68,8 +68,7 @@ export async function connect(clientName: string, opts: ConnectOptions): Promise
   const name = clientName.toLowerCase();
   const client = isClientName(name) ? CLIENT_TABLE[name] : undefined;
   if (!client) die(`unknown client '${clientName}'`, `use one of: ${CLIENTS.join(', ')}`, 2);
-  const ctx = loadContext(opts.config);
-  if (ctx.error) die(ctx.error.message.split('\n')[0], ctx.error.hint);
+  const ctx = loadContextOrExit(opts.config);
   const setup = buildSetup(ctx, opts, client);
   const c = colorsFor(process.stdout);
   const out: string[] = [c.bold(`${client.title}: settings for cortex-proxy at ${setup.root}`), ''];

@@ -2,7 +2,7 @@
 // store on this machine, or general_settings.database_url). A running server picks changes up within a second.
 // The plain key is printed once, alone on stdout (KEY=$(cortex-proxy keys create --label alice) works); only its
 // sha256 is stored.
-import { loadConfig, ConfigError } from '../config/load.js';
+import { loadConfigOrExit } from './config-context.js';
 import { createKey, listKeys, revokeKey, rotateKey, type PublicKey } from '../team/admin.js';
 import { KeyInputError, parseDuration } from '../team/keys.js';
 import { openStore } from '../team/open-store.js';
@@ -28,14 +28,7 @@ export interface CreateOptions extends KeysOptions {
 }
 
 async function withStore<T>(opts: KeysOptions, fn: (store: TeamStore) => Promise<T>): Promise<T> {
-  let store: TeamStore;
-  try {
-    const config = loadConfig({ configPath: opts.config });
-    store = await openStore(config.settings);
-  } catch (err) {
-    if (err instanceof ConfigError) fail(err.message);
-    throw err;
-  }
+  const store: TeamStore = await openStore(loadConfigOrExit(opts.config, fail).settings);
   try {
     await store.migrate();
     return await fn(store);

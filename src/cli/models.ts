@@ -6,7 +6,7 @@ import { completeWire } from '../cortex/complete.js';
 import { classifyRefusal, listModels, probeModel } from '../snowflake/diagnose.js';
 import { NetworkFailure, hostOf, type Target } from '../snowflake/http.js';
 import { runSql } from '../snowflake/sql.js';
-import { loadContext } from './config-context.js';
+import { loadContextOrExit } from './config-context.js';
 import { colorsFor, die } from './ui.js';
 
 export interface ModelsOptions {
@@ -16,9 +16,7 @@ export interface ModelsOptions {
 }
 
 export async function models(opts: ModelsOptions): Promise<void> {
-  const ctx = loadContext(opts.config);
-  if (ctx.error) die(ctx.error.message.split('\n')[0], ctx.error.hint);
-  const config = ctx.config!;
+  const { config } = loadContextOrExit(opts.config);
   if (config.demo) die('no account is configured', 'run cortex-proxy init (or set SNOWFLAKE_ACCOUNT and SNOWFLAKE_PAT), then cortex-proxy models');
   const first = config.deployments[0];
   const target: Target = { apiBase: first.apiBase, auth: first.auth };

@@ -5,7 +5,8 @@ import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import pc from 'picocolors';
-import { loadConfig, ConfigError } from '../config/load.js';
+import type { ConfigError } from '../config/load.js';
+import { loadConfigOrExit } from './config-context.js';
 import type { Config } from '../config/types.js';
 import { createApp } from '../server/app.js';
 import { createLogger, isLogLevel, type Logger, type LogLevel } from '../server/log.js';
@@ -48,13 +49,7 @@ export async function serve(opts: ServeOptions): Promise<void> {
   const port = Number(opts.port);
   if (!Number.isInteger(port) || port < 0 || port > 65535) fail(`--port must be a number from 0 to 65535 (got '${opts.port}')`);
 
-  let config: Config;
-  try {
-    config = loadConfig({ configPath: opts.config });
-  } catch (err) {
-    if (err instanceof ConfigError) fail(err.message + missingVarsBlock(err));
-    throw err;
-  }
+  const config = loadConfigOrExit(opts.config, fail, missingVarsBlock);
   // doctor's offline checks (cli/offline-checks.ts), as one block; fatal only where the proxy could not work at all
   // or would run open. The network checks stay with doctor: start-up must not wait on Snowflake.
   // serve --workers N: a primary and N workers (server/cluster.ts); the primary checks, the workers serve.

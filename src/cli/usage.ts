@@ -1,6 +1,6 @@
 // `cortex-proxy usage`: totals and a table from the usage log, with estimated credits; --snowflake puts
 // Snowflake's own figures (CORTEX_REST_API_USAGE_HISTORY) next to them, matched by request id.
-import { loadConfig, ConfigError } from '../config/load.js';
+import { loadConfigOrExit } from './config-context.js';
 import type { Config, Deployment } from '../config/types.js';
 import { defaultUsageDir } from '../usage/log.js';
 import { mergeRates } from '../usage/rates.js';
@@ -39,13 +39,7 @@ export async function usage(opts: UsageOptions): Promise<void> {
   } catch (err) {
     fail((err as Error).message);
   }
-  let config: Config;
-  try {
-    config = loadConfig({ configPath: opts.config });
-  } catch (err) {
-    if (err instanceof ConfigError) fail(err.message);
-    throw err;
-  }
+  const config = loadConfigOrExit(opts.config, fail);
   const dir = opts.dir ?? config.settings.usageLogDir ?? defaultUsageDir();
   // A team gateway's replicas write their usage to PostgreSQL (team/pg-store.ts): read it there unless --dir says otherwise.
   const fromDb = Boolean(config.settings.databaseUrl && !opts.dir);
