@@ -341,6 +341,8 @@ function createStreamEncoder(req: ChatRequest, meta: ResponseMeta): StreamEncode
 
 export const chatCompletions: Dialect = {
   name: 'openai-chat',
+  idPrefix: openaiChat.idPrefix,
+  paths: ['/v1/chat/completions', '/chat/completions'],
   decodeRequest,
   createStreamEncoder,
   encodeResponse,

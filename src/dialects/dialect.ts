@@ -21,6 +21,10 @@ export interface StreamEncoder {
 
 export interface Dialect {
   name: string;
+  /** Prefix of the response ids the client sees (`chatcmpl-`, `msg_`, `resp_`): clients and logs recognise them. */
+  idPrefix: string;
+  /** The HTTP paths it answers on (server/app.ts registers them from dialects/index.ts); absent when only another dialect uses it. */
+  paths?: readonly string[];
   /** Validates and converts the client's body; throws ProxyError (invalid_request) with a clear message. */
   decodeRequest(body: unknown, headers: Record<string, string | string[] | undefined>): ChatRequest;
   createStreamEncoder(req: ChatRequest, meta: ResponseMeta): StreamEncoder;

@@ -6,7 +6,7 @@ import { ProxyError, asProxyError } from '../core/errors.js';
 import type { Dialect } from '../dialects/dialect.js';
 import { openaiChat } from '../dialects/openai-chat/index.js';
 import { anthropicMessages, countTokensOf } from '../dialects/anthropic-messages/index.js';
-import { openaiResponses } from '../dialects/openai-responses/index.js';
+import { DIALECTS } from '../dialects/index.js';
 import { azureDeployment, chatCompletions, withDeploymentModel } from '../dialects/chat-completions.js';
 import { Router } from '../cortex/router.js';
 import { Upstream } from '../cortex/client.js';
@@ -60,12 +60,8 @@ const countTokensRoute: Route = {
 
 /** path → route. The /v1 prefix is optional where clients vary (Cursor, Continue, Codex base URLs). */
 export const ROUTES: Record<string, Route> = {
-  '/v1/chat/completions': chat(chatCompletions),
-  '/chat/completions': chat(chatCompletions),
-  '/v1/messages': chat(anthropicMessages),
+  ...Object.fromEntries(DIALECTS.flatMap((d) => (d.paths ?? []).map((p) => [p, chat(d)]))), // dialects/index.ts
   '/v1/messages/count_tokens': countTokensRoute,
-  '/v1/responses': chat(openaiResponses),
-  '/responses': chat(openaiResponses),
   '/v1/models': models,
   '/models': models,
   '/health': { method: 'GET', public: true, handle: (ctx, _req, res) => sendJson(res, 200, health(ctx.config), ctx.extraHeaders) },

@@ -34,12 +34,6 @@ export type { Admission, Exchange } from './context.js';
 
 export const WIRES: Record<WireName, Wire> = { complete: completeWire, openai: openaiWire, anthropic: anthropicWire, responses: responsesWire };
 
-const ID_PREFIX: Record<string, string> = {
-  'openai-chat': 'chatcmpl-',
-  'anthropic-messages': 'msg_',
-  'openai-responses': 'resp_',
-};
-
 export async function proxyChat(
   ctx: AppContext,
   dialect: Dialect,
@@ -231,7 +225,7 @@ async function exchange(
   const up = await ctx.upstream.post(target.deployment, target.path, JSON.stringify(encoded.body), signal, ctx.router.modelNames, { ...encoded.headers, ...upstreamTraceHeaders(x) }, limit);
   x.requestId = up.requestId;
   x.retries += up.retries;
-  const meta: ResponseMeta = { id: randomId(ID_PREFIX[dialect.name] ?? 'cp-'), created: nowSeconds(), model: chat.model };
+  const meta: ResponseMeta = { id: randomId(dialect.idPrefix), created: nowSeconds(), model: chat.model };
   const headers: Record<string, string> = { ...ctx.extraHeaders };
   if (up.requestId) headers['x-request-id'] = up.requestId;
   if (encoded.warnings?.length) headers[WARNING_HEADER] = headerText(encoded.warnings.join('; '));

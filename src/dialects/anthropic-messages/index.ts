@@ -16,6 +16,8 @@ export { anthropicErrorType } from './errors.js';
 
 export const anthropicMessages: Dialect = {
   name: 'anthropic-messages',
+  idPrefix: 'msg_',
+  paths: ['/v1/messages'],
   decodeRequest: (body, headers) => safeDecode(body, headers),
   createStreamEncoder: (req, meta) => new AnthropicStreamEncoder(req, meta),
   encodeResponse,

@@ -10,6 +10,7 @@ import { ChatStreamEncoder } from './stream.js';
 
 export const openaiChat: Dialect = {
   name: 'openai-chat',
+  idPrefix: 'chatcmpl-',
   decodeRequest,
   createStreamEncoder: (req, meta) => new ChatStreamEncoder(req, meta),
   encodeResponse,

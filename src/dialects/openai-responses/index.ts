@@ -24,6 +24,8 @@ export { decodeResponsesBody };
 
 export const openaiResponses: Dialect = {
   name: DIALECT,
+  idPrefix: 'resp_',
+  paths: ['/v1/responses', '/responses'],
   decodeRequest: decodeResponsesBody,
   createStreamEncoder: (req, meta) => new ResponsesStreamEncoder(req, meta),
   encodeResponse,
