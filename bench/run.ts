@@ -238,7 +238,7 @@ async function main(): Promise<number> {
     }
   }
 
-  // cortex-proxy: one process, one deployment per wire of src/server/proxy.ts WIRES (read now, so new wires join).
+  // cortex-proxy: one process, one deployment per wire of src/cortex/wires.ts WIRES (read now, so new wires join).
   const wires = await wireNames();
   const config = cortexProxyConfig(tmp, `${up.url}/api/v2`, MODEL, wires);
   const cpPort = await freePort();
@@ -464,15 +464,15 @@ function quickVerdict(results: ContenderResult[]): number {
   return fails.length ? 1 : 0;
 }
 
-/** The keys of WIRES in src/server/proxy.ts, read from its text (no need to load the whole server here). */
+/** The keys of WIRES in src/cortex/wires.ts (the wire registry), read from its text (no need to load the server here). */
 async function wireNames(): Promise<string[]> {
-  const src = readFileSync(path.join(ROOT, 'src/server/proxy.ts'), 'utf8');
+  const src = readFileSync(path.join(ROOT, 'src/cortex/wires.ts'), 'utf8');
   const m = /export const WIRES\b[^=]*=\s*\{([^}]*)\}/.exec(src);
   if (m) {
     const keys = [...m[1].matchAll(/(?:^|,)\s*['"]?([A-Za-z0-9_-]+)['"]?\s*(?::|,|$)/g)].map((k) => k[1]);
     if (keys.length) return keys;
   }
-  return Object.keys((await import('../src/server/proxy.js')).WIRES);
+  return Object.keys((await import('../src/cortex/wires.js')).WIRES);
 }
 
 function gitState(): { commit?: string; dirty?: boolean } {

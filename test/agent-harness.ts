@@ -26,6 +26,8 @@ import { createServer, request as httpRequest, type Server } from 'node:http';
 import { connect, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { startEmulator, type Emulator, type ReceivedRequest } from '../src/emulator/index.js';
+import { WIRES } from '../src/cortex/wires.js';
+import type { WireName as CortexWire } from '../src/config/types.js';
 import { ROOT, startProxy, tempDir, writeFiles, type RunningProxy } from './helpers.js';
 
 const AGENTS_DIR = join(ROOT, 'test', 'agents');
@@ -42,18 +44,16 @@ const MODEL = 'claude-sonnet-4-5';
 const SMALL_MODEL = 'claude-haiku-4-5';
 const PROMPT = 'Create a file hello.txt containing hi';
 
-/** An upstream wire pinned with cortex_api, or `gateway`: api_base is the Cortex AI Gateway (docs/ai-gateway.md). */
-export type WireName = 'complete' | 'openai' | 'anthropic' | 'responses' | 'gateway';
-/** The Cortex path each upstream wire calls (through the gateway, the harness's Claude models use its /v1/messages). */
-const WIRE_PATHS: Record<WireName, string> = {
-  complete: '/api/v2/cortex/inference:complete',
-  openai: '/api/v2/cortex/v1/chat/completions',
-  anthropic: '/api/v2/cortex/v1/messages',
-  responses: '/api/v2/cortex/v1/responses', // OpenAI models only: pass a model (Codex)
-  gateway: '/api/v2/aigateways/SNOWFLAKE/v1/messages',
-};
+/** An upstream wire pinned with cortex_api (the registry, src/cortex/wires.ts), or `gateway`: api_base is the Cortex AI Gateway (docs/ai-gateway.md). */
+export type WireName = CortexWire | 'gateway';
+const GATEWAY_BASE = '/api/v2/aigateways/SNOWFLAKE';
+/** The Cortex path each upstream wire calls, from the registry (through the gateway, the harness's Claude models use its /v1/messages). */
+const WIRE_PATHS = {
+  ...Object.fromEntries(Object.values(WIRES).map((w) => [w.name, `/api/v2${w.path}`])),
+  gateway: GATEWAY_BASE + WIRES.anthropic.gatewayPath!,
+} as Record<WireName, string>; // responses: OpenAI models only, pass a model (Codex)
 /** The gateway's path for every model that is not Claude. */
-const GATEWAY_CHAT_PATH = '/api/v2/aigateways/SNOWFLAKE/v1/chat/completions';
+const GATEWAY_CHAT_PATH = GATEWAY_BASE + WIRES.openai.gatewayPath!;
 
 // Model names equal to the Cortex ids Claude Code and the others are told to ask for; the wire pinned.
 const proxyYaml = (apiBase: string, wire: WireName, models = [MODEL, SMALL_MODEL]) => `model_list:

@@ -116,3 +116,89 @@ test(`no source file over ${MAX_LINES} lines`, () => {
   }
   assert.deepEqual(over, [], 'split the file by what it owns (docs/ARCHITECTURE.md)');
 });
+
+// ─── the wire registry (issue 17): every wire name anywhere comes from src/cortex/wires.ts ───
+
+test('every registered wire declares its name, path, probe and auto rule; exactly one is auto\'s otherwise', async () => {
+  const { WIRES, WIRE_NAMES } = await import('../src/cortex/wires.js');
+  const { deploymentInfo } = await import('../src/cortex/models.js');
+  assert.ok(WIRE_NAMES.length >= 4, WIRE_NAMES.join(', '));
+  for (const [key, w] of Object.entries(WIRES)) {
+    assert.equal(w.name, key, `WIRES.${key} is named ${w.name}`);
+    assert.match(w.path, /^\/cortex\//, `${key}: its account path`);
+    if (w.gatewayPath !== undefined) assert.match(w.gatewayPath, /^\/v1\//, `${key}: its AI Gateway path`);
+    assert.equal(typeof w.probe, 'function', `${key}: doctor's probe`);
+    assert.ok(w.auto === 'otherwise' || typeof w.auto === 'function', `${key}: its auto rule`);
+    // The probe encodes, for a model the wire serves, to the path the wire declares (the path the log line names).
+    const model = [`claude-sonnet-4-5`, 'openai-gpt-5', 'llama3.1-70b'].find((m) => !w.serves || w.serves.test(deploymentInfo({ cortexModel: m } as never)))!;
+    const d = { modelName: model, cortexModel: model, wire: key, apiBase: 'https://acme.snowflakecomputing.com/api/v2', auth: { type: 'pat', token: 'x' } } as never;
+    assert.equal(w.encodeRequest(w.probe(d), d).path, w.path, `${key}: encodeRequest's path`);
+  }
+  assert.equal(Object.values(WIRES).filter((w) => w.auto === 'otherwise').length, 1);
+});
+
+test('cortex_api accepts exactly auto and the registry\'s wire names, and its error lists them', async () => {
+  const { WIRE_NAMES, CORTEX_API_VALUES } = await import('../src/cortex/wires.js');
+  const { loadConfig } = await import('../src/config/load.js');
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cortex-proxy-arch-'));
+  const load = (api: string, model: string) => {
+    fs.writeFileSync(path.join(dir, 'cortex-proxy.yaml'), `model_list:\n  - model_name: m\n    litellm_params:\n      model: snowflake/${model}\n      api_base: https://acme-main.snowflakecomputing.com/api/v2\n      cortex_api: ${api}\n`);
+    return loadConfig({ cwd: dir, env: { SNOWFLAKE_PAT: 'test-pat-' + 'a'.repeat(40) } });
+  };
+  try {
+    assert.deepEqual(CORTEX_API_VALUES, ['auto', ...WIRE_NAMES]);
+    for (const api of CORTEX_API_VALUES) {
+      const ok = ['claude-sonnet-4-5', 'openai-gpt-5'].map((m) => {
+        try {
+          return load(api, m).deployments[0].wire;
+        } catch {
+          return undefined;
+        }
+      });
+      assert.ok(ok.includes(api), `cortex_api: ${api} is accepted for some model`);
+    }
+    let message = '';
+    try {
+      load('no-such-wire', 'claude-sonnet-4-5');
+    } catch (e) {
+      message = (e as { detail?: string }).detail ?? String(e);
+    }
+    for (const api of CORTEX_API_VALUES) assert.ok(message.includes(api), `the error names ${api}: ${message}`);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('router and doctor pick wires with the one auto rule (model_info.base_model included)', async () => {
+  const { WIRE_NAMES, wiresFor } = await import('../src/cortex/wires.js');
+  const { Router } = await import('../src/cortex/router.js');
+  const base = { apiBase: 'https://acme.snowflakecomputing.com/api/v2', auth: { type: 'pat', token: 'x' }, wire: 'auto' };
+  const deployments = [
+    { ...base, modelName: 'c', cortexModel: 'claude-sonnet-4-5' },
+    { ...base, modelName: 'o', cortexModel: 'openai-gpt-4.1' },
+    // A fine-tuned or private id the catalogue does not know, declared a Claude model through model_info.base_model.
+    { ...base, modelName: 'b', cortexModel: 'my-tuned-model', info: { baseModel: 'claude-sonnet-4-5' } },
+    { ...base, modelName: 'g', cortexModel: 'claude-sonnet-4-5', gateway: 'https://acme.snowflakecomputing.com/api/v2/aigateways/SNOWFLAKE' },
+  ] as never[];
+  const router = new Router(deployments);
+  for (const d of deployments as Array<{ modelName: string }>) {
+    const probes = wiresFor(d as never);
+    for (const w of probes) assert.ok(WIRE_NAMES.includes(w), `${d.modelName}: doctor probes ${w}, a registered wire`);
+    assert.ok(probes.includes(router.wireFor(d as never)), `${d.modelName}: doctor probes the wire the router uses (${router.wireFor(d as never)}), got ${probes.join(', ')}`);
+  }
+});
+
+test('no source file outside the wire registry lists wire names itself', () => {
+  const names = ['complete', 'openai', 'anthropic', 'responses'];
+  const lit = `'(?:${names.join('|')})'`;
+  const list = new RegExp(`${lit}\\s*[,|]\\s*${lit}`);
+  const found: string[] = [];
+  for (const f of sourceFiles(SRC)) {
+    const r = rel(f);
+    if (r === 'src/cortex/wires.ts' || r.startsWith('src/emulator/')) continue; // the emulator models Cortex on its own
+    fs.readFileSync(f, 'utf8').split('\n').forEach((line, i) => {
+      if (list.test(line)) found.push(`${r}:${i + 1}: ${line.trim()}`);
+    });
+  }
+  assert.deepEqual(found, [], 'read the wire names from src/cortex/wires.ts (WIRE_NAMES, CORTEX_API_VALUES, isWireName)');
+});

@@ -5,15 +5,14 @@
 // account host resolves and answers · credential accepted (401/403 explained) · region and cross-region (SQL API,
 // when allowed) · each model answers a 1-token request on each wire · proxy port free or already ours ·
 // master key strength · .env mode.
-import { gatewayNotes, gatewayWire } from '../cortex/gateway.js';
+import { gatewayNotes } from '../cortex/gateway.js';
 import { gatewayChecks } from './doctor-gateway.js';
 import dns from 'node:dns/promises';
 import fs from 'node:fs';
 import net from 'node:net';
 import { request } from 'undici';
 import type { Deployment } from '../config/types.js';
-import { WIRES } from '../server/proxy.js';
-import { modelInfo } from '../cortex/models.js';
+import { WIRES, wiresFor } from '../cortex/wires.js';
 import { classifyRefusal, listModels, nearestModel, probeModel, staticToken, RESTART_NOTE, type ModelsResult, type Refusal } from '../snowflake/diagnose.js';
 import { NetworkFailure, hostOf, type Target } from '../snowflake/http.js';
 import { column, runSql } from '../snowflake/sql.js';
@@ -187,10 +186,11 @@ async function accountChecks(ctx: ConfigContext, deployments: Deployment[], add:
     }
   }
 
-  // each model on each wire it may use: its cortex_api, or for auto every wire that can carry the model (the proxy
-  // falls back between them), so auto passes when any answers and the others are warnings.
+  // each model on each wire it may use (cortex/wires.ts wiresFor: the router's own auto rules): its cortex_api, or for
+  // auto the wire a plain request gets and the one after the account refused v1 (the proxy falls back between them),
+  // so auto passes when any answers and the others are warnings.
   const probed = new Set<string>();
-  const wires = Object.entries(WIRES) as Array<[string, (typeof WIRES)[keyof typeof WIRES]]>;
+  const wires = Object.values(WIRES);
   for (const d of deployments) {
     if (d.cortexModel.includes('*')) {
       // A wildcard deployment serves whatever the account offers: nothing fixed to probe.
@@ -207,10 +207,8 @@ async function accountChecks(ctx: ConfigContext, deployments: Deployment[], add:
       continue;
     }
     const results: Array<{ wire: string; r: Awaited<ReturnType<typeof probeModel>> }> = [];
-    const use = wiresToProbe(d, wires.map(([n]) => n));
-    for (const [wireName, wire] of wires) {
-      if (!use.includes(wireName)) continue;
-      const r = await probeModel({ ...d, wire: wireName as Deployment['wire'] }, wire);
+    for (const wireName of wiresFor(d)) {
+      const r = await probeModel({ ...d, wire: wireName }, WIRES[wireName]);
       if (!r.ok && r.reason === 'not-applicable') continue;
       results.push({ wire: wireName, r });
     }
@@ -243,15 +241,6 @@ async function accountChecks(ctx: ConfigContext, deployments: Deployment[], add:
     }
     if (!results.length) add({ id: 'model', title: title(String(d.wire)), status: 'fail', detail: `no wire can carry ${d.cortexModel}`, fix: 'check litellm_params.cortex_api for this model' });
   }
-}
-
-/** The wires the proxy may use for a deployment: its cortex_api; for auto the family's v1 endpoint and inference:complete. */
-function wiresToProbe(d: Deployment, names: string[]): string[] {
-  if (d.gateway) return [gatewayWire(d)]; // the AI Gateway: one path per family, no fallback around it
-  if (names.includes(d.wire)) return [d.wire];
-  const v1 = modelInfo(d.cortexModel).family === 'claude' ? 'anthropic' : 'openai';
-  const picked = names.filter((n) => n === v1 || n === 'complete');
-  return picked.length ? picked : names;
 }
 
 function credentialKey(d: Deployment): string {

@@ -1,6 +1,7 @@
 // Snowflake account identifiers and Cortex base URLs (reference/cortex-api.md §1), plus the PAT value rules
 // (§7.1). Pure functions: they throw a plain AccountError whose message never contains a secret; load.ts turns
 // it into a ConfigError with a file position.
+import type { WireName } from './types.js';
 
 export class AccountError extends Error {
   constructor(
@@ -20,7 +21,7 @@ export interface ApiBase {
   /** Non-fatal remarks (plain http to a remote host, an unusual path). */
   warnings: string[];
   /** The Cortex endpoint a full URL named: …/inference:complete, …/v1/chat/completions, …/v1/messages. */
-  endpoint?: 'complete' | 'openai' | 'anthropic';
+  endpoint?: WireName;
 }
 
 const isSnowflakeHost = (host: string) => SNOWFLAKE_DOMAINS.some((d) => host === d || host.endsWith('.' + d));

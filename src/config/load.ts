@@ -29,6 +29,7 @@ import { suggestModelId } from '../cortex/models.js';
 import { parseModelInfo } from './model-info.js';
 import { finishRouting, parseFallbacks, parseRouterSettings, type PendingRouting } from './routing.js';
 import { checkWildcard } from './litellm-routing.js';
+import { CORTEX_API_VALUES, WIRES } from '../cortex/wires.js';
 import { PROVIDER_HINT, PROVIDER_WIRES, checkProviderBase, endpointWire } from './api-base-forms.js';
 import { applyIncludes } from './include.js';
 import { expandDotEnv } from './dotenv.js';
@@ -509,20 +510,16 @@ function deploymentFrom(ctx: FileCtx, item: Node | null, i: number): Deployment 
   return d;
 }
 
-const CORTEX_APIS: readonly CortexApi[] = ['auto', 'complete', 'openai', 'anthropic', 'responses'];
-
-/** litellm_params.cortex_api: which Cortex chat endpoint this deployment uses (cortex/router.ts wireFor). */
+/** litellm_params.cortex_api: which Cortex chat endpoint this deployment uses (the wires of cortex/wires.ts, or auto). */
 function cortexApi(ctx: FileCtx, e: Entry, name: string, d: Deployment): CortexApi {
   const v = ctx.string(e, name, 'auto');
   if (v === undefined || v === '') return 'auto';
   const api = v.toLowerCase() as CortexApi;
-  if (!CORTEX_APIS.includes(api))
-    ctx.fail(e.value, `${name} must be auto, complete, openai, anthropic or responses (got ${JSON.stringify(v.slice(0, 40))})`, 'write cortex_api: auto (Claude → /v1/messages, others → /v1/chat/completions, inference:complete when the account refuses them)');
-  if (api === 'anthropic' && !isPattern(d.cortexModel) && deploymentInfo(d).family !== 'claude')
-    ctx.fail(e.value, `${name}: anthropic serves Claude models only, and '${d.cortexModel}' is not one`, 'use cortex_api: openai (or auto) for this model');
-  // The Cortex Responses API serves OpenAI models only (cortex/responses-wire.ts).
-  if (api === 'responses' && !isPattern(d.cortexModel) && deploymentInfo(d).family !== 'openai')
-    ctx.fail(e.value, `${name}: responses serves OpenAI models only, and '${d.cortexModel}' is not one`, 'use cortex_api: auto for this model');
+  if (!CORTEX_API_VALUES.includes(api))
+    ctx.fail(e.value, `${name} must be ${CORTEX_API_VALUES.slice(0, -1).join(', ')} or ${CORTEX_API_VALUES.at(-1)} (got ${JSON.stringify(v.slice(0, 40))})`, 'write cortex_api: auto (Claude → /v1/messages, others → /v1/chat/completions, inference:complete when the account refuses them)');
+  const serves = api === 'auto' ? undefined : WIRES[api].serves; // e.g. /v1/messages: Claude only, /v1/responses: OpenAI only
+  if (serves && !isPattern(d.cortexModel) && !serves.test(deploymentInfo(d)))
+    ctx.fail(e.value, `${name}: ${api} serves ${serves.label} only, and '${d.cortexModel}' is not one`, 'use cortex_api: auto for this model');
   return api;
 }
 

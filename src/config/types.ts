@@ -3,9 +3,16 @@
 
 import type { KeyObject } from 'node:crypto';
 
-/** Which Cortex chat endpoint a deployment uses: inference:complete, /v1/chat/completions or /v1/messages (cortex/<wire>). */
-export type WireName = 'complete' | 'openai' | 'anthropic' | 'responses';
-/** litellm_params.cortex_api: a wire, or `auto` (Claude → anthropic, others → openai; complete when the account refuses v1). */
+/**
+ * The upstream wires by name (inference:complete, /v1/chat/completions, /v1/messages, /v1/responses): each
+ * cortex/<wire>.ts adds its own name here (`declare module '../config/types.js' { interface WireNames { … } }`), and
+ * cortex/wires.ts lists every wire once. Declared here, not there, so this file imports no wire.
+ */
+// eslint-disable-next-line @typescript-eslint/no-empty-object-type
+export interface WireNames {}
+/** Which Cortex chat endpoint a deployment uses: a key of WireNames (the registry in cortex/wires.ts). */
+export type WireName = keyof WireNames & string;
+/** litellm_params.cortex_api: a wire, or `auto` (the wires' auto rules in cortex/wires.ts pick one per request). */
 export type CortexApi = WireName | 'auto';
 
 /**

@@ -9,7 +9,7 @@
 // Anthropic counts input_tokens without the cache: the canonical prompt count adds cache reads and writes back.
 import type { ChatRequest, Message, Tool, ToolResultPart, Usage } from '../core/types.js';
 import type { Deployment } from '../config/types.js';
-import type { DecoderContext, Emit, EncodedRequest, StreamDecoder, Wire } from './wire.js';
+import { oneTokenProbe, type DecoderContext, type Emit, type EncodedRequest, type StreamDecoder, type Wire } from './wire.js';
 import { ProxyError, invalidRequest } from '../core/errors.js';
 import { randomId } from '../core/ids.js';
 import { EMPTY_TOOL_RESULT_TEXT, PLACEHOLDER_USER_TEXT, argumentsObject, cleanToolId, inputSchema } from './complete.js';
@@ -417,8 +417,21 @@ function decodeJson(body: unknown, ctx: DecoderContext, emit: Emit): void {
   dec.message(obj);
 }
 
+
+declare module '../config/types.js' {
+  interface WireNames {
+    anthropic: true;
+  }
+}
+
+/** /v1/messages serves Claude models only (account and AI Gateway); cortex_api auto takes it for every Claude model. */
 export const anthropicWire: Wire = {
   name: 'anthropic',
+  path: ANTHROPIC_PATH,
+  gatewayPath: '/v1/messages',
+  serves: { test: (info) => info.family === 'claude', label: 'Claude models' },
+  auto: (s) => s.info.family === 'claude',
+  probe: oneTokenProbe,
   encodeRequest,
   createStreamDecoder,
   decodeJson,

@@ -5,7 +5,7 @@
 // taken once even though variants B/C repeat it in content / text / content_list.
 import type { ChatRequest, ImagePart, Message, ReasoningEffort, Tool, ToolResultPart, Usage } from '../core/types.js';
 import type { Deployment } from '../config/types.js';
-import type { DecoderContext, Emit, EncodedRequest, StreamDecoder, Wire } from './wire.js';
+import { oneTokenProbe, type DecoderContext, type Emit, type EncodedRequest, type StreamDecoder, type Wire } from './wire.js';
 import { ProxyError, invalidRequest } from '../core/errors.js';
 import { normalizeUsage } from '../core/finish.js';
 import { randomId } from '../core/ids.js';
@@ -722,8 +722,26 @@ function unsupportedFields(req: ChatRequest): string[] {
   return req.stop !== undefined && req.stop.length > 0 ? ['stop'] : [];
 }
 
+
+declare module '../config/types.js' {
+  interface WireNames {
+    complete: true;
+  }
+}
+
+/**
+ * inference:complete serves every model and has no AI Gateway path (a gateway deployment's explicit cortex_api
+ * complete goes to the account). cortex_api auto takes it when the account refused the v1 endpoints, and for
+ * structured output on a model that is neither Claude nor OpenAI: Cortex's v1 chat honours response_format for OpenAI
+ * and Claude models only ("❌ Ignored" for the rest, compatibility chart at
+ * https://docs.snowflake.com/en/user-guide/snowflake-cortex/cortex-rest-api), while inference:complete's
+ * response_format is documented for every model it serves (docs/cortex-limits.md).
+ */
 export const completeWire: Wire = {
   name: 'complete',
+  path: COMPLETE_PATH,
+  auto: (s) => s.v1Refused || (s.info.family !== 'claude' && s.info.family !== 'openai' && s.req?.responseFormat?.type === 'json'),
+  probe: oneTokenProbe,
   encodeRequest,
   createStreamDecoder,
   decodeJson,

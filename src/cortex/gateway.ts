@@ -12,9 +12,9 @@
 //     documented there, so they stay on the account's /api/v2/cortex (and model discovery uses its /models).
 // A gateway deployment keeps `apiBase` = the account's …/api/v2 (complete, embed, models, doctor) and gets `gateway`
 // = the gateway endpoint; only the v1 chat wires are sent there (gatewayTarget).
-import type { Config, Deployment, WireName } from '../config/types.js';
+import type { Config, Deployment } from '../config/types.js';
 import { ProxyError } from '../core/errors.js';
-import { deploymentInfo } from './models.js';
+import { WIRES } from './wires.js';
 import { scrubSnowflakeText } from './snowflake-errors.js';
 import { AccountError, normaliseApiBase } from '../config/account.js';
 
@@ -92,34 +92,24 @@ export function gatewayAuthProblem(auth: Deployment['auth']): string | undefined
 export const GATEWAY_AUTH_HINT =
   'use a PAT (api_key: os.environ/SNOWFLAKE_PAT) or an OAuth token for this model, or remove cortex_gateway / the gateway api_base to call the account\'s /api/v2/cortex with the key pair';
 
-/**
- * The wire a gateway deployment uses: Claude → /v1/messages, every other model → /v1/chat/completions. Only an
- * explicit cortex_api: complete goes to the account's inference:complete (no gateway path serves it). cortex_api
- * openai on a Claude model still uses /v1/messages: the gateway's chat endpoint does not serve Claude.
- */
-export function gatewayWire(d: Deployment): WireName {
-  if (d.wire === 'complete') return 'complete';
-  if (d.wire === 'responses') return 'responses'; // <gateway>/v1/responses (release note 2026-10-23)
-  return deploymentInfo(d).family === 'claude' ? 'anthropic' : 'openai';
-}
-
 const targets = new WeakMap<Deployment, Deployment>();
 /** Deployments whose apiBase is their gateway (the copies gatewayTarget hands to the upstream client). */
 const viaGateway = new WeakSet<Deployment>();
 
 /**
- * Where one encoded call goes: a v1 wire's path (/cortex/v1/…) of a gateway deployment → the gateway's /v1/…;
- * everything else (inference:complete, inference:embed, models) → the account's api_base unchanged.
+ * Where one encoded call goes: the path of a wire with a gateway path (cortex/wires.ts) of a gateway deployment → the
+ * gateway's path; everything else (inference:complete, inference:embed, models) → the account's api_base unchanged.
  */
 export function gatewayTarget(d: Deployment, path: string): { deployment: Deployment; path: string } {
-  if (!d.gateway || !path.startsWith('/cortex/v1/')) return { deployment: d, path };
+  const gatewayPath = d.gateway ? Object.values(WIRES).find((w) => w.path === path)?.gatewayPath : undefined;
+  if (!d.gateway || !gatewayPath) return { deployment: d, path };
   let t = targets.get(d);
   if (!t) {
     t = { ...d, apiBase: d.gateway };
     targets.set(d, t);
     viaGateway.add(t);
   }
-  return { deployment: t, path: path.slice('/cortex'.length) };
+  return { deployment: t, path: gatewayPath };
 }
 
 /** This call goes to the gateway (a deployment from gatewayTarget). */

@@ -11,7 +11,7 @@
 //   - cached tokens outside `prompt_tokens` (Claude)        → added back once (reads + writes), so clients see OpenAI semantics
 import type { ChatRequest, Message, Part, Tool, ToolResultPart, Usage } from '../core/types.js';
 import type { Deployment } from '../config/types.js';
-import type { DecoderContext, Emit, EncodedRequest, StreamDecoder, Wire } from './wire.js';
+import { oneTokenProbe, type DecoderContext, type Emit, type EncodedRequest, type StreamDecoder, type Wire } from './wire.js';
 import { ProxyError } from '../core/errors.js';
 import { randomId } from '../core/ids.js';
 import { EMPTY_TOOL_RESULT_TEXT, PLACEHOLDER_USER_TEXT, argumentsObject, cleanToolId, inputSchema } from './complete.js';
@@ -418,8 +418,24 @@ function decodeJson(body: unknown, ctx: DecoderContext, emit: Emit): void {
   dec.finish();
 }
 
+
+declare module '../config/types.js' {
+  interface WireNames {
+    openai: true;
+  }
+}
+
+/**
+ * /v1/chat/completions serves every model on the account; the AI Gateway's chat endpoint does not serve Claude (its
+ * /v1/messages does). cortex_api auto's default: every request no other wire's rule takes.
+ */
 export const openaiWire: Wire = {
   name: 'openai',
+  path: OPENAI_PATH,
+  gatewayPath: '/v1/chat/completions',
+  gatewayServes: { test: (info) => info.family !== 'claude', label: 'models other than Claude' },
+  auto: 'otherwise',
+  probe: oneTokenProbe,
   encodeRequest,
   createStreamDecoder,
   decodeJson,

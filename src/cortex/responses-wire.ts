@@ -8,7 +8,7 @@
 // turns (canonical thinking parts are dropped from the input), stop sequences (drop_params decides).
 import type { ChatRequest, Message, Part, Tool, Usage } from '../core/types.js';
 import type { Deployment } from '../config/types.js';
-import type { DecoderContext, Emit, EncodedRequest, StreamDecoder, Wire } from './wire.js';
+import { oneTokenProbe, type AutoState, type DecoderContext, type Emit, type EncodedRequest, type StreamDecoder, type Wire } from './wire.js';
 import { ProxyError, invalidRequest } from '../core/errors.js';
 import { PLACEHOLDER_USER_TEXT, cleanToolId, inputSchema } from './complete.js';
 import { openaiResponseFormat } from './response-format.js';
@@ -249,8 +249,34 @@ function decodeJson(body: unknown, ctx: DecoderContext, emit: Emit): void {
   dec.complete(body);
 }
 
+
+declare module '../config/types.js' {
+  interface WireNames {
+    responses: true;
+  }
+}
+
+/**
+ * cortex_api auto: tools with reasoning on an OpenAI reasoning model. /v1/chat/completions refuses that pair
+ * (snowflake-cli docs/ai-gateway.md), the Responses API takes it (docs/ai-gateway.md). The first such request is the
+ * probe: an account that answers 403/404 there uses /v1/chat/completions from then on (router.rememberResponsesRefused).
+ * The AI Gateway is asked without a request, so auto never picks this wire there (cortex_api: responses does).
+ */
+function wantsToolsWithReasoning(s: AutoState): boolean {
+  const { info, req } = s;
+  if (s.responsesRefused || !req || info.family !== 'openai' || !info.reasoning || !req.tools?.length || req.toolChoice?.type === 'none') return false;
+  const r = req.reasoning;
+  return r !== undefined && ((r.effort !== undefined && r.effort !== 'none') || (r.budgetTokens ?? 0) > 0);
+}
+
+/** The Cortex Responses API serves OpenAI models only, on the account and through the AI Gateway (<gateway>/v1/responses, release note 2026-10-23). */
 export const responsesWire: Wire = {
   name: 'responses',
+  path: RESPONSES_PATH,
+  gatewayPath: '/v1/responses',
+  serves: { test: (info) => info.family === 'openai', label: 'OpenAI models' },
+  auto: wantsToolsWithReasoning,
+  probe: oneTokenProbe,
   encodeRequest,
   createStreamDecoder,
   decodeJson,

@@ -8,16 +8,18 @@
 //     specific first; a wildcard match becomes a concrete deployment (its `*` filled in), kept for later requests.
 //     Last, the built-in aliases of config/model-names.ts: `cortex-<id>`, Claude Code's dated ids, and a Cortex id
 //     that exactly one model_name serves.
-//   - cortex_api auto picks /v1/messages for Claude and /v1/chat/completions for the rest (structured output on a
-//     model that is neither Claude nor OpenAI: inference:complete), and inference:complete for an account (api_base)
-//     that answered 403/404 on a v1 endpoint, for the rest of the process's life.
-import type { CortexApi, Deployment, Routing, WireName } from '../config/types.js';
+//   - cortex_api auto asks the wires' auto rules (cortex/wires.ts): /v1/messages for Claude, /v1/chat/completions for
+//     the rest, with the exceptions the rules name; the router remembers the accounts (api_base) that answered 403/404
+//     on a v1 endpoint (inference:complete from then on) or on /v1/responses, for the rest of the process's life.
+import type { Deployment, Routing, WireName } from '../config/types.js';
 import type { ChatRequest } from '../core/types.js';
 import { ProxyError } from '../core/errors.js';
 import { deploymentInfo, knownModelIds } from './models.js';
 import { aliasCandidates } from '../config/model-names.js';
 import { DeploymentLimits } from './deployment-limits.js';
-import { gatewayWire, isGatewayRefusal } from './gateway.js';
+import { isGatewayRefusal } from './gateway.js';
+import { autoWire, gatewayWire } from './wires.js';
+import type { AutoState } from './wire.js';
 import { bySpecificity, compilePattern, fillTemplate, isPattern, matchPattern, type NamePattern } from './wildcards.js';
 
 let known: Set<string> | undefined;
@@ -225,25 +227,13 @@ export class Router {
   }
 
   /**
-   * The wire this deployment uses now: its cortex_api, or for auto the family's v1 endpoint unless the account refused
-   * it. Structured output on a model that is neither Claude nor OpenAI goes over inference:complete under auto: Cortex's
-   * v1 chat honours response_format for OpenAI and Claude models only ("❌ Ignored" for the rest, compatibility chart at
-   * https://docs.snowflake.com/en/user-guide/snowflake-cortex/cortex-rest-api), while inference:complete's
-   * response_format is documented for every model it serves (docs/cortex-limits.md).
+   * The wire this deployment uses now: the AI Gateway's (cortex/wires.ts gatewayWire), its cortex_api, or for auto the
+   * first wire whose auto rule takes this request (cortex/wires.ts autoWire: the rules live in the wires' files).
    */
-  wireFor(d: Deployment, req?: Pick<ChatRequest, 'responseFormat'> & Partial<Pick<ChatRequest, 'tools' | 'toolChoice' | 'reasoning'>>): WireName {
-    if (d.gateway) return gatewayWire(d); // the AI Gateway's paths by family, never a fallback around it (cortex/gateway.ts)
-    const api: CortexApi = d.wire;
-    if (api !== 'auto') return api;
-    if (this.v1Refused.has(d.apiBase)) return 'complete';
-    const family = deploymentInfo(d).family;
-    if (family === 'claude') return 'anthropic';
-    if (family !== 'openai' && req?.responseFormat?.type === 'json') return 'complete';
-    // Tools with reasoning on an OpenAI reasoning model: /v1/chat/completions refuses that pair (snowflake-cli
-    // docs/ai-gateway.md), the Responses API takes it (docs/ai-gateway.md). The first such request is the probe: an
-    // account that answers 403/404 there uses /v1/chat/completions from then on (rememberResponsesRefused).
-    if (req && !this.responsesRefused.has(d.apiBase) && wantsToolsWithReasoning(d, req)) return 'responses';
-    return 'openai';
+  wireFor(d: Deployment, req?: AutoState['req']): WireName {
+    if (d.gateway) return gatewayWire(d); // the AI Gateway's paths by family, never a fallback around it
+    if (d.wire !== 'auto') return d.wire;
+    return autoWire({ info: deploymentInfo(d), req, v1Refused: this.v1Refused.has(d.apiBase), responsesRefused: this.responsesRefused.has(d.apiBase) });
   }
 
   /** The account behind api_base answered 403/404 on /v1/responses: auto deployments there stay on /v1/chat/completions. */
@@ -260,14 +250,6 @@ export class Router {
   forgetV1Refused(apiBase: string): void {
     this.v1Refused.delete(apiBase);
   }
-}
-
-/** An OpenAI reasoning model asked for tools (not tool_choice none) with a reasoning effort other than none. */
-function wantsToolsWithReasoning(d: Deployment, req: Partial<Pick<ChatRequest, 'tools' | 'toolChoice' | 'reasoning'>>): boolean {
-  const info = deploymentInfo(d);
-  if (info.family !== 'openai' || !info.reasoning || !req.tools?.length || req.toolChoice?.type === 'none') return false;
-  const r = req.reasoning;
-  return r !== undefined && ((r.effort !== undefined && r.effort !== 'none') || (r.budgetTokens ?? 0) > 0);
 }
 
 /**

@@ -2,17 +2,15 @@
 // call Cortex (retries live in the client) → decode events → stream them out, or aggregate them.
 import { MAX_NAME_CHARS, clip, safeError } from './redact.js';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { Deployment, WireName } from '../config/types.js';
+import type { Deployment } from '../config/types.js';
 import type { ChatRequest, StreamEvent } from '../core/types.js';
 import { ProxyError, invalidRequest } from '../core/errors.js';
 import { nowSeconds, randomId } from '../core/ids.js';
 import { Aggregator } from '../core/aggregate.js';
 import type { Dialect, ResponseMeta } from '../dialects/dialect.js';
 import type { EncodedRequest, Wire } from '../cortex/wire.js';
-import { completeWire } from '../cortex/complete.js';
-import { openaiWire } from '../cortex/openai-wire.js';
-import { anthropicWire } from '../cortex/anthropic-wire.js';
-import { learnRefusedField, responsesWire } from '../cortex/responses-wire.js';
+import { learnRefusedField } from '../cortex/responses-wire.js';
+import { WIRES, endpointOf } from '../cortex/wires.js';
 import { resolveImages } from '../cortex/images.js';
 import { overLimit } from '../cortex/deployment-limits.js';
 import { callTimeouts, connectionError, seconds, type CallTimeouts, type UpstreamResponse } from '../cortex/client.js';
@@ -31,8 +29,6 @@ import type { AppContext, Exchange } from './context.js';
 /** @deprecated The app context is `AppContext` (server/context.ts); this alias goes once no branch still uses it. */
 export type ProxyContext = AppContext;
 export type { Admission, Exchange } from './context.js';
-
-export const WIRES: Record<WireName, Wire> = { complete: completeWire, openai: openaiWire, anthropic: anthropicWire, responses: responsesWire };
 
 export async function proxyChat(
   ctx: AppContext,
@@ -125,7 +121,7 @@ export async function proxyChat(
         }
         if (deployment.wire === 'auto' && wireName === 'responses' && (err.status === 403 || err.status === 404)) {
           ctx.router.rememberResponsesRefused(deployment.apiBase); // the probe failed: chat completions from now on
-          ctx.log.info(`Snowflake account ${hostOf(deployment.apiBase)} answered ${err.status} on /v1/responses: cortex_api auto uses /v1/chat/completions for it from now on`);
+          ctx.log.info(`Snowflake account ${hostOf(deployment.apiBase)} answered ${err.status} on ${endpointOf(wire)}: cortex_api auto uses ${endpointOf(WIRES[ctx.router.wireFor(deployment)])} for it from now on`);
           i--;
           continue;
         }
@@ -134,7 +130,7 @@ export async function proxyChat(
             ctx.router.rememberV1Refused(deployment.apiBase);
             x.wireRetried = true;
             ctx.log.info(
-              `Snowflake account ${hostOf(deployment.apiBase)} answered ${err.status} on ${wire.name === 'anthropic' ? '/v1/messages' : '/v1/chat/completions'}: ` +
+              `Snowflake account ${hostOf(deployment.apiBase)} answered ${err.status} on ${endpointOf(wire)}: ` +
                 'cortex_api auto uses inference:complete for it from now on',
             );
             i--; // the same deployment again, on complete
@@ -164,7 +160,7 @@ export async function proxyChat(
  */
 function prepareFor(ctx: AppContext, chat: ChatRequest, deployment: Deployment, wire: Wire): { req: ChatRequest; encoded: EncodedRequest } {
   const req: ChatRequest = { ...chat };
-  preflightChat(req, deployment, wire.name as WireName); // catalogue limits: refuse what cannot succeed before a round trip
+  preflightChat(req, deployment, wire.name); // catalogue limits: refuse what cannot succeed before a round trip
   applyOutputFloor(req, deployment, ctx.config.settings.minOutputTokens);
   dropUnsupported(req, wire, deployment, ctx);
   const encoded = wire.encodeRequest(req, deployment);

@@ -104,14 +104,7 @@ export type ProbeOutcome =
 export async function probeModel(deployment: Deployment, wire: Wire, timeoutMs = 60_000): Promise<ProbeOutcome> {
   const started = performance.now();
   const ms = () => Math.round(performance.now() - started);
-  const chat: ChatRequest = {
-    model: deployment.modelName,
-    messages: [{ role: 'user', parts: [{ type: 'text', text: 'Reply with one word: ok' }] }],
-    maxTokens: 1,
-    stream: false,
-    includeUsage: false,
-    unsupported: [],
-  };
+  const chat: ChatRequest = wire.probe(deployment); // each wire declares its probe (cortex/wires.ts)
   let encoded;
   try {
     encoded = wire.encodeRequest(chat, deployment);

@@ -1,0 +1,73 @@
+// The registry of upstream wires: one line per wire. Config validation (cortex_api), the router's auto choice, the
+// AI Gateway's choice, doctor's probes, the request log and the test harness read the wires here, so a new wire is
+// one file (cortex/<wire>.ts: the codec and what cortex/wire.ts asks it to declare) plus one line below.
+import type { CortexApi, Deployment, WireName } from '../config/types.js';
+import type { AutoState, Wire } from './wire.js';
+import { deploymentInfo } from './models.js';
+import { completeWire } from './complete.js';
+import { openaiWire } from './openai-wire.js';
+import { anthropicWire } from './anthropic-wire.js';
+import { responsesWire } from './responses-wire.js';
+
+/**
+ * Every wire, by name. The order is the order of the `auto` rules (the first wire whose rule holds takes the
+ * request), of doctor's probes and of the cortex_api values an error lists.
+ */
+export const WIRES: Record<WireName, Wire> = { complete: completeWire, openai: openaiWire, anthropic: anthropicWire, responses: responsesWire };
+
+/** The wire names, in registry order. */
+export const WIRE_NAMES = Object.keys(WIRES) as WireName[];
+
+/** litellm_params.cortex_api's values: `auto`, then every wire's name. */
+export const CORTEX_API_VALUES: readonly CortexApi[] = ['auto', ...WIRE_NAMES];
+
+export function isWireName(v: string): v is WireName {
+  return Object.hasOwn(WIRES, v);
+}
+
+/** The endpoint a wire calls, as logs and errors name it (/v1/messages, /inference:complete). */
+export function endpointOf(w: Wire): string {
+  return w.path.replace(/^\/cortex(?=\/)/, '');
+}
+
+/** The wire `cortex_api: auto` picks: the first whose rule holds, in registry order; else the 'otherwise' wire. */
+export function autoWire(s: AutoState): WireName {
+  let otherwise: WireName | undefined;
+  for (const w of Object.values(WIRES)) {
+    if (w.auto === 'otherwise') otherwise ??= w.name;
+    else if (w.auto(s)) return w.name;
+  }
+  if (!otherwise) throw new Error('cortex/wires.ts: no wire says auto: otherwise');
+  return otherwise;
+}
+
+/** The state of a deployment with nothing refused and no request (doctor, the AI Gateway). */
+export function plainState(d: Deployment): AutoState {
+  return { info: deploymentInfo(d), v1Refused: false, responsesRefused: false };
+}
+
+/**
+ * The wire an AI Gateway deployment uses: its cortex_api when that wire serves the model through the gateway (or has
+ * no gateway path: inference:complete goes to the account), else what auto picks without a request (Claude →
+ * /v1/messages, other models → /v1/chat/completions). Never a fallback around the gateway.
+ */
+export function gatewayWire(d: Deployment): WireName {
+  const s = plainState(d);
+  if (d.wire !== 'auto') {
+    const w = WIRES[d.wire];
+    if (!w.gatewayPath || !w.gatewayServes || w.gatewayServes.test(s.info)) return d.wire;
+  }
+  return autoWire(s);
+}
+
+/**
+ * The wires a deployment may use, in registry order (doctor probes each): the AI Gateway's one wire, its cortex_api,
+ * or for auto the wire a plain request gets and the one it gets once the account refused the v1 endpoints.
+ */
+export function wiresFor(d: Deployment): WireName[] {
+  if (d.gateway) return [gatewayWire(d)];
+  if (d.wire !== 'auto') return [d.wire];
+  const s = plainState(d);
+  const picked = new Set([autoWire(s), autoWire({ ...s, v1Refused: true })]);
+  return WIRE_NAMES.filter((n) => picked.has(n));
+}
