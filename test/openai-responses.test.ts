@@ -80,6 +80,8 @@ describe('decodeRequest', () => {
         {
           role: 'assistant',
           parts: [
+            // An OpenAI reasoning item is kept whole (id, summary, encrypted_content) for the Responses wire.
+            { type: 'thinking', text: 'think', openai: { id: 'rs_1', encryptedContent: 'gAAAAopaque', summary: ['think'] } },
             { type: 'text', text: 'Listing.' },
             { type: 'tool_call', id: 'call_1', name: 'exec_command', argumentsJson: '{"cmd":"ls"}' },
             { type: 'tool_call', id: 'call_2', name: 'exec_command', argumentsJson: '{"cmd":"pwd"}' },
@@ -136,7 +138,7 @@ describe('decodeRequest', () => {
         },
       ],
       toolChoice: { type: 'auto' },
-      reasoning: { effort: 'medium' },
+      reasoning: { effort: 'medium', summary: 'auto' },
       stream: true,
       includeUsage: true,
       unsupported: [],
@@ -229,7 +231,7 @@ describe('decodeRequest', () => {
       required: ['input'],
     });
     assert.deepStrictEqual(req.toolChoice, { type: 'tool', name: 'ApplyPatch' });
-    assert.deepStrictEqual(req.reasoning, { effort: 'low' });
+    assert.deepStrictEqual(req.reasoning, { effort: 'low', summary: 'detailed' });
     assert.ok(customToolNames(req).has('ApplyPatch'));
   });
 
@@ -262,7 +264,7 @@ describe('decodeRequest', () => {
     assert.deepStrictEqual(req.toolChoice, { type: 'required' });
   });
 
-  test('our signed reasoning round-trips to a thinking part; foreign encrypted reasoning is dropped', () => {
+  test('our signed reasoning round-trips to a thinking part; OpenAI encrypted reasoning is kept apart from signatures', () => {
     const sig = 'EqQBCkYIBxgCKkD';
     const s = openaiResponses.createStreamEncoder(decodeResponsesBody({ model: 'm', input: 'x' }, {}), META);
     const frames = parseFrames(
@@ -294,6 +296,8 @@ describe('decodeRequest', () => {
     assert.deepStrictEqual(req.messages[1], {
       role: 'assistant',
       parts: [
+        // Codex-style replay without id: kept for the Responses wire, never as a signature.
+        { type: 'thinking', text: '', openai: { encryptedContent: 'gAAAforeign', summary: [] } },
         { type: 'thinking', text: 'Let me think.', signature: sig },
         { type: 'tool_call', id: 'toolu_1', name: 'f', argumentsJson: '{}' },
       ],

@@ -151,12 +151,17 @@ describe('cortex_api: responses', () => {
     only('/api/v2/cortex/v1/chat/completions');
     emu.reset();
     emu.inject({ status: 404, message: 'Not found' });
-    const r = await ask(true);
-    assert.ok(r.choices[0]);
-    assert.deepEqual(calls().map((q) => `${q.path} ${q.status}`), [`${PATH} 404`, '/api/v2/cortex/v1/chat/completions 200']);
+    // Without /v1/responses, chat completions is all there is, and Cortex refuses GPT-5 tools with reasoning there:
+    // the client gets that refusal as a clear 400, and the same request without reasoning still works.
+    const refused = /Function tools with reasoning_effort are not supported for openai-gpt-5/;
+    await assert.rejects(ask(true), (e: any) => e.status === 400 && refused.test(e.message));
+    assert.deepEqual(calls().map((q) => `${q.path} ${q.status}`), [`${PATH} 404`, '/api/v2/cortex/v1/chat/completions 400']);
     await proxy.waitForLog('answered 404 on /v1/responses: cortex_api auto uses /v1/chat/completions');
     emu.reset();
-    await ask(true);
+    await assert.rejects(ask(true), (e: any) => e.status === 400 && refused.test(e.message));
+    assert.deepEqual(calls().map((q) => q.path), ['/api/v2/cortex/v1/chat/completions']);
+    emu.reset();
+    await ask(false);
     only('/api/v2/cortex/v1/chat/completions');
   });
 

@@ -22,7 +22,9 @@ export class Aggregator {
   private id?: string;
   private created?: number;
   private text = '';
-  private readonly thinking: Array<{ text: string; signature?: string }> = [];
+  private readonly thinking: FinalMessage['thinking'] = [];
+  /** The last thinking segment is an OpenAI reasoning item already sealed (done): more thinking starts a new one. */
+  private sealed = false;
   /** True while the last content event was thinking (consecutive thinking joins one segment). */
   private inThinking = false;
   private readonly calls = new Map<number, ToolCallAcc>();
@@ -52,15 +54,31 @@ export class Aggregator {
       case 'thinking': {
         const last = this.thinking[this.thinking.length - 1];
         // A signature closes its segment; text or a tool call between thinking starts a new one.
-        if (this.inThinking && last && last.signature === undefined) {
+        if (this.inThinking && last && last.signature === undefined && !this.sealed) {
           last.text += e.text;
           if (e.signature !== undefined) last.signature = e.signature;
         } else {
           const seg: { text: string; signature?: string } = { text: e.text };
           if (e.signature !== undefined) seg.signature = e.signature;
           this.thinking.push(seg);
+          this.sealed = false;
         }
         this.inThinking = true;
+        return;
+      }
+      case 'reasoning_item': {
+        const last = this.thinking[this.thinking.length - 1];
+        if (e.phase === 'start') {
+          this.thinking.push({ text: '', openai: { id: e.item.id } });
+          this.sealed = false;
+          this.inThinking = true;
+          return;
+        }
+        const seg = last?.openai?.id === e.item.id && !this.sealed ? last : undefined;
+        const item = { ...e.item };
+        if (seg) seg.openai = item;
+        else this.thinking.push({ text: (item.summary ?? []).join('\n\n'), openai: item });
+        this.sealed = true;
         return;
       }
       case 'tool_call_start':
@@ -112,7 +130,8 @@ export class Aggregator {
       id: this.id ?? this.defaults.id ?? randomId('msg_'),
       created: this.created ?? this.defaults.created ?? nowSeconds(),
       text: this.text,
-      thinking: this.thinking.map((t) => ({ ...t })),
+      // Empty unsigned segments (an OpenAI reasoning item that never came with content) carry nothing.
+      thinking: this.thinking.filter((t) => t.text || t.signature || t.openai?.encryptedContent).map((t) => ({ ...t })),
       toolCalls,
       finishReason: this.finishReason,
       usage: { ...(this.usage ?? ZERO_USAGE) },

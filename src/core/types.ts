@@ -37,10 +37,27 @@ export interface ToolResultPart {
   isError?: boolean;
 }
 
+/**
+ * An OpenAI Responses reasoning item as Cortex issued it: what must come back unchanged on the next turn for a
+ * stateless (store:false) conversation to keep the model's reasoning. Never an Anthropic signature.
+ */
+export interface OpenAIReasoning {
+  /** The item id Cortex/OpenAI gave it (rs_…); absent when the client replayed the item without it (Codex does). */
+  id?: string;
+  /** The opaque reasoning state (asked for with include: ["reasoning.encrypted_content"]). */
+  encryptedContent?: string;
+  /** The summary texts, one per summary part, as given. */
+  summary?: string[];
+}
+
 export interface ThinkingPart {
   type: 'thinking';
+  /** Readable thinking (Claude) or the reasoning summary (OpenAI). */
   text: string;
+  /** Anthropic thinking signature: only a Claude wire sends it back. */
   signature?: string;
+  /** An OpenAI reasoning item: only the Responses wire sends it back (never as a Claude thinking block). */
+  openai?: OpenAIReasoning;
 }
 
 export type Part = TextPart | ImagePart | ToolCallPart | ToolResultPart | ThinkingPart;
@@ -85,7 +102,8 @@ export interface ChatRequest {
   stop?: string[];
   /** `json` with a schema for json_schema, without one for json_object. */
   responseFormat?: { type: 'json'; schema?: Record<string, unknown>; name?: string };
-  reasoning?: { effort?: ReasoningEffort; budgetTokens?: number };
+  /** summary: the client asked for reasoning summaries (OpenAI Responses `reasoning.summary`). */
+  reasoning?: { effort?: ReasoningEffort; budgetTokens?: number; summary?: 'auto' | 'concise' | 'detailed' };
   stream: boolean;
   /** OpenAI stream_options.include_usage: the client wants a final usage chunk. */
   includeUsage: boolean;
@@ -114,6 +132,8 @@ export type StreamEvent =
   | { type: 'start'; id: string; created?: number }
   | { type: 'text'; text: string }
   | { type: 'thinking'; text: string; signature?: string }
+  /** An OpenAI reasoning item begins (its thinking text follows) or is done (sealed with encrypted_content/summary). */
+  | { type: 'reasoning_item'; phase: 'start' | 'done'; item: OpenAIReasoning & { id: string } }
   | { type: 'tool_call_start'; index: number; id: string; name: string }
   | { type: 'tool_call_delta'; index: number; argumentsFragment: string }
   | { type: 'tool_call_end'; index: number }
@@ -126,7 +146,7 @@ export interface FinalMessage {
   id: string;
   created: number;
   text: string;
-  thinking: Array<{ text: string; signature?: string }>;
+  thinking: Array<{ text: string; signature?: string; openai?: OpenAIReasoning }>;
   toolCalls: Array<{ id: string; name: string; argumentsJson: string }>;
   finishReason: FinishReason;
   usage: Usage;

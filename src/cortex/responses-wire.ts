@@ -4,9 +4,11 @@
 // field-level reference is not public: the body follows OpenAI's Responses API with what the other v1 wires already
 // know about Cortex (max_output_tokens, not max_tokens; no sampling parameters on reasoning models). Why it exists:
 // on /v1/chat/completions GPT-5.x refuse function tools while reasoning is on; Responses carries both.
-// Chosen with litellm_params.cortex_api: responses (docs/ai-gateway.md). Not carried (yet): reasoning items between
-// turns (canonical thinking parts are dropped from the input), stop sequences (drop_params decides).
-import type { ChatRequest, Message, Part, Tool, Usage } from '../core/types.js';
+// Chosen with litellm_params.cortex_api: responses (docs/ai-gateway.md). Reasoning items between turns: asked for with
+// include: ["reasoning.encrypted_content"] on reasoning models, handed to the client as canonical thinking parts
+// carrying Cortex's id/summary/encrypted_content (reasoning_item events), and sent back in `input` on the next turn.
+// Not carried: stop sequences (drop_params decides).
+import type { ChatRequest, Message, OpenAIReasoning, Part, Tool, Usage } from '../core/types.js';
 import type { Deployment } from '../config/types.js';
 import { oneTokenProbe, type AutoState, type DecoderContext, type Emit, type EncodedRequest, type StreamDecoder, type Wire } from './wire.js';
 import { ProxyError, invalidRequest } from '../core/errors.js';
@@ -26,7 +28,16 @@ function imageUrl(p: Extract<Part, { type: 'image' }>): string {
   return `data:${p.mediaType || 'image/png'};base64,${p.base64}`;
 }
 
-function inputItems(m: Message): Json[] {
+/** A reasoning item to send back: only one Cortex issued with encrypted_content (stateless, store:false). */
+function reasoningInput(p: Extract<Part, { type: 'thinking' }>): Json | undefined {
+  const r = p.openai;
+  if (!r?.encryptedContent) return undefined;
+  const item: Json = { type: 'reasoning', summary: (r.summary ?? []).map((text) => ({ type: 'summary_text', text })), encrypted_content: r.encryptedContent };
+  if (r.id) item.id = r.id; // Codex replays without it; the encrypted content is the state
+  return item;
+}
+
+function inputItems(m: Message, reasoning: boolean): Json[] {
   const items: Json[] = [];
   const content: Json[] = [];
   const flush = () => {
@@ -47,8 +58,16 @@ function inputItems(m: Message): Json[] {
       items.push({ type: 'function_call_output', call_id: cleanToolId(p.callId), output: text === '' ? '(no output)' : text });
       for (const q of p.parts) if (q.type === 'image') content.push({ type: 'input_image', image_url: imageUrl(q) });
       if (content.length && m.role === 'user') flush();
+    } else if (p.type === 'thinking' && reasoning && m.role === 'assistant') {
+      // An OpenAI reasoning item from an earlier turn goes back as Cortex gave it (id, summary, encrypted_content),
+      // so the model keeps its reasoning across tool calls. Claude thinking (signature) and summaries without
+      // encrypted_content mean nothing to an OpenAI model: dropped.
+      const item = reasoningInput(p);
+      if (item) {
+        flush();
+        items.push(item);
+      }
     }
-    // thinking parts: a reasoning item needs the id and encrypted_content Cortex gave it; neither is canonical yet.
   }
   flush();
   return items;
@@ -66,12 +85,18 @@ function encodeRequest(req: ChatRequest, deployment: Deployment): EncodedRequest
   if (info.family !== 'openai')
     throw invalidRequest(`Cortex serves the Responses API for OpenAI models only, and '${deployment.cortexModel}' is not one: set this model's cortex_api to auto`, 'model');
   const input: Json[] = [];
-  for (const m of req.messages) input.push(...inputItems(m));
+  for (const m of req.messages) input.push(...inputItems(m, info.reasoning));
   if (input.length === 0) throw new ProxyError('invalid_request', 'the request has no message content to send', { param: 'messages' });
   if (!(isObj(input[0]) && input[0].type === 'message' && input[0].role === 'user')) input.unshift({ type: 'message', role: 'user', content: [{ type: 'input_text', text: PLACEHOLDER_USER_TEXT }] });
   const body: Json = { model: deployment.cortexModel, input, max_output_tokens: plan.maxTokens, store: false, stream: true };
   if (req.system && req.system.trim() !== '') body.instructions = req.system;
   if (plan.effort) body.reasoning = { effort: plan.effort };
+  if (info.reasoning) {
+    // Stateless (store:false): the reasoning state comes back encrypted in each reasoning item, and goes to Cortex
+    // again on the next turn (https://platform.openai.com/docs/guides/reasoning#encrypted-reasoning-items).
+    body.include = ['reasoning.encrypted_content'];
+    if (req.reasoning?.summary && plan.effort !== 'none') body.reasoning = { ...(body.reasoning as Json | undefined), summary: req.reasoning.summary };
+  }
   if (!info.reasoning) {
     const t = clampTemperature(req.temperature ?? deployment.temperature, info);
     if (t !== undefined) body.temperature = t;
@@ -93,7 +118,11 @@ function encodeRequest(req: ChatRequest, deployment: Deployment): EncodedRequest
     const rf = openaiResponseFormat(req.responseFormat, info) as { type: string; json_schema?: Record<string, unknown> } | undefined;
     if (rf) body.text = { format: rf.json_schema ? { type: 'json_schema', ...rf.json_schema } : { type: rf.type } };
   }
-  for (const f of learned.get(learnKey(deployment)) ?? []) delete body[f];
+  for (const f of learned.get(learnKey(deployment)) ?? []) {
+    if (f === 'reasoning.summary') {
+      if (isObj(body.reasoning)) delete body.reasoning.summary;
+    } else delete body[f];
+  }
   return { path: RESPONSES_PATH, body, maxTokens: plan.maxTokens, ...(plan.warnings.length ? { warnings: plan.warnings } : {}) };
 }
 
@@ -102,7 +131,7 @@ function encodeRequest(req: ChatRequest, deployment: Deployment): EncodedRequest
 // wire sends, the request is sent again once without it and the field is left out for that endpoint from then on
 // (server/proxy.ts calls learnRefusedField). Only fields whose absence keeps the request's meaning are dropped; each
 // is learned once, so a request is retried at most DROPPABLE.length times.
-const DROPPABLE = ['store', 'include', 'parallel_tool_calls', 'truncation', 'prompt_cache_key', 'temperature', 'top_p', 'reasoning'] as const;
+const DROPPABLE = ['store', 'include', 'reasoning.summary', 'parallel_tool_calls', 'truncation', 'prompt_cache_key', 'temperature', 'top_p', 'reasoning'] as const;
 const REFUSAL_WORDS = /unknown|unsupported|not supported|not allowed|unrecognized|not permitted|extra (?:field|input)|invalid (?:field|parameter)/i;
 const MAX_ENDPOINTS = 256;
 /** endpoint (gateway or account) → the fields Cortex refused there. */
@@ -114,7 +143,7 @@ export function learnRefusedField(d: Deployment, err: ProxyError): string | unde
   if (err.status !== 400 || !REFUSAL_WORDS.test(err.message)) return undefined;
   const key = learnKey(d);
   const known = learned.get(key) ?? new Set<string>();
-  const field = DROPPABLE.find((f) => !known.has(f) && new RegExp(`(^|[^A-Za-z_.])${f}([^A-Za-z_]|$)`).test(err.message));
+  const field = DROPPABLE.find((f) => !known.has(f) && new RegExp(`(^|[^A-Za-z_.])${f.replace('.', '\\.')}([^A-Za-z_]|$)`).test(err.message));
   if (!field || (!learned.has(key) && learned.size >= MAX_ENDPOINTS)) return undefined;
   known.add(field);
   learned.set(key, known);
@@ -134,6 +163,8 @@ class ResponsesDecoder extends WireDecoder {
   private readonly open = new Set<number>();
   private nextCall = 0;
   private sawText = false;
+  /** A reasoning item came as stream events (so the final Response's output is not read again). */
+  private sawReasoning = false;
 
   constructor(ctx: DecoderContext) {
     super(ctx, { allEvents: true }); // Responses streams name every event and repeat the name as `type`
@@ -166,6 +197,11 @@ class ResponsesDecoder extends WireDecoder {
         return;
       case 'response.output_item.added': {
         const item = ev.item;
+        if (isObj(item) && item.type === 'reasoning' && typeof item.id === 'string' && item.id !== '') {
+          this.sawReasoning = true;
+          this.emit({ type: 'reasoning_item', phase: 'start', item: { id: item.id } });
+          return;
+        }
         if (isObj(item) && item.type === 'function_call' && typeof ev.output_index === 'number') {
           const index = this.nextCall++;
           this.calls.set(ev.output_index, index);
@@ -181,6 +217,12 @@ class ResponsesDecoder extends WireDecoder {
         return;
       }
       case 'response.output_item.done': {
+        const r = isObj(ev.item) ? reasoningOf(ev.item) : undefined;
+        if (r) {
+          this.sawReasoning = true;
+          this.emit({ type: 'reasoning_item', phase: 'done', item: r });
+          return;
+        }
         const index = typeof ev.output_index === 'number' ? this.calls.get(ev.output_index) : undefined;
         if (index !== undefined && this.open.delete(index)) this.emit({ type: 'tool_call_end', index });
         return;
@@ -201,10 +243,17 @@ class ResponsesDecoder extends WireDecoder {
 
   /** A whole Response object (stream:false answers, and the final event of a stream). */
   complete(r: Record<string, unknown>): void {
-    if (!this.sawText && this.nextCall === 0 && Array.isArray(r.output)) {
+    if (!this.sawText && !this.sawReasoning && this.nextCall === 0 && Array.isArray(r.output)) {
       // Nothing streamed (a JSON answer): take the output items.
       for (const item of r.output) {
         if (!isObj(item)) continue;
+        const reasoning = reasoningOf(item);
+        if (reasoning) {
+          this.emit({ type: 'reasoning_item', phase: 'start', item: { id: reasoning.id } });
+          const text = (reasoning.summary ?? []).join('\n\n');
+          if (text) this.emit({ type: 'thinking', text });
+          this.emit({ type: 'reasoning_item', phase: 'done', item: reasoning });
+        }
         if (item.type === 'message' && Array.isArray(item.content))
           for (const c of item.content) if (isObj(c) && c.type === 'output_text' && typeof c.text === 'string' && c.text) this.emit({ type: 'text', text: c.text });
         if (item.type === 'function_call') {
@@ -232,6 +281,15 @@ class ResponsesDecoder extends WireDecoder {
     if (this.done) return;
     this.fail(upstreamError('the Cortex Responses stream ended without response.completed', this.ctx.requestId));
   }
+}
+
+/** A Responses reasoning output item → what the next turn must send back (id, summary texts, encrypted_content). */
+function reasoningOf(item: Record<string, unknown>): (OpenAIReasoning & { id: string }) | undefined {
+  if (item.type !== 'reasoning' || typeof item.id !== 'string' || item.id === '') return undefined;
+  const summary = Array.isArray(item.summary) ? item.summary.flatMap((p) => (isObj(p) && typeof p.text === 'string' ? [p.text] : [])) : [];
+  const r: OpenAIReasoning & { id: string } = { id: item.id, summary };
+  if (typeof item.encrypted_content === 'string' && item.encrypted_content !== '') r.encryptedContent = item.encrypted_content;
+  return r;
 }
 
 function createStreamDecoder(ctx: DecoderContext): StreamDecoder {

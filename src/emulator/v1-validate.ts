@@ -179,6 +179,13 @@ export function validateChatCompletions(body: unknown, ctx: ValidationContext): 
     });
     promptChars += JSON.stringify(body.tools).length;
   }
+  // GPT-5-class models refuse function tools while reasoning is on, on chat completions: Snowflake's own launcher
+  // sets reasoningEffort none for OpenCode because "the chat-completions endpoint rejects function tools with
+  // reasoning enabled" (snowflake-cli docs/ai-gateway.md, https://github.com/snowflakedb/snowflake-cli;
+  // /work/shared/reference/cortex-ai-gateway-and-responses.md §1). Cortex's exact message is not published: this is
+  // OpenAI's, which Cortex passes through for its OpenAI models. Only an explicit effort other than none triggers it.
+  if (tools.length > 0 && family === 'openai' && info.reasoning && /gpt-[5-9]/.test(model) && reasoningEffort !== undefined && reasoningEffort !== 'none')
+    throw bad(`Function tools with reasoning_effort are not supported for ${model} in /v1/chat/completions. Please use /v1/responses instead.`, 'GPT-5 tools+reasoning on chat (snowflake-cli docs/ai-gateway.md)');
   const toolNames = new Set(tools.map((t) => t.name));
   let toolChoice: CompleteCall['toolChoice'];
   if ('tool_choice' in body && body.tool_choice !== null) {

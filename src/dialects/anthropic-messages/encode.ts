@@ -56,7 +56,8 @@ export function parseToolInput(json: string): Json {
 
 export function encodeResponse(msg: FinalMessage, req: ChatRequest, meta: ResponseMeta) {
   const content: Json[] = [];
-  for (const t of msg.thinking) content.push({ type: 'thinking', thinking: t.text, signature: t.signature ?? '' });
+  // An OpenAI reasoning item with no summary text has nothing to show (its encrypted_content is never a signature).
+  for (const t of msg.thinking) if (t.text || t.signature) content.push({ type: 'thinking', thinking: t.text, signature: t.signature ?? '' });
   if (msg.text) content.push({ type: 'text', text: msg.text });
   let outChars = msg.text.length;
   for (const c of msg.toolCalls) {

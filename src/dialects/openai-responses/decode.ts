@@ -33,7 +33,7 @@ function num(v: unknown, param: string, min: number, max: number, integer = fals
 
 /** Input items that carry nothing a Cortex model could use (hosted-tool transcripts, OpenAI-encrypted state). */
 const SKIPPED_ITEM_TYPES = new Set([
-  'reasoning', // handled specially: only our own signed-thinking blob is kept
+  'reasoning', // handled specially: our signed-thinking blob, or an OpenAI item with encrypted_content
   'compaction',
   'compaction_summary',
   'compaction_trigger',
@@ -279,8 +279,26 @@ function decodeInput(input: unknown, b: MessageBuilder, tools: ToolsDecoded): vo
       }
       case 'reasoning': {
         const thinking = unpackThinking(item.encrypted_content);
-        if (thinking) b.push('assistant', [{ type: 'thinking', text: thinking.text, signature: thinking.signature }]);
-        return; // anything else (OpenAI-encrypted reasoning, bare summaries) means nothing to Cortex
+        if (thinking) {
+          b.push('assistant', [{ type: 'thinking', text: thinking.text, signature: thinking.signature }]);
+          return;
+        }
+        // An OpenAI reasoning item (Cortex's, from an earlier turn on the Responses wire): kept whole, so that wire
+        // can send it back. Without encrypted_content it is a reference to stored state, which nothing keeps
+        // (store:false): dropped, as OpenAI itself would refuse it.
+        const enc = item.encrypted_content;
+        if (typeof enc !== 'string' || enc === '') return;
+        const id = optStr(item.id, `${p}.id`); // Codex replays reasoning items without their id
+        const summary: string[] = [];
+        if (item.summary !== undefined && item.summary !== null) {
+          if (!Array.isArray(item.summary)) return void fail(`'${p}.summary' must be an array`, `${p}.summary`);
+          item.summary.forEach((s, j) => {
+            if (!isObj(s)) return void fail(`'${p}.summary[${j}]' must be an object`, `${p}.summary[${j}]`);
+            summary.push(reqStr(s.text, `${p}.summary[${j}].text`));
+          });
+        }
+        b.push('assistant', [{ type: 'thinking', text: summary.join('\n\n'), openai: id ? { id, encryptedContent: enc, summary } : { encryptedContent: enc, summary } }]);
+        return;
       }
       case 'additional_tools':
         decodeTools(item.tools, `${p}.tools`, tools);
@@ -421,6 +439,8 @@ export function decodeResponsesBody(body: unknown, headers: Headers): ChatReques
       const e = EFFORTS[effort];
       if (e) req.reasoning = { effort: e };
     }
+    const summary = (body.reasoning as Json).summary;
+    if (summary === 'auto' || summary === 'concise' || summary === 'detailed') req.reasoning = { ...req.reasoning, summary };
   }
 
   if (body.text !== undefined && body.text !== null) {
@@ -447,7 +467,8 @@ export function decodeResponsesBody(body: unknown, headers: Headers): ChatReques
   if (body.background === true) req.unsupported.push('background');
   // Accepted and ignored: include, store (nothing is stored either way), prompt_cache_key,
   // prompt_cache_retention, metadata, user, client_metadata, parallel_tool_calls, service_tier,
-  // truncation, safety_identifier, stream_options, max_tool_calls, text.verbosity, reasoning.summary.
+  // truncation, safety_identifier, stream_options, max_tool_calls, text.verbosity. include is not needed: reasoning
+  // items always carry the encrypted_content Cortex gave (the Responses wire always asks for it).
 
   const userAgent = headerValue(headers, 'user-agent');
   req.client = userAgent ? { dialect: DIALECT, userAgent } : { dialect: DIALECT };

@@ -1,5 +1,5 @@
 // FinalMessage → a Responses JSON object, and the response/item builders the stream encoder shares.
-import type { ChatRequest, FinalMessage, Usage } from '../../core/types.js';
+import type { ChatRequest, FinalMessage, OpenAIReasoning, Usage } from '../../core/types.js';
 import { randomId } from '../../core/ids.js';
 import type { Json } from '../../core/json.js';
 import type { ResponseMeta } from '../dialect.js';
@@ -67,9 +67,16 @@ export const messageItem = (id: string, text: string, status: Status) => ({
   content: [{ type: 'output_text', text, annotations: [] }],
 });
 
-export function reasoningItem(id: string, text: string, signature: string | undefined) {
-  const item: Json = { id, type: 'reasoning', summary: text ? [{ type: 'summary_text', text }] : [] };
-  if (signature) item.encrypted_content = packThinking(text, signature);
+/**
+ * A reasoning output item. An OpenAI one (from Cortex's Responses API) goes out as Cortex gave it: its id, summary
+ * parts and encrypted_content, so the client's replay reaches Cortex unchanged. A Claude signature travels in our
+ * own prefixed blob instead.
+ */
+export function reasoningItem(id: string, text: string, signature: string | undefined, openai?: OpenAIReasoning) {
+  const summary = openai?.summary ?? (text ? [text] : []);
+  const item: Json = { id: openai?.id ?? id, type: 'reasoning', summary: summary.map((t) => ({ type: 'summary_text', text: t })) };
+  if (openai?.encryptedContent) item.encrypted_content = openai.encryptedContent;
+  else if (signature) item.encrypted_content = packThinking(text, signature);
   return item;
 }
 
@@ -97,7 +104,7 @@ export function encodeResponse(msg: FinalMessage, req: ChatRequest, meta: Respon
   const { status, incompleteReason } = terminalFor(msg.finishReason);
   const custom = customToolNames(req);
   const output: unknown[] = [];
-  for (const t of msg.thinking) output.push(reasoningItem(itemId('rs_'), t.text, t.signature));
+  for (const t of msg.thinking) output.push(reasoningItem(itemId('rs_'), t.text, t.signature, t.openai));
   if (msg.text) output.push(messageItem(itemId('msg_'), msg.text, status));
   for (const c of msg.toolCalls) {
     output.push(

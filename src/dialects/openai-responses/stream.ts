@@ -1,6 +1,6 @@
 // Canonical events → Responses SSE (`event: <type>\ndata: <json>`), one output item live at a time, ending on exactly
 // one of response.completed | response.incomplete | response.failed.
-import type { ChatRequest, FinalMessage, StreamEvent, Usage } from '../../core/types.js';
+import type { ChatRequest, FinalMessage, OpenAIReasoning, StreamEvent, Usage } from '../../core/types.js';
 import { ProxyError } from '../../core/errors.js';
 import type { Json } from '../../core/json.js';
 import type { ResponseMeta, StreamEncoder } from '../dialect.js';
@@ -20,6 +20,10 @@ interface Slot {
   callId?: string;
   name?: string;
   signature?: string;
+  /** OpenAI reasoning item: set at start (id) and completed when the upstream item is done. */
+  openai?: OpenAIReasoning;
+  /** A reasoning summary part has been opened (opened lazily: items without a summary have none). */
+  partOpen?: boolean;
 }
 
 export class ResponsesStreamEncoder implements StreamEncoder {
@@ -82,11 +86,6 @@ export class ResponsesStreamEncoder implements StreamEncoder {
           output_index: s.outputIndex,
           item: { id: s.id, type: 'reasoning', summary: [] },
         });
-        this.emit('response.reasoning_summary_part.added', {
-          ...this.ids(s),
-          summary_index: 0,
-          part: { type: 'summary_text', text: '' },
-        });
         break;
       case 'function':
         this.output.push(null);
@@ -112,6 +111,10 @@ export class ResponsesStreamEncoder implements StreamEncoder {
         this.emit('response.output_text.delta', { ...this.ids(s), content_index: 0, delta: d, logprobs: [] });
         break;
       case 'reasoning':
+        if (!s.partOpen) {
+          s.partOpen = true;
+          this.emit('response.reasoning_summary_part.added', { ...this.ids(s), summary_index: 0, part: { type: 'summary_text', text: '' } });
+        }
         this.emit('response.reasoning_summary_text.delta', { ...this.ids(s), summary_index: 0, delta: d });
         break;
       case 'function':
@@ -134,10 +137,12 @@ export class ResponsesStreamEncoder implements StreamEncoder {
         break;
       }
       case 'reasoning': {
-        const part = { type: 'summary_text', text: s.text };
-        this.emit('response.reasoning_summary_text.done', { ...this.ids(s), summary_index: 0, text: s.text });
-        this.emit('response.reasoning_summary_part.done', { ...this.ids(s), summary_index: 0, part });
-        item = reasoningItem(s.id, s.text, s.signature);
+        if (s.partOpen) {
+          const part = { type: 'summary_text', text: s.text };
+          this.emit('response.reasoning_summary_text.done', { ...this.ids(s), summary_index: 0, text: s.text });
+          this.emit('response.reasoning_summary_part.done', { ...this.ids(s), summary_index: 0, part });
+        }
+        item = reasoningItem(s.id, s.text, s.signature, s.openai && { ...s.openai, id: s.id });
         break;
       }
       case 'function': {
@@ -186,6 +191,29 @@ export class ResponsesStreamEncoder implements StreamEncoder {
   private append(s: Slot, d: string): void {
     s.text += d;
     if (this.live === s && d) this.delta(s, d);
+  }
+
+  /** An OpenAI reasoning item starts (a slot carrying Cortex's id) or is done (sealed with what the client replays). */
+  private reasoningEvent(phase: 'start' | 'done', item: OpenAIReasoning & { id: string }): void {
+    const cur = this.textual;
+    if (phase === 'start') {
+      if (cur) this.endSlot(cur);
+      const s: Slot = { kind: 'reasoning', id: item.id, text: '', ended: false, outputIndex: -1, openai: { id: item.id } };
+      this.textual = s;
+      this.add(s);
+      return;
+    }
+    let s = cur?.kind === 'reasoning' && cur.openai?.id === item.id ? cur : undefined;
+    if (!s) {
+      if (cur) this.endSlot(cur);
+      const text = (item.summary ?? []).join('\n\n');
+      s = { kind: 'reasoning', id: item.id, text: '', ended: false, outputIndex: -1 };
+      this.add(s);
+      if (text) this.append(s, text);
+    }
+    s.openai = { ...item };
+    this.textual = undefined;
+    this.endSlot(s);
   }
 
   private textEvent(kind: 'message' | 'reasoning', text: string, signature?: string): void {
@@ -237,6 +265,9 @@ export class ResponsesStreamEncoder implements StreamEncoder {
         break;
       case 'thinking':
         this.textEvent('reasoning', e.text, e.signature);
+        break;
+      case 'reasoning_item':
+        this.reasoningEvent(e.phase, e.item);
         break;
       case 'tool_call_start': {
         if (this.textual) this.endSlot(this.textual);
