@@ -261,7 +261,7 @@ interface AgentCase {
   /** The tool call the emulator answers the main turn with. */
   tool: (ws: string) => { name: string; input: Record<string, unknown> };
   /** Arguments, extra environment, files (paths relative to HOME) and stdin for one run. */
-  setup: (s: { home: string; ws: string; proxyUrl: string; model: string }) => { args: string[]; env?: Record<string, string>; files?: Record<string, string>; stdin?: string };
+  setup: (s: { home: string; ws: string; proxyUrl: string; model: string; extraConfig?: string }) => { args: string[]; env?: Record<string, string>; files?: Record<string, string>; stdin?: string };
 }
 
 const CASES: AgentCase[] = [
@@ -295,7 +295,7 @@ const CASES: AgentCase[] = [
     conversationHeader: 'session-id',
     // This build offers exec_command {cmd} (no apply_patch); the command runs in Codex's workspace-write sandbox.
     tool: () => ({ name: 'exec_command', input: { cmd: 'printf hi > hello.txt' } }),
-    setup: ({ home, ws, proxyUrl, model }) => ({
+    setup: ({ home, ws, proxyUrl, model, extraConfig }) => ({
       args: ['exec', '--skip-git-repo-check', '-C', ws, PROMPT],
       env: { CODEX_HOME: join(home, '.codex'), CORTEX_PROXY_MASTER_KEY: MASTER },
       files: {
@@ -303,7 +303,7 @@ const CASES: AgentCase[] = [
 model_provider = "cortex"
 approval_policy = "never"
 sandbox_mode = "workspace-write"
-
+${extraConfig ?? ''}
 [model_providers.cortex]
 name = "cortex-proxy"
 base_url = "${proxyUrl}/v1"
@@ -407,11 +407,23 @@ models:
 const tail = (s: string, n = 3000) => (s.length > n ? '…' + s.slice(-n) : s);
 
 /** Registers the test of one agent (by its bin name) on `wire`, with its own emulator, proxy and egress trap. */
-export function agentTest(agent: string, wire: WireName, opts: { model?: string } = {}): void {
+export function agentTest(
+  agent: string,
+  wire: WireName,
+  opts: {
+    model?: string;
+    /** Top-level TOML lines for the agent's config (Codex only), e.g. a reasoning effort. */
+    extraConfig?: string;
+    /** Reasoning the emulator answers the main turn with (summary text of an OpenAI reasoning item). */
+    thinking?: string;
+    /** More assertions on what reached the emulator, after the common ones. */
+    check?: (requests: ReceivedRequest[], why: string) => void;
+  } = {},
+): void {
   // Another model than the harness's Claude (only agents whose setup takes it, e.g. Codex); through the gateway a
   // model that is not Claude goes over its /v1/chat/completions.
   const model = opts.model ?? MODEL;
-  if (opts.model && agent !== 'codex') throw new Error(`agentTest: only the codex case takes another model (${agent})`);
+  if ((opts.model || opts.extraConfig) && agent !== 'codex') throw new Error(`agentTest: only the codex case takes another model or config (${agent})`);
   const expectedPath = wire === 'gateway' && !model.startsWith('claude') ? GATEWAY_CHAT_PATH : WIRE_PATHS[wire];
   const c = CASES.find((x) => x.bin === agent);
   if (!c) throw new Error(`no agent case for ${agent}`);
@@ -456,14 +468,14 @@ export function agentTest(agent: string, wire: WireName, opts: { model?: string 
   test(`${c.name} writes a file through the proxy (${wire} wire${model === MODEL ? '' : `, ${model}`}): tool call, tool result, final answer`, { skip, timeout: TEST_TIMEOUT_MS }, async (t) => {
     if (!served) return t.skip(`the emulator does not serve ${WIRE_PATHS[wire]}`);
     const { root, home, ws, env } = sandbox(c.bin, trap.url);
-    const s = c.setup({ home, ws, proxyUrl: proxy.url, model });
+    const s = c.setup({ home, ws, proxyUrl: proxy.url, model, extraConfig: opts.extraConfig });
     for (const [rel, text] of Object.entries(s.files ?? {})) {
       const p = join(home, rel);
       mkdirSync(join(p, '..'), { recursive: true });
       writeFileSync(p, text, { mode: 0o600 });
     }
     const call = c.tool(ws);
-    emu.script({ when: { tool: call.name, lastUserIncludes: 'hello.txt' }, toolCalls: [call] });
+    emu.script({ when: { tool: call.name, lastUserIncludes: 'hello.txt' }, toolCalls: [call], ...(opts.thinking ? { thinking: opts.thinking } : {}) });
     const mark = proxy.stderr().length;
 
     const r = await runAgent(bin, s.args, { cwd: ws, env: { ...env, ...s.env }, stdin: s.stdin, timeoutMs: AGENT_TIMEOUT_MS });
@@ -500,6 +512,7 @@ export function agentTest(agent: string, wire: WireName, opts: { model?: string 
         assert.match([...ids][0] ?? '', /^[A-Za-z0-9._:-]{8,}$/, `${c.name}'s ${c.conversationHeader} became the conversation id${why}`);
       }
     }
+    opts.check?.(emu.requests, why);
     // Telemetry, update checks and the like stayed off: nothing tried to leave the machine.
     assert.deepEqual(trap.outside, [], `${c.name} tried to reach hosts outside this machine`);
     rmSync(root, { recursive: true, force: true });
