@@ -11,12 +11,11 @@ const ROOT = path.join(import.meta.dirname, '..');
 const SRC = path.join(ROOT, 'src');
 const MAX_LINES = 700;
 /**
- * Files still over MAX_LINES, each with the most lines it may have until its split lands (issue 17: the wire
- * planning module takes the shared rules out of complete.ts; config/ gets reader, discovery and env modes apart).
+ * Files still over MAX_LINES, each with the most lines it may have until its split lands (issue 17: config/ gets
+ * reader, discovery and env modes apart).
  * Remove an entry when its file is split; never add one.
  */
 const KNOWN_LARGE: Record<string, number> = {
-  'src/cortex/complete.ts': 800,
   'src/config/load.ts': 800,
 };
 
@@ -128,6 +127,7 @@ test('every registered wire declares its name, path, probe and auto rule; exactl
     assert.match(w.path, /^\/cortex\//, `${key}: its account path`);
     if (w.gatewayPath !== undefined) assert.match(w.gatewayPath, /^\/v1\//, `${key}: its AI Gateway path`);
     assert.equal(typeof w.probe, 'function', `${key}: doctor's probe`);
+    assert.ok(Number.isInteger(w.maxImages) && w.maxImages > 0, `${key}: the images it takes per request`);
     assert.ok(w.auto === 'otherwise' || typeof w.auto === 'function', `${key}: its auto rule`);
     // The probe encodes, for a model the wire serves, to the path the wire declares (the path the log line names).
     const model = [`claude-sonnet-4-5`, 'openai-gpt-5', 'llama3.1-70b'].find((m) => !w.serves || w.serves.test(deploymentInfo({ cortexModel: m } as never)))!;

@@ -1,6 +1,7 @@
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import { completeWire, PLACEHOLDER_USER_TEXT, EMPTY_TOOL_RESULT_TEXT } from '../src/cortex/complete.js';
+import { completeWire } from '../src/cortex/complete.js';
+import { PLACEHOLDER_USER_TEXT, EMPTY_TOOL_RESULT_TEXT } from '../src/cortex/plan.js';
 import { ProxyError } from '../src/core/errors.js';
 import type { ChatRequest, Message, StreamEvent } from '../src/core/types.js';
 import type { Deployment } from '../src/config/types.js';

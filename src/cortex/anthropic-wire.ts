@@ -12,11 +12,11 @@ import type { Deployment } from '../config/types.js';
 import { oneTokenProbe, type DecoderContext, type Emit, type EncodedRequest, type StreamDecoder, type Wire } from './wire.js';
 import { ProxyError, invalidRequest } from '../core/errors.js';
 import { randomId } from '../core/ids.js';
-import { EMPTY_TOOL_RESULT_TEXT, PLACEHOLDER_USER_TEXT, argumentsObject, cleanToolId, inputSchema } from './complete.js';
 import { anthropicOutputFormat } from './response-format.js';
 import { WireDecoder } from './decoder.js';
 import { snowflakeError, upstreamError } from './snowflake-errors.js';
-import { V1_MAX_COMPLETION_TOKENS, clampTemperature, inBandError, num, planV1, usageFrom } from './v1-common.js';
+import { EMPTY_TOOL_RESULT_TEXT, PLACEHOLDER_USER_TEXT, V1_MAX_COMPLETION_TOKENS, argumentsObject, clampTemperature, cleanToolId, inputSchema, planV1, V1_MAX_IMAGES } from './plan.js';
+import { inBandError, num, usageFrom } from './v1-common.js';
 import { isObj, type Json } from '../core/json.js';
 
 export const ANTHROPIC_PATH = '/cortex/v1/messages';
@@ -431,6 +431,7 @@ export const anthropicWire: Wire = {
   gatewayPath: '/v1/messages',
   serves: { test: (info) => info.family === 'claude', label: 'Claude models' },
   auto: (s) => s.info.family === 'claude',
+  maxImages: V1_MAX_IMAGES,
   probe: oneTokenProbe,
   encodeRequest,
   createStreamDecoder,

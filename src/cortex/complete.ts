@@ -3,7 +3,7 @@
 // strict user/assistant alternation ending on user, tool results grouped into one user turn, named results).
 // Decoding is push-style over the SSE parser and accepts all three chunk generations (§3.2): each text is
 // taken once even though variants B/C repeat it in content / text / content_list.
-import type { ChatRequest, ImagePart, Message, ReasoningEffort, Tool, ToolResultPart, Usage } from '../core/types.js';
+import type { ChatRequest, ImagePart, Message, Tool, ToolResultPart, Usage } from '../core/types.js';
 import type { Deployment } from '../config/types.js';
 import { oneTokenProbe, type DecoderContext, type Emit, type EncodedRequest, type StreamDecoder, type Wire } from './wire.js';
 import { ProxyError, invalidRequest } from '../core/errors.js';
@@ -14,51 +14,28 @@ import { cortexResponseFormat } from './response-format.js';
 import { WireDecoder } from './decoder.js';
 import { scrubSnowflakeText, snowflakeError, upstreamError } from './snowflake-errors.js';
 import { sniffImageType } from './images.js';
+import {
+  EMPTY_TOOL_RESULT_TEXT,
+  PLACEHOLDER_USER_TEXT,
+  argumentsObject,
+  checkImages,
+  checkTools,
+  claudeThinking,
+  cleanToolId,
+  describeModel,
+  effortFromBudget,
+  inputSchema,
+  outputBudget,
+  prefillRefusal,
+  takesReasoningEffort,
+  takesThinking,
+  toolUse,
+} from './plan.js';
 import type { Json } from '../core/json.js';
 
 export const COMPLETE_PATH = '/cortex/inference:complete';
-/** inference:complete accepts at most 5 images per request (Jan-2026 REST docs). */
+/** inference:complete accepts at most 5 images per request (Jan-2026 REST docs; docs/images.md). */
 export const MAX_IMAGES = 5;
-/** Claude thinking budgets per effort (§12.7); `none` asks for no thinking. */
-export const THINKING_BUDGETS: Record<Exclude<ReasoningEffort, 'none'>, number> = { minimal: 1024, low: 1024, medium: 4096, high: 16384 };
-/**
- * Anthropic's smallest thinking budget; the budget must also stay below max_tokens
- * (https://docs.anthropic.com/en/docs/build-with-claude/extended-thinking, docs/cortex-limits.md).
- */
-export const MIN_THINKING_BUDGET = 1024;
-
-/** The Claude thinking budget to send under a max_tokens, or why thinking is dropped. */
-export interface ThinkingPlan {
-  budget?: number;
-  /** Set when the client asked for thinking but it was dropped (for x-cortex-proxy-warning and the log). */
-  warning?: string;
-}
-
-/**
- * Claude extended thinking inside the client's output cap. A client's max_tokens is a cost cap and is never raised:
- * when Anthropic's minimum budget (1,024, and below max_tokens) does not fit under it, thinking is dropped and a
- * warning says so. An effort-derived budget leaves at least half of max_tokens for the answer when it can.
- */
-export function claudeThinking(r: NonNullable<ChatRequest['reasoning']>, maxTokens: number): ThinkingPlan {
-  if (r.budgetTokens === undefined && (r.effort === undefined || r.effort === 'none')) return {};
-  const wanted =
-    r.budgetTokens !== undefined
-      ? Math.floor(r.budgetTokens)
-      : Math.min(THINKING_BUDGETS[r.effort as Exclude<ReasoningEffort, 'none'>], Math.floor(maxTokens / 2));
-  if (maxTokens <= MIN_THINKING_BUDGET) {
-    return {
-      warning:
-        `thinking dropped: max_tokens ${maxTokens} leaves no room for Claude's minimum thinking budget ` +
-        `(${MIN_THINKING_BUDGET} tokens, which must be below max_tokens); the client's output cap was kept`,
-    };
-  }
-  return { budget: Math.min(Math.max(wanted, MIN_THINKING_BUDGET), maxTokens - 1) };
-}
-/** The user turn inserted when a conversation opens with an assistant turn. */
-export const PLACEHOLDER_USER_TEXT = '.';
-/** Tool results must carry at least one content item. */
-export const EMPTY_TOOL_RESULT_TEXT = '(no output)';
-
 const EPHEMERAL = { type: 'ephemeral' } as const;
 
 // ───────────────────────────── request ─────────────────────────────
@@ -77,39 +54,6 @@ interface Turn {
   toolUses: Json[];
   /** user: images or cache markers or tool results force content_list. */
   needsList: boolean;
-}
-
-const VALID_ID = /^[A-Za-z0-9_-]+$/;
-/** Claude only accepts [A-Za-z0-9_-] tool ids; the same mapping is applied to calls and results, so pairs still match. */
-export function cleanToolId(id: string): string {
-  return VALID_ID.test(id) ? id : id.replace(/[^A-Za-z0-9_-]/g, '_');
-}
-
-/**
- * Tool-call arguments (a JSON text) as the object Cortex wants. Empty, unparseable or non-object arguments
- * become {} — Cortex rejects anything but an object, and a history entry must never sink the request.
- */
-export function argumentsObject(json: string): Json {
-  if (!json || json.trim() === '') return {};
-  try {
-    const v: unknown = JSON.parse(json);
-    return v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as Json) : {};
-  } catch {
-    return {};
-  }
-}
-
-/** Tool JSON Schema as Cortex input_schema: `$schema` stripped, `type:"object"` ensured, empty → an empty object schema. */
-export function inputSchema(schema: Record<string, unknown> | undefined): Json {
-  if (!schema || typeof schema !== 'object') return { type: 'object', properties: {} };
-  let s: Json = schema;
-  if ('$schema' in s) {
-    const { $schema: _drop, ...rest } = s;
-    s = rest;
-  }
-  if (Object.keys(s).length === 0) return { type: 'object', properties: {} };
-  if (s.type === undefined) s = { type: 'object', ...s };
-  return s;
 }
 
 function imageItem(p: ImagePart, family: ModelInfo['family']): Json {
@@ -137,20 +81,6 @@ function textItem(text: string, cache?: boolean): Json {
   return cache ? { type: 'text', text, cache_control: EPHEMERAL } : { type: 'text', text };
 }
 
-function effortFromBudget(budget: number): 'low' | 'medium' | 'high' {
-  return budget <= 2048 ? 'low' : budget <= 8192 ? 'medium' : 'high';
-}
-
-/** OpenAI models that take `openai.reasoning` (catalogue flag; gpt-4.1 and the -chat variants do not reason). */
-function takesReasoningEffort(info: ModelInfo): boolean {
-  return info.family === 'openai' && info.reasoning;
-}
-
-/** Claude models with extended thinking (catalogue flag: 3.7 and later). */
-function takesThinking(info: ModelInfo): boolean {
-  return info.family === 'claude' && info.reasoning;
-}
-
 function encodeRequest(req: ChatRequest, deployment: Deployment): EncodedRequest {
   const model = deployment.cortexModel;
   const info = deploymentInfo(deployment);
@@ -159,21 +89,9 @@ function encodeRequest(req: ChatRequest, deployment: Deployment): EncodedRequest
 
   const tools = req.tools ?? [];
   const choice = req.toolChoice;
-  let historyHasTools = false;
-  for (const m of req.messages)
-    for (const p of m.parts)
-      if (p.type === 'tool_call' || p.type === 'tool_result') {
-        historyHasTools = true;
-        break;
-      }
-  const wantsTools = tools.length > 0 && choice?.type !== 'none';
-  if ((wantsTools || historyHasTools) && !info.tools) {
-    throw invalidRequest(
-      `Cortex model "${model}" does not support tool calling (Cortex offers tools on Claude and OpenAI models only). ` +
-        'Use a tool-capable model such as claude-sonnet-4-5, claude-4-sonnet or openai-gpt-4.1 for this client.',
-      wantsTools ? 'tools' : 'messages',
-    );
-  }
+  const who = describeModel(req.model, deployment);
+  checkTools(req, who, info, true);
+  const { historyHasTools } = toolUse(req);
 
   // ── messages ──
   const names = new Map<string, string>(); // tool call id → name, from earlier assistant turns
@@ -193,22 +111,9 @@ function encodeRequest(req: ChatRequest, deployment: Deployment): EncodedRequest
       prev.needsList ||= t.turn.needsList;
     } else turns.push(t.turn);
   }
-  if (images > 0 && !info.vision) {
-    throw invalidRequest(
-      `Cortex model "${model}" does not accept images; use a vision model such as claude-4-sonnet, claude-sonnet-4-5 or openai-gpt-4.1.`,
-      'messages',
-    );
-  }
-  if (images > MAX_IMAGES) {
-    throw invalidRequest(`Cortex accepts at most ${MAX_IMAGES} images per request; this request has ${images}.`, 'messages');
-  }
+  checkImages(images, who, info, { max: MAX_IMAGES, where: 'inference:complete' });
   if (turns.length === 0) throw invalidRequest('the request has no message content to send', 'messages');
-  if (turns[turns.length - 1].role !== 'user') {
-    throw invalidRequest(
-      'the conversation must end with a user message: Cortex cannot continue a trailing assistant message (prefill is not supported)',
-      'messages',
-    );
-  }
+  if (turns[turns.length - 1].role !== 'user') throw prefillRefusal('inference:complete');
 
   const messages: Json[] = [];
   if (req.system && req.system.trim() !== '') messages.push({ role: 'system', content: req.system });
@@ -216,8 +121,7 @@ function encodeRequest(req: ChatRequest, deployment: Deployment): EncodedRequest
   for (const t of turns) messages.push(t.role === 'user' ? finishUser(t) : finishAssistant(t));
 
   // ── limits and sampling ──
-  const cap = Math.min(COMPLETE_MAX_TOKENS, info.maxOutputTokens);
-  const maxTokens = Math.max(1, Math.min(cap, Math.floor(req.maxTokens ?? deployment.maxTokens ?? cap)));
+  const maxTokens = outputBudget(req, deployment, info, COMPLETE_MAX_TOKENS);
   const warnings: string[] = [];
   let temperature = req.temperature ?? deployment.temperature;
   if (temperature !== undefined) temperature = Math.min(1, Math.max(0, temperature));
@@ -741,6 +645,7 @@ export const completeWire: Wire = {
   name: 'complete',
   path: COMPLETE_PATH,
   auto: (s) => s.v1Refused || (s.info.family !== 'claude' && s.info.family !== 'openai' && s.req?.responseFormat?.type === 'json'),
+  maxImages: MAX_IMAGES,
   probe: oneTokenProbe,
   encodeRequest,
   createStreamDecoder,

@@ -14,12 +14,12 @@ import type { Deployment } from '../config/types.js';
 import { oneTokenProbe, type DecoderContext, type Emit, type EncodedRequest, type StreamDecoder, type Wire } from './wire.js';
 import { ProxyError } from '../core/errors.js';
 import { randomId } from '../core/ids.js';
-import { EMPTY_TOOL_RESULT_TEXT, PLACEHOLDER_USER_TEXT, argumentsObject, cleanToolId, inputSchema } from './complete.js';
 import { openaiResponseFormat } from './response-format.js';
 import { WireDecoder } from './decoder.js';
 import { snowflakeError, upstreamError } from './snowflake-errors.js';
-import type { ModelInfo } from './models.js';
-import { V1_MAX_COMPLETION_TOKENS, clampTemperature, inBandError, infoFor, num, planV1, usageFrom } from './v1-common.js';
+import { deploymentInfo, type ModelInfo } from './models.js';
+import { EMPTY_TOOL_RESULT_TEXT, PLACEHOLDER_USER_TEXT, V1_MAX_COMPLETION_TOKENS, argumentsObject, clampTemperature, cleanToolId, inputSchema, planV1, V1_MAX_IMAGES } from './plan.js';
+import { inBandError, num, usageFrom } from './v1-common.js';
 import { isObj, type Json } from '../core/json.js';
 
 export const OPENAI_PATH = '/cortex/v1/chat/completions';
@@ -190,7 +190,7 @@ function pushMerged(messages: Json[], m: Json): void {
 function unsupportedFields(req: ChatRequest, deployment?: Deployment): string[] {
   // stop is honoured by OpenAI models only; Claude and the rest ignore it there (§8.2).
   if (req.stop === undefined || req.stop.length === 0) return [];
-  return deployment && infoFor(deployment).family === 'openai' ? [] : ['stop'];
+  return deployment && deploymentInfo(deployment).family === 'openai' ? [] : ['stop'];
 }
 
 // ───────────────────────────── response ─────────────────────────────
@@ -435,6 +435,7 @@ export const openaiWire: Wire = {
   gatewayPath: '/v1/chat/completions',
   gatewayServes: { test: (info) => info.family !== 'claude', label: 'models other than Claude' },
   auto: 'otherwise',
+  maxImages: V1_MAX_IMAGES,
   probe: oneTokenProbe,
   encodeRequest,
   createStreamDecoder,

@@ -1,10 +1,13 @@
 // Requests the catalogue says cannot succeed are refused before a round trip, with a 400 that names the model
-// and the limit (every wire: called from server/proxy.ts once the deployment is known). What a single wire
-// cannot carry (e.g. more than 5 images on inference:complete) stays with that wire.
+// and the limit (every wire: called from server/proxy.ts once the deployment is known). The refusals and their
+// wording are cortex/plan.ts's, which the wires apply again when they encode; a wire's own image limit is declared
+// on the wire (cortex/wires.ts).
 import type { Deployment, WireName } from '../config/types.js';
 import type { ChatRequest } from '../core/types.js';
 import { ProxyError } from '../core/errors.js';
 import { deploymentInfo, type ModelInfo } from './models.js';
+import { checkImages, checkTools, countImages, describeModel } from './plan.js';
+import { WIRES, endpointOf } from './wires.js';
 
 /**
  * Bytes of prompt per token assumed by the context-window check. Real tokenizers average 3–4.5 bytes per token on
@@ -16,7 +19,7 @@ export const LOWER_BOUND_BYTES_PER_TOKEN = 6;
 /** Throws ProxyError(invalid_request) when the deployment's model cannot serve this chat request. */
 export function preflightChat(chat: ChatRequest, d: Deployment, wire?: WireName): void {
   const info = deploymentInfo(d);
-  const who = describe(chat.model, d);
+  const who = describeModel(chat.model, d);
   if (info.kind === 'embedding') {
     throw new ProxyError(
       'invalid_request',
@@ -24,15 +27,7 @@ export function preflightChat(chat: ChatRequest, d: Deployment, wire?: WireName)
       { param: 'model', code: 'model_not_supported' },
     );
   }
-  const tools = chat.tools ?? [];
-  if (tools.length > 0 && chat.toolChoice?.type !== 'none' && !info.tools) {
-    throw new ProxyError(
-      'invalid_request',
-      `${who} does not support tool calling. Use a tool-capable model such as claude-sonnet-4-5, claude-4-sonnet or openai-gpt-4.1 for this client` +
-        ` (or set model_info.supports_function_calling: true for this model if Cortex now supports it).`,
-      { param: 'tools', code: 'tools_not_supported' },
-    );
-  }
+  checkTools(chat, who, info, false); // tool history on such a model: the wire refuses it, in the same words
   preflightImages(chat, d, wire);
   if (chat.responseFormat && !info.structuredOutput) {
     throw new ProxyError(
@@ -54,37 +49,15 @@ export function preflightChat(chat: ChatRequest, d: Deployment, wire?: WireName)
 }
 
 /**
- * Images per request on each wire. Cortex's v1 endpoints (/v1/chat/completions, /v1/messages) take at most 20
- * images (and 20 MiB of them: cortex/images.ts MAX_IMAGE_REQUEST_BASE64); inference:complete at most 5
- * (reference/cortex-api.md §2.5.5; sources and the conflicts between them: docs/images.md).
- */
-export const WIRE_MAX_IMAGES: Record<WireName, number> = { openai: 20, anthropic: 20, responses: 20, complete: 5 };
-
-/**
- * Vision and image-count checks for one deployment (and wire, when known). Run before any image URL is fetched
- * (server/proxy.ts), so a request with too many images costs no fetch, and again for each candidate.
+ * Vision and image-count checks for one deployment (and wire, when known: its declared maxImages, cortex/wires.ts).
+ * Run before any image URL is fetched (server/proxy.ts), so a request with too many images costs no fetch, and again
+ * for each candidate.
  */
 export function preflightImages(chat: ChatRequest, d: Deployment, wire?: WireName): void {
   const images = countImages(chat);
   if (images === 0) return;
-  const info = deploymentInfo(d);
-  const who = describe(chat.model, d);
-  if (!info.vision) {
-    throw new ProxyError(
-      'invalid_request',
-      `${who} does not accept images; use a vision model such as claude-sonnet-4-5 or openai-gpt-4.1 (or set model_info.supports_vision: true).`,
-      { param: 'messages', code: 'images_not_supported' },
-    );
-  }
-  const max = Math.min(info.maxImages, wire ? WIRE_MAX_IMAGES[wire] : Infinity);
-  if (images > max) {
-    const why = wire && WIRE_MAX_IMAGES[wire] < info.maxImages ? ` on ${wire === 'complete' ? 'inference:complete' : `the ${wire} wire`}` : '';
-    throw new ProxyError(
-      'invalid_request',
-      `${who} accepts at most ${max} images per request${why}; this request has ${images}. Send fewer images (model_info.max_images_per_prompt sets the model's limit).`,
-      { param: 'messages', code: 'too_many_images' },
-    );
-  }
+  const w = wire ? WIRES[wire] : undefined;
+  checkImages(images, describeModel(chat.model, d), deploymentInfo(d), w && { max: w.maxImages, where: endpointOf(w).replace(/^\//, '') });
 }
 
 /** Throws unless the deployment's model is an embedding model. */
@@ -93,27 +66,13 @@ export function preflightEmbedding(modelName: string, d: Deployment): ModelInfo 
   if (info.kind !== 'embedding') {
     throw new ProxyError(
       'invalid_request',
-      `${describe(modelName, d)} is a chat model, not an embedding model. Configure an embedding model such as ` +
+      `${describeModel(modelName, d)} is a chat model, not an embedding model. Configure an embedding model such as ` +
         'snowflake-arctic-embed-m-v1.5 or snowflake-arctic-embed-l-v2.0 (model: snowflake/<id>) and ask for its model_name ' +
         '(or set model_info.mode: embedding for an embedding model cortex-proxy does not know).',
       { param: 'model', code: 'model_not_supported' },
     );
   }
   return info;
-}
-
-function describe(name: string, d: Deployment): string {
-  return name === d.cortexModel ? `model "${name}"` : `model "${name}" (Cortex model ${d.cortexModel})`;
-}
-
-export function countImages(chat: ChatRequest): number {
-  let n = 0;
-  for (const m of chat.messages)
-    for (const p of m.parts) {
-      if (p.type === 'image') n++;
-      else if (p.type === 'tool_result') for (const q of p.parts) if (q.type === 'image') n++;
-    }
-  return n;
 }
 
 /** A count of prompt tokens the real one is very unlikely to be below (see LOWER_BOUND_BYTES_PER_TOKEN). */

@@ -12,11 +12,11 @@ import type { ChatRequest, Message, OpenAIReasoning, Part, Tool, Usage } from '.
 import type { Deployment } from '../config/types.js';
 import { oneTokenProbe, type AutoState, type DecoderContext, type Emit, type EncodedRequest, type StreamDecoder, type Wire } from './wire.js';
 import { ProxyError, invalidRequest } from '../core/errors.js';
-import { PLACEHOLDER_USER_TEXT, cleanToolId, inputSchema } from './complete.js';
 import { openaiResponseFormat } from './response-format.js';
 import { WireDecoder } from './decoder.js';
 import { snowflakeError, upstreamError } from './snowflake-errors.js';
-import { V1_MAX_COMPLETION_TOKENS, clampTemperature, inBandError, num, planV1, usageFrom } from './v1-common.js';
+import { PLACEHOLDER_USER_TEXT, V1_MAX_COMPLETION_TOKENS, clampTemperature, cleanToolId, inputSchema, planV1, V1_MAX_IMAGES } from './plan.js';
+import { inBandError, num, usageFrom } from './v1-common.js';
 import { isObj, type Json } from '../core/json.js';
 
 export const RESPONSES_PATH = '/cortex/v1/responses';
@@ -334,6 +334,7 @@ export const responsesWire: Wire = {
   gatewayPath: '/v1/responses',
   serves: { test: (info) => info.family === 'openai', label: 'OpenAI models' },
   auto: wantsToolsWithReasoning,
+  maxImages: V1_MAX_IMAGES,
   probe: oneTokenProbe,
   encodeRequest,
   createStreamDecoder,

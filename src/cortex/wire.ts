@@ -69,6 +69,8 @@ export interface Wire {
    * hold; exactly one wire says 'otherwise' (taken when no rule holds).
    */
   auto: ((s: AutoState) => boolean) | 'otherwise';
+  /** Images per request this endpoint takes, whatever the model (preflight refuses more; docs/images.md). */
+  maxImages: number;
   /** `cortex-proxy doctor`'s 1-token request for this wire (snowflake/diagnose.ts probeModel). */
   probe(d: Deployment): ChatRequest;
   /** Canonical request → upstream body. Throws ProxyError(invalid_request) for what the model cannot do. */
