@@ -130,3 +130,24 @@ test('result() does not expose internal state', () => {
   assert.equal(b.thinking[0]!.text, 't');
   assert.equal(b.usage.promptTokens, 0);
 });
+
+test('OpenAI reasoning items: each its own segment, sealed with id/summary/encrypted_content; empty unsealed ones dropped', () => {
+  const agg = new Aggregator();
+  const events: StreamEvent[] = [
+    { type: 'reasoning_item', phase: 'start', item: { id: 'rs_1' } },
+    { type: 'thinking', text: 'First.' },
+    { type: 'reasoning_item', phase: 'done', item: { id: 'rs_1', summary: ['First.'], encryptedContent: 'enc1' } },
+    { type: 'thinking', text: 'Claude-style, after a sealed item.' },
+    { type: 'reasoning_item', phase: 'start', item: { id: 'rs_2' } },
+    { type: 'reasoning_item', phase: 'done', item: { id: 'rs_2', summary: [], encryptedContent: 'enc2' } },
+    { type: 'reasoning_item', phase: 'start', item: { id: 'rs_3' } },
+    { type: 'text', text: 'answer' },
+    { type: 'finish', reason: 'stop' },
+  ];
+  for (const e of events) agg.push(e);
+  assert.deepEqual(agg.result().thinking, [
+    { text: 'First.', openai: { id: 'rs_1', summary: ['First.'], encryptedContent: 'enc1' } },
+    { text: 'Claude-style, after a sealed item.' },
+    { text: '', openai: { id: 'rs_2', summary: [], encryptedContent: 'enc2' } },
+  ]);
+});

@@ -52,7 +52,9 @@ function lastBody(path = RESPONSES): Record<string, any> {
 }
 
 const weatherTool = { type: 'function' as const, name: 'get_weather', strict: false, parameters: { type: 'object', properties: { city: { type: 'string' } }, required: ['city'] } };
-const THOUGHT = 'The user wants the weather; I should call get_weather for Paris.';
+const THOUGHT = 'The user wants the weather.\n\nI should call get_weather for Paris.';
+/** How OpenAI splits that summary: one part per paragraph. */
+const PARTS = [{ type: 'summary_text', text: 'The user wants the weather.' }, { type: 'summary_text', text: 'I should call get_weather for Paris.' }];
 
 function turn1Params() {
   return {
@@ -89,7 +91,7 @@ describe('OpenAI reasoning items between turns (Responses wire)', () => {
     assert.match(reasoning.id, /^rs_[0-9a-f]{48}$/, 'the item keeps the id Cortex gave it');
     assert.equal(typeof reasoning.encrypted_content, 'string');
     assert.ok(reasoning.encrypted_content.length > 20);
-    assert.deepEqual(reasoning.summary, [{ type: 'summary_text', text: THOUGHT }]);
+    assert.deepEqual(reasoning.summary, PARTS, 'every summary part, as Cortex gave them');
     assert.ok(r1.output.findIndex((o) => o.type === 'reasoning') < r1.output.findIndex((o) => o.type === 'function_call'), 'reasoning first');
     assert.ok(!r1.output_text.includes(THOUGHT), 'reasoning is not answer text');
 
@@ -101,7 +103,7 @@ describe('OpenAI reasoning items between turns (Responses wire)', () => {
     assert.equal(text, 'Paris: 18°C and sunny.');
     const sent2 = lastBody();
     const back = sent2.input.filter((i: any) => i.type === 'reasoning');
-    assert.deepEqual(back, [{ type: 'reasoning', id: reasoning.id, summary: [{ type: 'summary_text', text: THOUGHT }], encrypted_content: reasoning.encrypted_content }]);
+    assert.deepEqual(back, [{ type: 'reasoning', id: reasoning.id, summary: PARTS, encrypted_content: reasoning.encrypted_content }]);
     const kinds = sent2.input.map((i: any) => i.type);
     assert.deepEqual(kinds, ['message', 'reasoning', 'function_call', 'function_call_output'], 'the reasoning item stays before its function call');
     assert.equal(upstream()[0].outcome, 'ok');
@@ -132,6 +134,7 @@ describe('OpenAI reasoning items between turns (Responses wire)', () => {
     assert.ok(seen.every((i) => i >= 0));
     const fromFinal = final.output.find((o) => o.type === 'reasoning') as any;
     assert.equal(fromFinal.encrypted_content, done.encrypted_content);
+    assert.deepEqual(done.summary, PARTS, 'the done item keeps the summary parts');
 
     emu.reset();
     emu.script({ text: 'Sunny.' });

@@ -189,6 +189,10 @@ class ResponsesDecoder extends WireDecoder {
           this.emit({ type: 'text', text: ev.delta });
         }
         return;
+      case 'response.reasoning_summary_part.added':
+        // Summary parts after the first are paragraphs of one thinking text (the item, when done, keeps the parts).
+        if (typeof ev.summary_index === 'number' && ev.summary_index > 0) this.emit({ type: 'thinking', text: '\n\n' });
+        return;
       case 'response.reasoning_summary_text.delta':
       case 'response.reasoning_text.delta':
         if (typeof ev.delta === 'string' && ev.delta !== '') {

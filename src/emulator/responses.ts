@@ -220,7 +220,9 @@ export function validateResponses(body: unknown, ctx: ValidationContext): Comple
 function reasoningItem(plan: ReplyPlan, call: CompleteCall): Record<string, unknown> | undefined {
   const a = asks.get(call);
   if (!a?.id) return undefined;
-  const item: Record<string, unknown> = { type: 'reasoning', id: a.id, summary: a.summary && plan.thinking ? [{ type: 'summary_text', text: plan.thinking }] : [] };
+  // A scripted thinking text with blank lines becomes several summary parts, as OpenAI's summaries come.
+  const parts = a.summary && plan.thinking ? plan.thinking.split('\n\n').filter((t) => t !== '') : [];
+  const item: Record<string, unknown> = { type: 'reasoning', id: a.id, summary: parts.map((text) => ({ type: 'summary_text', text })) };
   if (a.encrypted) item.encrypted_content = sealReasoning(a.id, call.model);
   return item;
 }
