@@ -202,3 +202,33 @@ test('no source file outside the wire registry lists wire names itself', () => {
   }
   assert.deepEqual(found, [], 'read the wire names from src/cortex/wires.ts (WIRE_NAMES, CORTEX_API_VALUES, isWireName)');
 });
+
+test('a refusal has one wording: preflight and every wire that serves the model say the same (cortex/plan.ts)', async () => {
+  const { WIRES } = await import('../src/cortex/wires.js');
+  const { preflightChat } = await import('../src/cortex/preflight.js');
+  const { deploymentInfo } = await import('../src/cortex/models.js');
+  const model = 'llama3.1-70b'; // no tools, no images
+  const d = { modelName: 'm', cortexModel: model, wire: 'auto', apiBase: 'https://acme.snowflakecomputing.com/api/v2', auth: { type: 'pat', token: 'x' } } as never;
+  const PNG = 'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==';
+  const requests = {
+    tools: { tools: [{ name: 't', jsonSchema: {} }], messages: [{ role: 'user', parts: [{ type: 'text', text: 'x' }] }] },
+    images: { messages: [{ role: 'user', parts: [{ type: 'image', mediaType: 'image/png', base64: PNG }, { type: 'text', text: 'x' }] }] },
+  };
+  const message = (f: () => unknown) => {
+    try {
+      f();
+    } catch (e) {
+      return (e as Error).message;
+    }
+    return 'no refusal';
+  };
+  for (const [what, extra] of Object.entries(requests)) {
+    const chat = { model: 'm', stream: false, includeUsage: false, unsupported: [], ...extra } as never;
+    const said = message(() => preflightChat(chat, d));
+    assert.notEqual(said, 'no refusal', `preflight refuses ${what} on ${model}`);
+    for (const w of Object.values(WIRES)) {
+      if (w.serves && !w.serves.test(deploymentInfo(d))) continue;
+      assert.equal(message(() => w.encodeRequest(chat, d)), said, `${w.name} refuses ${what} as preflight does`);
+    }
+  }
+});

@@ -11,6 +11,7 @@ import type { Deployment, WireName } from './types.js';
 import type { RoutingReader } from './routing.js';
 import { deploymentInfo } from '../cortex/models.js';
 import { isPattern } from '../cortex/wildcards.js';
+import { WIRES, endpointOf } from '../cortex/wires.js';
 
 export const PROVIDER_WIRES: Record<string, WireName | undefined> = { openai: 'openai', anthropic: 'anthropic' };
 
@@ -27,12 +28,13 @@ export function checkProviderBase(ctx: RoutingReader, model: string, wire: WireN
   }
   // The Cortex AI Gateway endpoint counts too (cortex/gateway.ts): LiteLLM's openai/ route takes <gateway>/v1, its anthropic/ route <gateway>.
   if (!/\/api\/v2\/cortex(\/v1(\/chat\/completions|\/messages)?)?$/.test(path) && !/\/api\/v2\/aigateways\/[A-Za-z_][A-Za-z0-9_$]*(\/v1(\/chat\/completions|\/messages)?)?$/i.test(path))
-    ctx.fail(node, `${model.slice(0, model.indexOf('/'))}/ models are served only through Cortex's ${wire === 'openai' ? '/v1/chat/completions' : '/v1/messages'} endpoint, and this api_base is not a Cortex v1 URL`, PROVIDER_HINT);
+    ctx.fail(node, `${model.slice(0, model.indexOf('/'))}/ models are served only through Cortex's ${endpointOf(WIRES[wire])} endpoint, and this api_base is not a Cortex v1 URL`, PROVIDER_HINT);
 }
 
-/** The wire an api_base or provider prefix names, checked against the model (Cortex's /v1/messages serves Claude only). */
+/** The wire an api_base or provider prefix names, checked against the models it serves (cortex/wires.ts: /v1/messages serves Claude only). */
 export function endpointWire(ctx: RoutingReader, wire: WireName, d: Deployment, node: unknown, name: string): WireName {
-  if (wire === 'anthropic' && !isPattern(d.cortexModel) && deploymentInfo(d).family !== 'claude')
-    ctx.fail(node, `${name}: Cortex's /v1/messages serves Claude models only, and '${d.cortexModel}' is not one`, 'use model: openai/<id> with api_base …/api/v2/cortex/v1, or snowflake/<id>');
+  const serves = WIRES[wire].serves;
+  if (serves && !isPattern(d.cortexModel) && !serves.test(deploymentInfo(d)))
+    ctx.fail(node, `${name}: Cortex's ${endpointOf(WIRES[wire])} serves ${serves.label} only, and '${d.cortexModel}' is not one`, 'use model: openai/<id> with api_base …/api/v2/cortex/v1, or snowflake/<id>');
   return wire;
 }

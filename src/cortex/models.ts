@@ -15,7 +15,7 @@ export const COMPLETE_MAX_TOKENS = 16_384;
 const K = 1000;
 /**
  * Images per request for vision models: 20 on Cortex's v1 endpoints, for Claude and OpenAI models alike
- * (docs/images.md); inference:complete takes at most 5 whatever the model (cortex/preflight.ts WIRE_MAX_IMAGES).
+ * (docs/images.md); inference:complete takes at most 5 whatever the model (each wire's maxImages, cortex/wires.ts).
  */
 const CLAUDE_IMAGES = 20;
 const OPENAI_IMAGES = 20;
