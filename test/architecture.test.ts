@@ -169,6 +169,12 @@ test('cortex_api accepts exactly auto and the registry\'s wire names, and its er
   }
 });
 
+test('docs/upstream.md documents every cortex_api value the registry accepts', async () => {
+  const { CORTEX_API_VALUES } = await import('../src/cortex/wires.js');
+  const doc = fs.readFileSync(path.join(ROOT, 'docs/upstream.md'), 'utf8');
+  for (const api of CORTEX_API_VALUES) assert.match(doc, new RegExp(`^\\| \`${api}\`( \\(default\\))? \\|`, 'm'), `a row for cortex_api: ${api}`);
+});
+
 test('router and doctor pick wires with the one auto rule (model_info.base_model included)', async () => {
   const { WIRE_NAMES, wiresFor } = await import('../src/cortex/wires.js');
   const { Router } = await import('../src/cortex/router.js');

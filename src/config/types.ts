@@ -8,7 +8,6 @@ import type { KeyObject } from 'node:crypto';
  * cortex/<wire>.ts adds its own name here (`declare module '../config/types.js' { interface WireNames { … } }`), and
  * cortex/wires.ts lists every wire once. Declared here, not there, so this file imports no wire.
  */
-// eslint-disable-next-line @typescript-eslint/no-empty-object-type
 export interface WireNames {}
 /** Which Cortex chat endpoint a deployment uses: a key of WireNames (the registry in cortex/wires.ts). */
 export type WireName = keyof WireNames & string;

@@ -129,7 +129,7 @@ function encodeRequest(req: ChatRequest, deployment: Deployment): EncodedRequest
 // ───────────────────────────── graceful degradation ─────────────────────────────
 // The Responses API's field reference is not public. When Cortex answers 400 naming one of the optional fields this
 // wire sends, the request is sent again once without it and the field is left out for that endpoint from then on
-// (server/proxy.ts calls learnRefusedField). Only fields whose absence keeps the request's meaning are dropped; each
+// (server/proxy.ts calls it as the wire's dropRefusedField). Only fields whose absence keeps the request's meaning are dropped; each
 // is learned once, so a request is retried at most DROPPABLE.length times.
 const DROPPABLE = ['store', 'include', 'reasoning.summary', 'parallel_tool_calls', 'truncation', 'prompt_cache_key', 'temperature', 'top_p', 'reasoning'] as const;
 const REFUSAL_WORDS = /unknown|unsupported|not supported|not allowed|unrecognized|not permitted|extra (?:field|input)|invalid (?:field|parameter)/i;
@@ -340,6 +340,7 @@ export const responsesWire: Wire = {
   auto: wantsToolsWithReasoning,
   maxImages: V1_MAX_IMAGES,
   probe: oneTokenProbe,
+  dropRefusedField: learnRefusedField,
   encodeRequest,
   createStreamDecoder,
   decodeJson,

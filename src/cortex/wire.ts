@@ -5,6 +5,7 @@
 import type { ChatRequest, StreamEvent } from '../core/types.js';
 import type { Deployment, WireName } from '../config/types.js';
 import type { ModelInfo } from './model-types.js';
+import type { ProxyError } from '../core/errors.js';
 
 export type Emit = (event: StreamEvent) => void;
 
@@ -71,6 +72,11 @@ export interface Wire {
   auto: ((s: AutoState) => boolean) | 'otherwise';
   /** Images per request this endpoint takes, whatever the model (preflight refuses more; docs/images.md). */
   maxImages: number;
+  /**
+   * Optional: a 400 this wire can answer by sending the request again without an optional field (the field, learned
+   * for the deployment's endpoint from then on), or undefined: server/proxy.ts retries the same deployment once more.
+   */
+  dropRefusedField?(d: Deployment, err: ProxyError): string | undefined;
   /** `cortex-proxy doctor`'s 1-token request for this wire (snowflake/diagnose.ts probeModel). */
   probe(d: Deployment): ChatRequest;
   /** Canonical request → upstream body. Throws ProxyError(invalid_request) for what the model cannot do. */

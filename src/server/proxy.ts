@@ -9,7 +9,6 @@ import { nowSeconds, randomId } from '../core/ids.js';
 import { Aggregator } from '../core/aggregate.js';
 import type { Dialect, ResponseMeta } from '../dialects/dialect.js';
 import type { EncodedRequest, Wire } from '../cortex/wire.js';
-import { learnRefusedField } from '../cortex/responses-wire.js';
 import { WIRES, endpointOf } from '../cortex/wires.js';
 import { resolveImages } from '../cortex/images.js';
 import { overLimit } from '../cortex/deployment-limits.js';
@@ -114,7 +113,7 @@ export async function proxyChat(
         return;
       } catch (err) {
         if (!(err instanceof ProxyError) || res.headersSent || abort.signal.aborted) throw err;
-        const dropped = wireName === 'responses' ? learnRefusedField(deployment, err) : undefined; // cortex/responses-wire.ts
+        const dropped = wire.dropRefusedField?.(deployment, err); // e.g. the Responses wire's optional fields
         if (dropped) {
           ctx.log.warn(`${c.modelName} (${deployment.cortexModel}): Cortex refused '${dropped}' on the Responses API; sent again without it, and left out from now on`);
           i--; // the same deployment again, without the field
