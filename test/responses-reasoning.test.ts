@@ -8,6 +8,7 @@
 import { after, before, beforeEach, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import OpenAI from 'openai';
+import Anthropic from '@anthropic-ai/sdk';
 import { startEmulator, type Emulator } from '../src/emulator/index.js';
 import { cleanEnv, startProxy, tempDir, writeFiles, type RunningProxy } from './helpers.js';
 
@@ -19,6 +20,7 @@ const CHAT = '/api/v2/cortex/v1/chat/completions';
 let emu: Emulator;
 let proxy: RunningProxy;
 let openai: OpenAI;
+let anthropic: Anthropic;
 
 const model = (name: string, id: string, base: string, extra = '') =>
   `  - model_name: ${name}\n    litellm_params:\n      model: snowflake/${id}\n      api_base: ${base}\n      api_key: os.environ/SNOWFLAKE_PAT\n${extra}`;
@@ -37,6 +39,7 @@ before(async () => {
   });
   proxy = await startProxy([], { cwd: dir, env: cleanEnv({ SNOWFLAKE_PAT: PAT, LITELLM_MASTER_KEY: MASTER }) });
   openai = new OpenAI({ baseURL: `${proxy.url}/v1`, apiKey: MASTER, maxRetries: 0 });
+  anthropic = new Anthropic({ baseURL: proxy.url, apiKey: MASTER, maxRetries: 0 });
 });
 after(async () => {
   await proxy?.stop();
@@ -233,6 +236,62 @@ describe('other dialects and wires keep reasoning items in their place', () => {
     for await (const c of r2) text += c.choices[0]?.delta?.content ?? '';
     assert.equal(text, 'Paris: 18°C.');
     assert.equal(lastBody().input.some((i: any) => i.type === 'reasoning'), false);
+  });
+
+  test('an Anthropic client on GPT-5 (Claude Code style) carries the reasoning item in its thinking block back, JSON and streamed; never to Claude', async () => {
+    const tools = [{ name: 'get_weather', input_schema: weatherTool.parameters as any }];
+    const ask = { model: 'gpt5', max_tokens: 8000, thinking: { type: 'enabled' as const, budget_tokens: 2048 }, tools };
+    emu.script({ thinking: THOUGHT, toolCalls: [{ name: 'get_weather', input: { city: 'Paris' } }] });
+    const m1 = await anthropic.messages.create({ ...ask, messages: [{ role: 'user', content: 'Weather in Paris?' }] });
+    const enc = (lastBody().include ?? []).includes('reasoning.encrypted_content');
+    assert.ok(enc, 'asked for the encrypted reasoning');
+    const thinking = m1.content.find((b) => b.type === 'thinking') as any;
+    assert.ok(thinking, JSON.stringify(m1.content));
+    assert.match(thinking.signature, /^cortex-proxy\.openai-reasoning\.v1:/, 'our own blob, never passed off as an Anthropic signature');
+    const use = m1.content.find((b) => b.type === 'tool_use') as any;
+    const turn2 = (model: string) => ({
+      ...ask,
+      model,
+      messages: [
+        { role: 'user' as const, content: 'Weather in Paris?' },
+        { role: 'assistant' as const, content: m1.content as any },
+        { role: 'user' as const, content: [{ type: 'tool_result' as const, tool_use_id: use.id, content: '18°C' }] },
+      ],
+    });
+    const issued = JSON.parse(Buffer.from(thinking.signature.split(':')[1], 'base64').toString()).e as string;
+    emu.reset();
+    emu.script({ text: 'Paris: 18°C.' });
+    const stream = anthropic.messages.stream(turn2('gpt5'));
+    const m2 = await stream.finalMessage();
+    assert.equal((m2.content.find((b) => b.type === 'text') as any).text, 'Paris: 18°C.');
+    const back = lastBody().input.filter((i: any) => i.type === 'reasoning');
+    assert.equal(back.length, 1);
+    assert.equal(back[0].encrypted_content, issued, 'the identical encrypted_content reached Cortex');
+
+    // A corrupted blob is neither a reasoning item nor a signature: left out, and the turn still works.
+    emu.reset();
+    emu.script({ text: 'still fine' });
+    const broken = turn2('gpt5');
+    broken.messages[1] = { role: 'assistant', content: m1.content.map((b: any) => (b.type === 'thinking' ? { ...b, signature: 'cortex-proxy.openai-reasoning.v1:not-base64-json' } : b)) };
+    await anthropic.messages.create(broken);
+    assert.equal(lastBody().input.some((i: any) => i.type === 'reasoning'), false);
+
+    // Streamed turn 1: the block is sealed with a signature_delta carrying the blob.
+    emu.reset();
+    emu.script({ thinking: THOUGHT, toolCalls: [{ name: 'get_weather', input: { city: 'Paris' } }] });
+    const s1 = await anthropic.messages.stream({ ...ask, messages: [{ role: 'user', content: 'Weather in Paris?' }] }).finalMessage();
+    const streamed = s1.content.find((b) => b.type === 'thinking') as any;
+    assert.match(streamed.signature, /^cortex-proxy\.openai-reasoning\.v1:/);
+
+    // The same replay to a Claude model: no thinking block, no signature, no OpenAI content.
+    emu.reset();
+    emu.script({ text: 'Claude here.' });
+    await anthropic.messages.create(turn2('claude'));
+    const [req] = upstream();
+    assert.equal(req.outcome, 'ok', JSON.stringify(req.error));
+    const sent = JSON.stringify(req.body);
+    assert.ok(!sent.includes('openai-reasoning') && !sent.includes(issued.slice(0, 24)), 'nothing of the OpenAI item reaches Claude');
+    assert.ok(!/"signature"/.test(sent));
   });
 
   test('an OpenAI reasoning item sent to a Claude model is dropped, never a thinking block with a bogus signature', async () => {

@@ -4,6 +4,7 @@ import type { ChatRequest, ImagePart, Message, Part, ReasoningEffort, TextPart, 
 import { ProxyError, invalidRequest } from '../../core/errors.js';
 import { estimateInputTokens } from '../../core/tokens.js';
 import { isObj, type Json, type Headers } from '../../core/json.js';
+import { isPackedReasoning, unpackReasoning } from './reasoning-signature.js';
 
 const isNonEmptyString = (v: unknown): v is string => typeof v === 'string' && v.length > 0;
 
@@ -192,6 +193,14 @@ function decodeBlocks(role: 'user' | 'assistant', content: unknown[], path: stri
         if (role !== 'assistant') return; // meaningless outside assistant turns
         if (typeof b.thinking !== 'string') throw invalidRequest(`${p}.thinking: must be a string`, `${p}.thinking`);
         const sig = typeof b.signature === 'string' && b.signature ? b.signature : undefined;
+        if (sig && isPackedReasoning(sig)) {
+          // An OpenAI reasoning item we handed out (reasoning-signature.ts): back to ThinkingPart.openai, never a
+          // signature; a corrupted blob leaves unsigned thinking, which no wire replays.
+          const openai = unpackReasoning(sig);
+          if (openai) parts.push({ type: 'thinking', text: b.thinking, openai });
+          else if (b.thinking) parts.push({ type: 'thinking', text: b.thinking });
+          return;
+        }
         if (!b.thinking && !sig) return;
         parts.push(sig ? { type: 'thinking', text: b.thinking, signature: sig } : { type: 'thinking', text: b.thinking });
         return;

@@ -4,6 +4,7 @@ import { randomId } from '../../core/ids.js';
 import { BYTES_PER_TOKEN, estimateInputTokens } from '../../core/tokens.js';
 import type { ResponseMeta } from '../dialect.js';
 import { isObj, type Json } from '../../core/json.js';
+import { packReasoning } from './reasoning-signature.js';
 
 export type StopReason = 'end_turn' | 'max_tokens' | 'tool_use' | 'refusal';
 
@@ -56,8 +57,12 @@ export function parseToolInput(json: string): Json {
 
 export function encodeResponse(msg: FinalMessage, req: ChatRequest, meta: ResponseMeta) {
   const content: Json[] = [];
-  // An OpenAI reasoning item with no summary text has nothing to show (its encrypted_content is never a signature).
-  for (const t of msg.thinking) if (t.text || t.signature) content.push({ type: 'thinking', thinking: t.text, signature: t.signature ?? '' });
+  // An OpenAI reasoning item travels in our own signature blob (reasoning-signature.ts), so the client's replay
+  // restores it; one without encrypted_content and without text carries nothing.
+  for (const t of msg.thinking) {
+    if (t.openai?.encryptedContent) content.push({ type: 'thinking', thinking: t.text, signature: packReasoning(t.openai) });
+    else if (t.text || t.signature) content.push({ type: 'thinking', thinking: t.text, signature: t.signature ?? '' });
+  }
   if (msg.text) content.push({ type: 'text', text: msg.text });
   let outChars = msg.text.length;
   for (const c of msg.toolCalls) {

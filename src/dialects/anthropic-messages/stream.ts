@@ -7,6 +7,7 @@ import type { ResponseMeta, StreamEncoder } from '../dialect.js';
 import type { Json } from '../../core/json.js';
 import { anthropicUsage, cacheCreation, stopReason, type AnthropicUsage } from './encode.js';
 import { encodeErrorBody } from './errors.js';
+import { packReasoning } from './reasoning-signature.js';
 
 const frame = (type: string, data: unknown) => `event: ${type}\ndata: ${JSON.stringify(data)}\n\n`;
 
@@ -112,6 +113,17 @@ export class AnthropicStreamEncoder implements StreamEncoder {
           out += this.delta({ type: 'signature_delta', signature: e.signature });
         }
         return out;
+      }
+      case 'reasoning_item': {
+        // An OpenAI reasoning item: its own thinking block, sealed with our signature blob when Cortex gave
+        // encrypted_content (reasoning-signature.ts), so Claude Code's replay carries it back.
+        if (e.phase === 'start') return this.open?.kind === 'thinking' ? this.closeOpen() : '';
+        if (!e.item.encryptedContent) return '';
+        let out = this.ensureStarted();
+        if (this.open?.kind !== 'thinking' || this.open.signed)
+          out += this.startBlock({ kind: 'thinking', signed: false }, { type: 'thinking', thinking: '', signature: '' });
+        (this.open as { signed: boolean }).signed = true;
+        return out + this.delta({ type: 'signature_delta', signature: packReasoning(e.item) });
       }
       case 'tool_call_start': {
         if (this.toolsSeen.has(e.index)) return ''; // repeated start for the same call: keep the first
