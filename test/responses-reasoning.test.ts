@@ -326,3 +326,15 @@ describe('other dialects and wires keep reasoning items in their place', () => {
     assert.equal(ok.choices[0].message.content, 'no reasoning, fine');
   });
 });
+
+describe('graceful degradation (last: the proxy remembers a refused field for the rest of this file)', () => {
+  test('a 400 naming reasoning.summary: sent again once without the summary, the effort and include kept', async () => {
+    emu.inject({ status: 400, message: 'unknown field "reasoning.summary"' });
+    emu.script({ text: 'no summary, still reasoning' });
+    const r = await openai.responses.create({ ...turn1Params(), tools: undefined });
+    assert.equal(r.output_text, 'no summary, still reasoning');
+    const bodies = upstream().map((q) => q.body as Record<string, any>);
+    assert.deepEqual(bodies.map((b) => b.reasoning), [{ effort: 'low', summary: 'auto' }, { effort: 'low' }]);
+    assert.deepEqual(bodies[1].include, ['reasoning.encrypted_content']);
+  });
+});
