@@ -143,7 +143,9 @@ describe('cortex_api: responses', () => {
 
   test('cortex_api auto: tools with reasoning on GPT-5 go over /v1/responses; without reasoning over chat; a 404 there is remembered', async () => {
     const ask = (reasoning: boolean) =>
-      openai.chat.completions.create({ model: 'gpt5-auto', tools: [weather], messages: [{ role: 'user', content: 'weather?' }], ...(reasoning ? { reasoning_effort: 'low' as const } : {}) });
+      openai.chat.completions
+        .create({ model: 'gpt5-auto', tools: [weather], messages: [{ role: 'user', content: 'weather?' }], ...(reasoning ? { reasoning_effort: 'low' as const } : {}) })
+        .withResponse();
     await ask(true);
     assert.equal(only().reasoning.effort, 'low');
     emu.reset();
@@ -152,16 +154,21 @@ describe('cortex_api: responses', () => {
     emu.reset();
     emu.inject({ status: 404, message: 'Not found' });
     // Without /v1/responses, chat completions is all there is, and Cortex refuses GPT-5 tools with reasoning there:
-    // the client gets that refusal as a clear 400, and the same request without reasoning still works.
-    const refused = /Function tools with reasoning_effort are not supported for openai-gpt-5/;
-    await assert.rejects(ask(true), (e: any) => e.status === 400 && refused.test(e.message));
-    assert.deepEqual(calls().map((q) => `${q.path} ${q.status}`), [`${PATH} 404`, '/api/v2/cortex/v1/chat/completions 400']);
+    // auto turns reasoning off (as Snowflake's launcher does for OpenCode) and says so, so the agent keeps working.
+    const dropped = /reasoning_effort low sent as none: .*refuses function tools with reasoning/;
+    const first = await ask(true);
+    assert.match(first.response.headers.get('x-cortex-proxy-warning') ?? '', dropped);
+    assert.ok(first.data.choices[0].message, 'answered');
+    assert.deepEqual(calls().map((q) => `${q.path} ${q.status}`), [`${PATH} 404`, '/api/v2/cortex/v1/chat/completions 200']);
+    assert.equal((calls()[1].body as Record<string, unknown>).reasoning_effort, 'none');
     await proxy.waitForLog('answered 404 on /v1/responses: cortex_api auto uses /v1/chat/completions');
     emu.reset();
-    await assert.rejects(ask(true), (e: any) => e.status === 400 && refused.test(e.message));
-    assert.deepEqual(calls().map((q) => q.path), ['/api/v2/cortex/v1/chat/completions']);
+    const again = await ask(true);
+    assert.match(again.response.headers.get('x-cortex-proxy-warning') ?? '', dropped);
+    assert.deepEqual(calls().map((q) => q.path), ['/api/v2/cortex/v1/chat/completions'], 'remembered: no second try of /v1/responses');
     emu.reset();
-    await ask(false);
+    const plain = await ask(false);
+    assert.equal(plain.response.headers.get('x-cortex-proxy-warning'), null);
     only('/api/v2/cortex/v1/chat/completions');
   });
 

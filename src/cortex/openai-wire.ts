@@ -77,6 +77,16 @@ function encodeRequest(req: ChatRequest, deployment: Deployment): EncodedRequest
     }
   }
   if (req.responseFormat?.type === 'json') body.response_format = openaiResponseFormat(req.responseFormat, info);
+  if (deployment.wire === 'auto' && body.tools && info.family === 'openai' && info.reasoning && plan.effort && plan.effort !== 'none') {
+    // GPT-5 models refuse function tools with reasoning on here; auto sends such requests over /v1/responses and
+    // lands here only where that endpoint is missing (refused by the account, or the AI Gateway). A request that
+    // works beats an agent stopped on every turn: reasoning off, as Snowflake's own launcher does for OpenCode
+    // (snowflake-cli docs/ai-gateway.md), and said in x-cortex-proxy-warning. A forced cortex_api: openai keeps it.
+    body.reasoning_effort = 'none';
+    plan.warnings.push(
+      `reasoning_effort ${plan.effort} sent as none: Cortex's /v1/chat/completions refuses function tools with reasoning on ${deployment.cortexModel}, and /v1/responses is not available for this deployment`,
+    );
+  }
 
   body.stream = true;
   body.stream_options = { include_usage: true };
