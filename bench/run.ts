@@ -239,7 +239,14 @@ async function main(): Promise<number> {
   }
 
   // cortex-proxy: one process, one deployment per wire of src/cortex/wires.ts WIRES (read now, so new wires join).
-  const wires = await wireNames();
+  // A wire that does not serve the bench's model (responses: OpenAI models only) has no like-for-like floor here:
+  // noted as skipped rather than measured against another model's answer.
+  const served = await wiresServing(MODEL);
+  const wires = (await wireNames()).filter((w) => {
+    if (served.has(w)) return true;
+    notes.push(`cortex-proxy (${w}): skipped (this wire does not serve ${MODEL}, the bench's model; it needs its own floor)`);
+    return false;
+  });
   const config = cortexProxyConfig(tmp, `${up.url}/api/v2`, MODEL, wires);
   const cpPort = await freePort();
   const FLOORS: Record<string, string> = { complete: 'direct', openai: 'direct-v1chat', anthropic: 'direct-v1messages' };
@@ -462,6 +469,14 @@ function quickVerdict(results: ContenderResult[]): number {
   for (const f of fails) log(`FAIL ${f}`);
   log(fails.length ? `bench --quick: ${fails.length} gross regression(s)` : 'bench --quick: no gross regression');
   return fails.length ? 1 : 0;
+}
+
+/** The wires of the registry whose `serves` rule admits the model (every wire without one). */
+async function wiresServing(model: string): Promise<Set<string>> {
+  const { WIRES } = await import('../src/cortex/wires.js');
+  const { modelInfo } = await import('../src/cortex/models.js');
+  const info = modelInfo(model);
+  return new Set(Object.values(WIRES).filter((w) => !w.serves || w.serves.test(info)).map((w) => w.name));
 }
 
 /** The keys of WIRES in src/cortex/wires.ts (the wire registry), read from its text (no need to load the server here). */
