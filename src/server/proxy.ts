@@ -26,9 +26,6 @@ import { userAgentFamily } from '../usage/record.js';
 import { gatewayTarget } from '../cortex/gateway.js';
 import type { AppContext, Exchange } from './context.js';
 
-/** @deprecated The app context is `AppContext` (server/context.ts); this alias goes once no branch still uses it. */
-export type ProxyContext = AppContext;
-export type { Admission, Exchange } from './context.js';
 
 export async function proxyChat(
   ctx: AppContext,
