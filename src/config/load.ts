@@ -17,7 +17,6 @@
 
 import fs from 'node:fs';
 import path from 'node:path';
-import { parseEnv } from 'node:util';
 import { isMap, isScalar, isSeq } from 'yaml';
 import type { Node } from 'yaml';
 import { DEFAULT_SETTINGS } from './types.js';
@@ -32,24 +31,25 @@ import { checkWildcard } from './litellm-routing.js';
 import { CORTEX_API_VALUES, WIRES } from '../cortex/wires.js';
 import { PROVIDER_HINT, PROVIDER_WIRES, checkProviderBase, endpointWire } from './api-base-forms.js';
 import { applyIncludes } from './include.js';
-import { expandDotEnv } from './dotenv.js';
+import { displayPath, findConfigFile, isFile, loadDotEnv } from './discovery.js';
+import { demoConfig, envAccountVar, envMasterKey, fromEnvironment } from './env-modes.js';
 import { applyCredential, parseCredentialList } from './credentials.js';
 import { DEPLOYMENT_PARAM_KEYS, readDeploymentParams } from './deployment-params.js';
 import { isPattern } from '../cortex/wildcards.js';
 import { deploymentInfo } from '../cortex/models.js';
-import { AccountError, accountToApiBase, normaliseApiBase } from './account.js';
-import { AUTH_PARAM_KEYS, NO_PARAMS, authKeyInfo, envCredentialVar, resolveAuth, type ParamSource } from './auth-config.js';
-import { SPCS_TOKEN_PATH } from '../snowflake/auth.js';
-import { PLATFORM_CONFIG_NAMES, platformConfigDir } from './paths.js';
+import { accountToApiBase, normaliseApiBase } from './account.js';
+import { AUTH_PARAM_KEYS, authKeyInfo, resolveAuth, type ParamSource } from './auth-config.js';
 import { readUsageSetting, USAGE_SETTING_KEYS } from '../usage/config.js';
-import { readLimitSetting, LIMIT_SETTING_KEYS } from '../server/limits.js';
-import { readWorkersSetting, WORKER_SETTING_KEYS } from '../server/cluster-settings.js';
 import { readTeamSetting, TEAM_SETTING_KEYS } from '../team/config.js';
-import { readBrowserSetting, BROWSER_SETTING_KEYS } from '../server/browser-guard.js';
-import { readClientAddressSetting, CLIENT_ADDRESS_SETTING_KEYS } from '../server/client-address.js';
-import { GATEWAY_AUTH_HINT, envGateway, gatewayAuthProblem, gatewayChosen, gatewayOf, isPathWarning, splitGatewayBase } from '../cortex/gateway.js';
+import {
+  BROWSER_SETTING_KEYS, CLIENT_ADDRESS_SETTING_KEYS, LIMIT_SETTING_KEYS, WORKER_SETTING_KEYS,
+  readBrowserSetting, readClientAddressSetting, readLimitSetting, readWorkersSetting,
+} from './server-settings.js';
+import { GATEWAY_AUTH_HINT, gatewayAuthProblem, gatewayChosen, gatewayOf, isPathWarning, splitGatewayBase } from '../cortex/gateway.js';
 
 export { ConfigError };
+export { CONFIG_FILE_NAMES, findConfigFile } from './discovery.js';
+export { DEFAULT_MODELS } from './env-modes.js';
 
 export interface LoadOptions {
   /** --config; relative paths are resolved against cwd. */
@@ -64,38 +64,8 @@ export interface LoadOptions {
   env?: NodeJS.ProcessEnv;
 }
 
-/** Config file names looked for in the working directory, in order. */
-export const CONFIG_FILE_NAMES = ['cortex-proxy.yaml', 'cortex-proxy.yml', 'litellm_config.yaml', 'litellm_config.yml', 'config.yaml'];
-
-/** Models served in zero-config and demo mode (model_name = Cortex id). SNOWFLAKE_MODELS overrides. */
-export const DEFAULT_MODELS = [
-  'claude-sonnet-4-5',
-  'claude-4-sonnet',
-  'claude-3-7-sonnet',
-  'openai-gpt-4.1',
-  'openai-gpt-5',
-  'llama3.1-70b',
-  'mistral-large2',
-];
-
 const MAX_TIMEOUT_MS = 2_147_483_647; // setTimeout's limit; larger values fire at once
 const MB = 1024 * 1024;
-
-/** The config file to load when --config is absent (see the search order at the top of this file). */
-export function findConfigFile(cwd: string, env: NodeJS.ProcessEnv = process.env): string | undefined {
-  const fromEnv = env.CORTEX_PROXY_CONFIG?.trim();
-  if (fromEnv) return path.resolve(cwd, fromEnv);
-  for (const name of CONFIG_FILE_NAMES) {
-    const p = path.join(cwd, name);
-    if (!isFile(p)) continue;
-    if (name === 'config.yaml' && !/^model_list\s*:/m.test(readSafe(p))) continue;
-    return p;
-  }
-  // Then the user-wide config `cortex-proxy init --global` writes (config/paths.ts).
-  const home = platformConfigDir(env);
-  for (const name of PLATFORM_CONFIG_NAMES) if (isFile(path.join(home, name))) return path.join(home, name);
-  return undefined;
-}
 
 export function loadConfig(opts: LoadOptions = {}): Config {
   const cwd = path.resolve(opts.cwd ?? process.cwd());
@@ -125,30 +95,6 @@ export function loadConfig(opts: LoadOptions = {}): Config {
 
   loadDotEnv(cwd, cwd, env, warnings);
   return fromEnvironment(env, warnings) ?? demoConfig(env, warnings);
-}
-
-// ───────────────────────────── .env ─────────────────────────────
-
-function loadDotEnv(dir: string, cwd: string, env: NodeJS.ProcessEnv, warnings: string[]): void {
-  const p = path.join(dir, '.env');
-  let text: string;
-  let mode: number;
-  try {
-    const st = fs.statSync(p);
-    if (!st.isFile()) return;
-    mode = st.mode;
-    text = fs.readFileSync(p, 'utf8');
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    if (code !== 'ENOENT' && code !== 'ENOTDIR') warnings.push(`could not read ${displayPath(p, cwd)} (${code ?? 'error'}) — skipped`);
-    return;
-  }
-  const vars = expandDotEnv(text, parseEnv(text), env); // ${VAR} as python-dotenv expands it (config/dotenv.ts)
-  for (const [k, v] of Object.entries(vars)) if (env[k] === undefined && v !== undefined) env[k] = v;
-  if (process.platform !== 'win32' && (mode & 0o077) !== 0 && Object.keys(vars).length > 0) {
-    const d = displayPath(p, cwd);
-    warnings.push(`${d} is readable by other users; it holds secrets — run: chmod 600 ${d}`);
-  }
 }
 
 // ───────────────────────────── YAML file (config/file-ctx.ts reads it) ─────────────────────────────
@@ -559,126 +505,4 @@ function refuseStrayMasterKey(ctx: FileCtx, top: Map<string, Entry>): void {
       ctx.fail(pair.key as Node, `${where} looks like a master key that cortex-proxy would not read: the proxy would start without client authentication`, `write it as general_settings.master_key (e.g. master_key: os.environ/CORTEX_PROXY_MASTER_KEY under general_settings:)`);
     }
   }
-}
-
-// ───────────────────────────── environment-only modes ─────────────────────────────
-
-function envAccountVar(env: NodeJS.ProcessEnv): 'SNOWFLAKE_ACCOUNT' | 'SNOWFLAKE_ACCOUNT_ID' | undefined {
-  if (env.SNOWFLAKE_ACCOUNT?.trim()) return 'SNOWFLAKE_ACCOUNT';
-  if (env.SNOWFLAKE_ACCOUNT_ID?.trim()) return 'SNOWFLAKE_ACCOUNT_ID';
-  return undefined;
-}
-
-function envMasterKey(env: NodeJS.ProcessEnv): string | undefined {
-  for (const name of ['CORTEX_PROXY_MASTER_KEY', 'LITELLM_MASTER_KEY']) {
-    const v = env[name]?.trim();
-    if (!v) continue;
-    if (/[\s\x00-\x1f\x7f]/.test(v))
-      throw new ConfigError(`${name} contains spaces or control characters`, 'use a key made of printable characters without spaces, e.g. sk-…');
-    return v;
-  }
-  return undefined;
-}
-
-function envModels(env: NodeJS.ProcessEnv): string[] {
-  const raw = env.SNOWFLAKE_MODELS?.trim();
-  if (!raw) return DEFAULT_MODELS;
-  const ids = [
-    ...new Set(
-      raw
-        .split(',')
-        .map((s) => s.trim().replace(/^snowflake\//i, ''))
-        .filter(Boolean),
-    ),
-  ];
-  const bad = ids.find((id) => !/^[A-Za-z0-9][A-Za-z0-9._:-]*$/.test(id));
-  if (bad !== undefined || ids.length === 0)
-    throw new ConfigError(
-      bad !== undefined ? `SNOWFLAKE_MODELS contains '${bad.slice(0, 60)}', which is not a Cortex model id` : 'SNOWFLAKE_MODELS lists no models',
-      'set SNOWFLAKE_MODELS to a comma-separated list such as claude-4-sonnet,openai-gpt-4.1',
-    );
-  return ids;
-}
-
-/** Zero-config: SNOWFLAKE_ACCOUNT + SNOWFLAKE_PAT. undefined when neither is set. */
-function fromEnvironment(env: NodeJS.ProcessEnv, warnings: string[]): Config | undefined {
-  const acctVar = envAccountVar(env);
-  // The credential: SNOWFLAKE_PAT, a key pair, an OAuth token (config/auth-config.ts). The SPCS token file only
-  // counts once an account is set, so a machine that merely has the file does not leave demo mode.
-  const cred = envCredentialVar(env, acctVar ? undefined : '');
-  if (!acctVar && !cred) return undefined;
-  if (!acctVar)
-    throw new ConfigError(`${cred} is set but SNOWFLAKE_ACCOUNT is not`, 'set SNOWFLAKE_ACCOUNT=<orgname>-<account_name> (in the environment or .env), or write a litellm_config.yaml');
-  if (!cred)
-    throw new ConfigError(
-      `${acctVar} is set but SNOWFLAKE_PAT is not`,
-      'set SNOWFLAKE_PAT=pat/<your_pat> (in the environment or .env), or use a key pair (SNOWFLAKE_USER + SNOWFLAKE_PRIVATE_KEY_PATH) or OAuth (SNOWFLAKE_OAUTH_TOKEN or SNOWFLAKE_OAUTH_TOKEN_PATH)',
-    );
-  let apiBase: string;
-  let gateway: string | undefined;
-  let auth: Deployment['auth'];
-  try {
-    const b = accountToApiBase(env[acctVar]!, acctVar);
-    apiBase = b.url;
-    // SNOWFLAKE_AI_GATEWAY=1 (or the gateway endpoint itself as the account URL): cortex/gateway.ts.
-    const gw = envGateway(env, apiBase);
-    apiBase = gw.apiBase;
-    gateway = gw.gateway;
-    warnings.push(...b.warnings.filter((w) => !gateway || !isPathWarning(w)));
-    auth = resolveAuth({ ...NO_PARAMS, warn: (_n, t) => void warnings.push(t.replace('{at}', '')) }, {
-      label: 'the environment', where: '', env, fileDir: process.cwd(), cwd: process.cwd(), apiBase,
-    });
-    // Inside Snowpark Container Services the session token is meant for SNOWFLAKE_HOST, the in-platform route.
-    if (auth.type === 'oauth' && 'tokenPath' in auth && auth.tokenPath === SPCS_TOKEN_PATH && env.SNOWFLAKE_HOST?.trim())
-      apiBase = normaliseApiBase(`https://${env.SNOWFLAKE_HOST.trim()}`).url;
-    const problem = gateway ? gatewayAuthProblem(auth) : undefined;
-    if (problem) throw new ConfigError(`SNOWFLAKE_AI_GATEWAY: ${problem}`, 'set SNOWFLAKE_PAT (or an OAuth token), or unset SNOWFLAKE_AI_GATEWAY to call the account\'s /api/v2/cortex with the key pair');
-  } catch (err) {
-    if (err instanceof AccountError) throw new ConfigError(err.message, err.hint);
-    throw err;
-  }
-  const settings: Settings = { ...DEFAULT_SETTINGS };
-  const masterKey = envMasterKey(env);
-  if (masterKey) settings.masterKey = masterKey;
-  const deployments = envModels(env).map(
-    (id): Deployment => ({ modelName: id, cortexModel: id, apiBase, auth, wire: 'auto', ...(gateway ? { gateway } : {}) }),
-  );
-  return { deployments, settings, source: 'environment', demo: false, warnings };
-}
-
-/**
- * Demo mode: nothing is configured. The deployments carry apiBase '' and an empty PAT; the caller (the server)
- * MUST replace apiBase with the in-process emulator's base URL (and may set any token it likes) before use.
- */
-function demoConfig(env: NodeJS.ProcessEnv, warnings: string[]): Config {
-  const settings: Settings = { ...DEFAULT_SETTINGS };
-  const masterKey = envMasterKey(env);
-  if (masterKey) settings.masterKey = masterKey;
-  const deployments = envModels(env).map(
-    (id): Deployment => ({ modelName: id, cortexModel: id, apiBase: '', auth: { type: 'pat', token: '' }, wire: 'auto' }),
-  );
-  return { deployments, settings, source: 'demo', demo: true, warnings };
-}
-
-// ───────────────────────────── small helpers ─────────────────────────────
-
-function isFile(p: string): boolean {
-  try {
-    return fs.statSync(p).isFile();
-  } catch {
-    return false;
-  }
-}
-
-function readSafe(p: string): string {
-  try {
-    return fs.readFileSync(p, 'utf8');
-  } catch {
-    return '';
-  }
-}
-
-function displayPath(p: string, cwd: string): string {
-  const rel = path.relative(cwd, p);
-  return rel && !rel.startsWith('..') && !path.isAbsolute(rel) ? rel : p;
 }

@@ -5,7 +5,7 @@ import type { Dispatcher } from 'undici';
 import type { Deployment, Settings } from '../config/types.js';
 import { ProxyError } from '../core/errors.js';
 import { isRetryableStatus, snowflakeError } from './snowflake-errors.js';
-import type { Logger } from '../server/log.js';
+import type { Logger } from '../core/log.js';
 import { authHeaders, credentialError } from '../snowflake/auth.js';
 import { gatewayRefusal, isGatewayCall, isGatewayRefusal } from './gateway.js';
 

@@ -20,13 +20,9 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { isIP } from 'node:net';
 import os from 'node:os';
-import { isScalar, isSeq } from 'yaml';
 import type { Settings } from '../config/types.js';
 import { ProxyError } from '../core/errors.js';
-import type { Entry, SettingsReader } from '../usage/config.js';
 import { clip } from './redact.js';
-
-export const BROWSER_SETTING_KEYS = ['allowed_hosts', 'cors_origins'];
 
 const WILDCARD_BINDS = new Set(['0.0.0.0', '::', '', '*', '[::]']);
 
@@ -187,42 +183,4 @@ export function requireJsonBody(req: IncomingMessage): void {
 
 function normaliseOrigin(o: string): string {
   return o.trim().toLowerCase().replace(/\/+$/, '');
-}
-
-/** A list setting: a YAML list of strings, or one string with comma-separated values (os.environ/NAME allowed). */
-export function readList(ctx: SettingsReader, e: Entry, name: string, example: string): string[] {
-  const v = e.value as unknown;
-  if (v === null || (isScalar(v) && v.value === null)) return [];
-  if (isSeq(v)) {
-    return v.items.map((item) => {
-      if (!isScalar(item) || (typeof item.value !== 'string' && typeof item.value !== 'number'))
-        ctx.fail(item, `${name} must be a list of strings`, `write ${e.key}: ${example}`);
-      return String(item.value).trim();
-    }).filter(Boolean);
-  }
-  const s = ctx.string(e, name, example);
-  return (s ?? '').split(',').map((x) => x.trim()).filter(Boolean);
-}
-
-export function readBrowserSetting(ctx: SettingsReader, e: Entry, name: string, settings: Settings): void {
-  switch (e.key) {
-    case 'allowed_hosts': {
-      const example = '[cortex.example.com, "*.corp.example.com"]';
-      const list = readList(ctx, e, name, example);
-      for (const h of list)
-        if (!/^(\*|(\*\.|\.)?[a-z0-9_-][a-z0-9_.-]*(:\d{1,5})?|\[[0-9a-f:.]+\](:\d{1,5})?|https?:\/\/[^\s/]+\/?)$/i.test(h))
-          ctx.fail(e.value, `${name}: '${clip(h, 60)}' is not a host name`, `write host names, optionally with a port or a leading *., e.g. ${e.key}: ${example}`);
-      settings.allowedHosts = list;
-      return;
-    }
-    case 'cors_origins': {
-      const example = '["https://chat.example.com"]';
-      const list = readList(ctx, e, name, example);
-      for (const o of list)
-        if (!/^[a-z][a-z0-9+.-]*:\/\/[^\s/]+\/?$/i.test(o))
-          ctx.fail(e.value, `${name}: '${clip(o, 60)}' is not an origin (scheme://host[:port])`, `write e.g. ${e.key}: ${example}; "*" and "null" are not accepted`);
-      settings.corsOrigins = list;
-      return;
-    }
-  }
 }

@@ -10,36 +10,10 @@
 //   general_settings:
 //     trusted_proxies: [127.0.0.1, 10.0.0.0/8]   # your load balancer / reverse proxy; IPs or CIDRs
 import type { IncomingMessage } from 'node:http';
-import { BlockList, isIP, isIPv4 } from 'node:net';
-import type { Settings } from '../config/types.js';
-import type { Entry, SettingsReader } from '../usage/config.js';
-import { readList } from './browser-guard.js';
-
-export const CLIENT_ADDRESS_SETTING_KEYS = ['trusted_proxies'];
+import { BlockList, isIP } from 'node:net';
+import { normaliseIp, parseCidr } from '../core/ip.js';
 
 export const LOOPBACK_CIDRS = ['127.0.0.0/8', '::1/128'];
-
-/** '::ffff:1.2.3.4' → '1.2.3.4'; '[::1]:80' / '1.2.3.4:80' (Forwarded, some XFF writers) → the address; lower case. */
-export function normaliseIp(raw: string): string {
-  let s = raw.trim().replace(/^"|"$/g, '').toLowerCase();
-  if (s.startsWith('[')) s = s.slice(1, s.indexOf(']') === -1 ? undefined : s.indexOf(']'));
-  else if (/^\d+\.\d+\.\d+\.\d+:\d+$/.test(s)) s = s.slice(0, s.lastIndexOf(':'));
-  if (s.startsWith('::ffff:') && isIPv4(s.slice(7))) s = s.slice(7);
-  return s;
-}
-
-/** Parses `a.b.c.d`, `a.b.c.d/n`, `v6`, `v6/n`; undefined when it is not one. */
-function parseCidr(entry: string): { net: string; prefix: number; type: 'ipv4' | 'ipv6' } | undefined {
-  const [addr, bits, extra] = entry.trim().split('/');
-  if (extra !== undefined) return undefined;
-  const ip = normaliseIp(addr);
-  const v = isIP(ip);
-  if (!v) return undefined;
-  const max = v === 4 ? 32 : 128;
-  const prefix = bits === undefined ? max : Number(bits);
-  if (!Number.isInteger(prefix) || prefix < 0 || prefix > max || (bits !== undefined && !/^\d+$/.test(bits))) return undefined;
-  return { net: ip, prefix, type: v === 4 ? 'ipv4' : 'ipv6' };
-}
 
 export class TrustedProxies {
   private readonly list = new BlockList();
@@ -102,13 +76,4 @@ export function clientAddressOf(trusted: TrustedProxies, opts: { preferCfConnect
     }
     return last; // every hop is a trusted proxy: the leftmost is the client
   };
-}
-
-export function readClientAddressSetting(ctx: SettingsReader, e: Entry, name: string, settings: Settings): void {
-  if (e.key !== 'trusted_proxies') return;
-  const example = '[127.0.0.1, 10.0.0.0/8]';
-  const list = readList(ctx, e, name, example);
-  for (const c of list)
-    if (!parseCidr(c)) ctx.fail(e.value, `${name}: '${c.slice(0, 60)}' is not an IP address or CIDR range`, `write addresses or ranges, e.g. ${e.key}: ${example}`);
-  settings.trustedProxies = list;
 }

@@ -1,24 +1,9 @@
-// general_settings.workers and serve --workers (the processes themselves: server/cluster.ts):
+// general_settings.workers (read by config/server-settings.ts) and serve --workers (the processes: server/cluster.ts):
 //
 //   general_settings:
 //     workers: auto      # one process per core; or a number (default 1: a single process)
 import os from 'node:os';
-import type { Settings } from '../config/types.js';
-import type { Entry, SettingsReader } from '../usage/config.js';
-
-export const WORKER_SETTING_KEYS = ['workers'];
-const MAX_WORKERS = 256;
-
-/** general_settings.workers: a number of processes, or "auto" (one per core). */
-export function readWorkersSetting(ctx: SettingsReader, e: Entry, settings: Settings): void {
-  const v = (e.value as { value?: unknown } | null)?.value;
-  if (v === 'auto') {
-    settings.workers = 'auto';
-    return;
-  }
-  const n = ctx.number(e, 'general_settings.workers', (x) => Number.isInteger(x) && x >= 1 && x <= MAX_WORKERS, `a whole number of processes from 1 to ${MAX_WORKERS}, or auto (one per core)`, 'auto');
-  if (n !== undefined) settings.workers = n;
-}
+import { MAX_WORKERS } from '../config/server-settings.js';
 
 export function coreCount(): number {
   return typeof os.availableParallelism === 'function' ? os.availableParallelism() : os.cpus().length || 1;

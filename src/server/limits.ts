@@ -1,4 +1,4 @@
-// The limits that protect the proxy from its clients, and their general_settings keys (read by config/load.ts):
+// The limits that protect the proxy from its clients, and their general_settings keys (read by config/server-settings.ts):
 //
 //   general_settings:
 //     client_header_timeout: 60    # seconds a client has to send a request's headers (slowloris)
@@ -9,34 +9,10 @@
 // get 413; idle keep-alive connections close after 65 s.
 import type { ServerOptions } from 'node:http';
 import type { Settings } from '../config/types.js';
-import type { Entry, SettingsReader } from '../usage/config.js';
-
-export const LIMIT_SETTING_KEYS = ['client_header_timeout', 'client_body_timeout', 'shutdown_timeout'];
 
 export const DEFAULT_CLIENT_HEADER_TIMEOUT_MS = 60_000;
 export const DEFAULT_CLIENT_BODY_TIMEOUT_MS = 300_000;
 export const DEFAULT_SHUTDOWN_TIMEOUT_MS = 10_000;
-
-export function readLimitSetting(ctx: SettingsReader, e: Entry, name: string, settings: Settings): void {
-  const seconds = (example: string) => ctx.number(e, name, (n) => n > 0 && n <= 86_400, 'a positive number of seconds (at most 86400)', example);
-  switch (e.key) {
-    case 'client_header_timeout': {
-      const s = seconds('60');
-      if (s !== undefined) settings.clientHeaderTimeoutMs = Math.round(s * 1000);
-      return;
-    }
-    case 'client_body_timeout': {
-      const s = seconds('300');
-      if (s !== undefined) settings.clientBodyTimeoutMs = Math.round(s * 1000);
-      return;
-    }
-    case 'shutdown_timeout': {
-      const s = seconds('10');
-      if (s !== undefined) settings.shutdownTimeoutMs = Math.round(s * 1000);
-      return;
-    }
-  }
-}
 
 /** node:http server options from the settings. */
 export function httpServerOptions(settings: Settings): ServerOptions {

@@ -11,11 +11,7 @@ export const MAX_ERROR_CHARS = 2000;
 /** Longest client-supplied name (model, tool, user) kept in a log line or usage record. */
 export const MAX_NAME_CHARS = 200;
 
-/** Cuts a client-supplied string for an error message: at most `max` characters, control and bidi characters as `?`. */
-export function clip(s: string, max = 100): string {
-  const cut = s.length > max ? `${s.slice(0, max)}…(${s.length} characters)` : s;
-  return cut.replace(/[\x00-\x1f\x7f\u200e\u200f\u202a-\u202e\u2066-\u2069]/g, '?');
-}
+export { clip } from '../core/clip.js';
 
 /** The API key the client sent (Authorization: Bearer, x-api-key, api-key), when it is long enough to redact. */
 export function presentedKey(req: IncomingMessage): string | undefined {

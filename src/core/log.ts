@@ -1,0 +1,58 @@
+// One logger for the whole process: levelled lines on stderr, with every registered secret redacted
+// at the last moment, so no code path can leak a PAT or key into a log by accident.
+
+export type LogLevel = 'debug' | 'info' | 'warn' | 'error' | 'silent';
+const ORDER: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40, silent: 100 };
+
+export interface Logger {
+  level: LogLevel;
+  debug(msg: string): void;
+  info(msg: string): void;
+  warn(msg: string): void;
+  error(msg: string): void;
+  /**
+   * Register a value that must never appear in output (PATs, master key, JWTs). `rotating` values (JWTs minted
+   * every 54 min, re-read OAuth tokens) are kept only while they are among the last MAX_ROTATING_SECRETS, so a
+   * long-running proxy's list does not grow without bound (the older ones have expired).
+   */
+  addSecret(secret: string | undefined, rotating?: boolean): void;
+  enabled(level: LogLevel): boolean;
+  /** The text with every registered secret replaced by ***: for text that leaves the process by another way than the log (answers, usage records). */
+  redact(text: string): string;
+}
+
+export function isLogLevel(v: string): v is LogLevel {
+  return v in ORDER;
+}
+
+export const MAX_ROTATING_SECRETS = 64;
+
+export function createLogger(level: LogLevel = 'info', write: (line: string) => void = (l) => process.stderr.write(l)): Logger {
+  const secrets: string[] = [];
+  const rotating: string[] = [];
+  const redact = (s: string) => {
+    for (const secret of secrets) if (s.includes(secret)) s = s.split(secret).join('***');
+    for (const secret of rotating) if (s.includes(secret)) s = s.split(secret).join('***');
+    return s;
+  };
+  const out = (lvl: LogLevel, msg: string) => {
+    if (ORDER[lvl] < ORDER[logger.level]) return;
+    write(`${new Date().toISOString()} ${lvl.toUpperCase().padEnd(5)} ${redact(msg)}\n`);
+  };
+  const logger: Logger = {
+    level,
+    debug: (m) => out('debug', m),
+    info: (m) => out('info', m),
+    warn: (m) => out('warn', m),
+    error: (m) => out('error', m),
+    enabled: (lvl) => ORDER[lvl] >= ORDER[logger.level],
+    redact,
+    addSecret(secret, isRotating) {
+      // Short values would redact ordinary words; real secrets are long.
+      if (!secret || secret.length < 8 || secrets.includes(secret) || rotating.includes(secret)) return;
+      if (!isRotating) secrets.push(secret);
+      else if (rotating.push(secret) > MAX_ROTATING_SECRETS) rotating.shift();
+    },
+  };
+  return logger;
+}
