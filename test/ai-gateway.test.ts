@@ -11,7 +11,7 @@ import OpenAI from 'openai';
 import Anthropic from '@anthropic-ai/sdk';
 import { startEmulator, type Emulator } from '../src/emulator/index.js';
 import { ConfigError, loadConfig } from '../src/config/load.js';
-import { cleanEnv, startProxy, tempDir, writeFiles, type RunningProxy } from './helpers.js';
+import { cleanEnv, modelEntry, startProxy, tempDir, writeFiles, type RunningProxy } from './helpers.js';
 
 const PAT = 'gateway-pat-' + 'g'.repeat(40);
 const MASTER = 'sk-gateway-master-' + 'm'.repeat(32);
@@ -22,8 +22,7 @@ let proxy: RunningProxy;
 let openai: OpenAI;
 let anthropic: Anthropic;
 
-const model = (name: string, id: string, base: string, extra = '') =>
-  `  - model_name: ${name}\n    litellm_params:\n      model: snowflake/${id}\n      api_base: ${base}\n      api_key: os.environ/SNOWFLAKE_PAT\n${extra}`;
+const model = (name: string, id: string, base: string, extra = '') => modelEntry(name, `snowflake/${id}`, base, extra);
 
 before(async () => {
   emu = await startEmulator({ pats: [PAT], quiet: true });

@@ -5,6 +5,8 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { once } from 'node:events';
+import assert from 'node:assert/strict';
+import { ConfigError } from '../src/config/errors.js';
 
 export const ROOT = resolve(import.meta.dirname, '..');
 export const BIN = join(ROOT, 'bin', 'cortex-proxy.js');
@@ -100,4 +102,20 @@ export async function runCli(args: string[], opts: { cwd: string; env?: NodeJS.P
   child.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d));
   const [code] = (await once(child, 'exit')) as [number | null];
   return { code, stdout, stderr };
+}
+
+/** One model_list entry of a LiteLLM-style config (`model` as written, e.g. snowflake/claude-sonnet-4-5; no api_base when base is ''). */
+export function modelEntry(name: string, model: string, base: string, extra = ''): string {
+  return `  - model_name: ${JSON.stringify(name)}\n    litellm_params:\n      model: ${model}\n${base ? `      api_base: ${base}\n` : ''}      api_key: os.environ/SNOWFLAKE_PAT\n${extra}`;
+}
+
+/** The ConfigError `load` throws (fails the test when it throws something else or nothing). */
+export function configErrorOf(load: () => unknown): ConfigError {
+  try {
+    load();
+  } catch (e) {
+    assert.ok(e instanceof ConfigError, String(e));
+    return e;
+  }
+  assert.fail('expected a ConfigError');
 }

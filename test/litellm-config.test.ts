@@ -9,7 +9,7 @@ import Anthropic from '@anthropic-ai/sdk';
 import { ConfigError, loadConfig } from '../src/config/load.js';
 import { Router } from '../src/cortex/router.js';
 import { startEmulator, type Emulator } from '../src/emulator/index.js';
-import { cleanEnv, startProxy, tempDir, writeFiles, type RunningProxy } from './helpers.js';
+import { cleanEnv, configErrorOf, modelEntry, startProxy, tempDir, writeFiles, type RunningProxy } from './helpers.js';
 
 const PAT = 'litellm-pat-' + 'l'.repeat(40);
 const BASE = 'https://acme-main.snowflakecomputing.com/api/v2';
@@ -19,17 +19,8 @@ function load(yaml: string, env: Record<string, string> = {}) {
   writeFiles(dir, { 'cortex-proxy.yaml': yaml });
   return loadConfig({ cwd: dir, env: { SNOWFLAKE_PAT: PAT, ...env } });
 }
-function loadError(yaml: string): ConfigError {
-  try {
-    load(yaml);
-  } catch (e) {
-    assert.ok(e instanceof ConfigError, String(e));
-    return e;
-  }
-  assert.fail('expected a ConfigError');
-}
-const entry = (name: string, model: string, extra = '') =>
-  `  - model_name: ${JSON.stringify(name)}\n    litellm_params:\n      model: ${model}\n      api_base: ${BASE}\n      api_key: os.environ/SNOWFLAKE_PAT\n${extra}`;
+const loadError = (yaml: string): ConfigError => configErrorOf(() => load(yaml));
+const entry = (name: string, model: string, extra = '') => modelEntry(name, model, BASE, extra);
 
 describe('config: wildcard model_names and model_group_alias', () => {
   test("LiteLLM's catch-all and prefix wildcards load; a wildcard model needs a wildcard model_name", () => {

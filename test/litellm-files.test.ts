@@ -10,7 +10,7 @@ import OpenAI from 'openai';
 import Anthropic from '@anthropic-ai/sdk';
 import { ConfigError, loadConfig } from '../src/config/load.js';
 import { startEmulator, type Emulator } from '../src/emulator/index.js';
-import { cleanEnv, startProxy, tempDir, writeFiles, type RunningProxy } from './helpers.js';
+import { cleanEnv, configErrorOf, modelEntry, startProxy, tempDir, writeFiles, type RunningProxy } from './helpers.js';
 
 const PAT = 'files-pat-' + 'f'.repeat(40);
 const BASE = 'https://acme-main.snowflakecomputing.com/api/v2';
@@ -21,17 +21,8 @@ function loadDir(files: Record<string, string>, env: Record<string, string> = {}
   writeFiles(dir, files);
   return loadConfig({ cwd: dir, configPath: main, env: { SNOWFLAKE_PAT: PAT, ...env } });
 }
-function loadDirError(files: Record<string, string>, env: Record<string, string> = {}): ConfigError {
-  try {
-    loadDir(files, env);
-  } catch (e) {
-    assert.ok(e instanceof ConfigError, String(e));
-    return e;
-  }
-  assert.fail('expected a ConfigError');
-}
-const entry = (name: string, model: string, base = BASE, extra = '') =>
-  `  - model_name: ${name}\n    litellm_params:\n      model: ${model}\n${base ? `      api_base: ${base}\n` : ''}      api_key: os.environ/SNOWFLAKE_PAT\n${extra}`;
+const loadDirError = (files: Record<string, string>, env: Record<string, string> = {}): ConfigError => configErrorOf(() => loadDir(files, env));
+const entry = (name: string, model: string, base = BASE, extra = '') => modelEntry(name, model, base, extra);
 
 describe('include:', () => {
   test('lists are extended, other keys replaced (with a warning), paths relative to the config', () => {

@@ -8,7 +8,7 @@ import OpenAI from 'openai';
 import { request } from 'undici';
 import { ConfigError, loadConfig } from '../src/config/load.js';
 import { startEmulator, type Emulator } from '../src/emulator/index.js';
-import { cleanEnv, startProxy, tempDir, writeFiles, type RunningProxy } from './helpers.js';
+import { cleanEnv, configErrorOf, modelEntry, startProxy, tempDir, writeFiles, type RunningProxy } from './helpers.js';
 
 const PAT = 'limits-pat-' + 'm'.repeat(40);
 const BASE = 'https://acme-main.snowflakecomputing.com/api/v2';
@@ -18,15 +18,7 @@ function load(yaml: string, env: Record<string, string> = {}) {
   writeFiles(dir, { 'cortex-proxy.yaml': yaml });
   return loadConfig({ cwd: dir, env: { SNOWFLAKE_PAT: PAT, ...env } });
 }
-function loadError(yaml: string): ConfigError {
-  try {
-    load(yaml);
-  } catch (e) {
-    assert.ok(e instanceof ConfigError, String(e));
-    return e;
-  }
-  assert.fail('expected a ConfigError');
-}
+const loadError = (yaml: string): ConfigError => configErrorOf(() => load(yaml));
 const entry = (name: string, extra = '', top = '') =>
   `  - model_name: ${name}\n${top}    litellm_params:\n      model: snowflake/claude-4-sonnet\n      api_base: ${BASE}\n      api_key: os.environ/SNOWFLAKE_PAT\n${extra}`;
 
@@ -79,8 +71,7 @@ describe('serving: timeouts, retries, limits, headers', () => {
   before(async () => {
     emu = await startEmulator({ pats: [PAT], quiet: true });
     const dir = tempDir();
-    const e = (name: string, id: string, extra = '') =>
-      `  - model_name: ${name}\n    litellm_params:\n      model: snowflake/${id}\n      api_base: ${emu.apiBase}\n      api_key: os.environ/SNOWFLAKE_PAT\n${extra}`;
+    const e = (name: string, id: string, extra = '') => modelEntry(name, `snowflake/${id}`, emu.apiBase, extra);
     writeFiles(dir, {
       'cortex-proxy.yaml':
         'model_list:\n' +

@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import OpenAI from 'openai';
 import Anthropic from '@anthropic-ai/sdk';
 import { startEmulator, type Emulator } from '../src/emulator/index.js';
-import { cleanEnv, startProxy, tempDir, writeFiles, type RunningProxy } from './helpers.js';
+import { cleanEnv, modelEntry, startProxy, tempDir, writeFiles, type RunningProxy } from './helpers.js';
 
 const PAT = 'reasoning-pat-' + 'r'.repeat(40);
 const MASTER = 'sk-reasoning-master-' + 'm'.repeat(32);
@@ -22,8 +22,7 @@ let proxy: RunningProxy;
 let openai: OpenAI;
 let anthropic: Anthropic;
 
-const model = (name: string, id: string, base: string, extra = '') =>
-  `  - model_name: ${name}\n    litellm_params:\n      model: snowflake/${id}\n      api_base: ${base}\n      api_key: os.environ/SNOWFLAKE_PAT\n${extra}`;
+const model = (name: string, id: string, base: string, extra = '') => modelEntry(name, `snowflake/${id}`, base, extra);
 
 before(async () => {
   emu = await startEmulator({ pats: [PAT], quiet: true });

@@ -9,7 +9,7 @@ import OpenAI from 'openai';
 import Anthropic from '@anthropic-ai/sdk';
 import { startEmulator, type Emulator } from '../src/emulator/index.js';
 import { loadConfig } from '../src/config/load.js';
-import { cleanEnv, startProxy, tempDir, writeFiles, type RunningProxy } from './helpers.js';
+import { cleanEnv, modelEntry, startProxy, tempDir, writeFiles, type RunningProxy } from './helpers.js';
 
 const PAT = 'responses-pat-' + 'r'.repeat(40);
 const MASTER = 'sk-responses-master-' + 'm'.repeat(32);
@@ -20,8 +20,7 @@ let proxy: RunningProxy;
 let openai: OpenAI;
 let anthropic: Anthropic;
 
-const model = (name: string, id: string, base: string, extra = '      cortex_api: responses\n') =>
-  `  - model_name: ${name}\n    litellm_params:\n      model: snowflake/${id}\n      api_base: ${base}\n      api_key: os.environ/SNOWFLAKE_PAT\n${extra}`;
+const model = (name: string, id: string, base: string, extra = '      cortex_api: responses\n') => modelEntry(name, `snowflake/${id}`, base, extra);
 
 before(async () => {
   emu = await startEmulator({ pats: [PAT], quiet: true });
