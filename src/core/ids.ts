@@ -6,15 +6,27 @@ import { randomBytes, randomFillSync } from 'node:crypto';
 const pool = Buffer.allocUnsafe(4096);
 let used = pool.length;
 
-export function randomId(prefix: string, bytes = 16): string {
-  if (bytes > pool.length) return prefix + randomBytes(bytes).toString('base64url');
+function draw(bytes: number, encoding: 'base64url' | 'hex'): string {
+  if (bytes > pool.length) return randomBytes(bytes).toString(encoding);
   if (used + bytes > pool.length) {
     randomFillSync(pool);
     used = 0;
   }
-  const id = pool.toString('base64url', used, used + bytes);
+  const id = pool.toString(encoding, used, used + bytes);
   used += bytes;
-  return prefix + id;
+  return id;
+}
+
+export function randomId(prefix: string, bytes = 16): string {
+  return prefix + draw(bytes, 'base64url');
+}
+
+/** `bytes` random bytes as lower-case hex, never all zeros (W3C trace and span ids forbid that). */
+export function randomHex(bytes: number): string {
+  let id: string;
+  do id = draw(bytes, 'hex');
+  while (/^0+$/.test(id));
+  return id;
 }
 
 export const nowSeconds = () => Math.floor(Date.now() / 1000);

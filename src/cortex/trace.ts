@@ -9,7 +9,7 @@
 // Everything taken from the client is validated strictly: a traceparent that is not exactly W3C's version-00 form
 // (or a later version's first four fields) starts a new trace; a conversation id outside [A-Za-z0-9._:-]{1,128} is
 // not forwarded. Nothing a client sends is copied into a header unchecked (no header injection, no oversized values).
-import { randomBytes } from 'node:crypto';
+import { randomHex } from '../core/ids.js';
 import type { IncomingHttpHeaders } from 'node:http';
 import { USER_AGENT } from './client.js';
 
@@ -82,19 +82,8 @@ export function conversationIdOf(headers: IncomingHttpHeaders): string | undefin
   return undefined;
 }
 
-export function newTraceId(): string {
-  let id: string;
-  do id = randomBytes(16).toString('hex');
-  while (/^0+$/.test(id));
-  return id;
-}
-
-function newSpanId(): string {
-  let id: string;
-  do id = randomBytes(8).toString('hex');
-  while (/^0+$/.test(id));
-  return id;
-}
+export const newTraceId = (): string => randomHex(16);
+const newSpanId = (): string => randomHex(8);
 
 /**
  * The trace context of one client exchange: the client's trace continued when its traceparent is valid, else a
