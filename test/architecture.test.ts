@@ -271,3 +271,22 @@ test('a refusal has one wording: preflight and every wire that serves the model 
     }
   }
 });
+
+test('every wire: tool_choice naming a tool the request lacks is a 400 on tool_choice; none without tool turns sends no tools (cortex/plan.ts toolsToSend)', async () => {
+  const { WIRES } = await import('../src/cortex/wires.js');
+  const { deploymentInfo } = await import('../src/cortex/models.js');
+  const { ProxyError } = await import('../src/core/errors.js');
+  for (const w of Object.values(WIRES)) {
+    const model = ['claude-sonnet-4-5', 'openai-gpt-4.1'].find((m) => !w.serves || w.serves.test(deploymentInfo({ cortexModel: m } as never)))!;
+    const d = { modelName: 'm', cortexModel: model, wire: w.name, apiBase: 'https://acme.snowflakecomputing.com/api/v2', auth: { type: 'pat', token: 'x' } } as never;
+    const chat = (toolChoice: unknown) =>
+      ({ model: 'm', stream: true, includeUsage: false, unsupported: [], toolChoice, tools: [{ name: 'get_weather', jsonSchema: { type: 'object' } }], messages: [{ role: 'user', parts: [{ type: 'text', text: 'x' }] }] }) as never;
+    assert.throws(
+      () => w.encodeRequest(chat({ type: 'tool', name: 'rm_rf' }), d),
+      (e: unknown) => e instanceof ProxyError && e.kind === 'invalid_request' && e.param === 'tool_choice' && /"rm_rf", which is not among the request's tools/.test(e.message),
+      `${w.name}: a tool_choice naming a missing tool`,
+    );
+    assert.match(JSON.stringify(w.encodeRequest(chat({ type: 'tool', name: 'get_weather' }), d).body.tool_choice), /get_weather/, `${w.name}: the named tool is chosen`);
+    assert.equal(w.encodeRequest(chat({ type: 'none' }), d).body.tools, undefined, `${w.name}: tool_choice none, no tool turns: no tools`);
+  }
+});

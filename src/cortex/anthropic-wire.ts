@@ -15,7 +15,7 @@ import { randomId } from '../core/ids.js';
 import { anthropicOutputFormat } from './response-format.js';
 import { WireDecoder } from './decoder.js';
 import { snowflakeError, upstreamError } from './snowflake-errors.js';
-import { EMPTY_TOOL_RESULT_TEXT, PLACEHOLDER_USER_TEXT, V1_MAX_COMPLETION_TOKENS, argumentsObject, clampTemperature, cleanToolId, inputSchema, planV1, V1_MAX_IMAGES } from './plan.js';
+import { EMPTY_TOOL_RESULT_TEXT, PLACEHOLDER_USER_TEXT, V1_MAX_COMPLETION_TOKENS, argumentsObject, clampTemperature, cleanToolId, inputSchema, planV1, toolsToSend, V1_MAX_IMAGES } from './plan.js';
 import { inBandError, num, usageFrom } from './v1-common.js';
 import { isObj, type Json } from '../core/json.js';
 
@@ -61,18 +61,12 @@ function encodeRequest(req: ChatRequest, deployment: Deployment): EncodedRequest
   }
   if (req.stop?.length) body.stop_sequences = req.stop;
 
-  const tools = req.tools ?? [];
-  const choice = req.toolChoice;
   // Anthropic wants tools declared whenever the history holds tool_use/tool_result blocks, even with tool_choice none.
-  if (tools.length > 0 && (choice?.type !== 'none' || plan.historyHasTools)) {
-    body.tools = tools.map(anthropicTool);
-    if (choice) {
-      if (choice.type === 'tool') {
-        if (!tools.some((t) => t.name === choice.name))
-          throw invalidRequest(`tool_choice names "${choice.name}", which is not among the request's tools`, 'tool_choice');
-        body.tool_choice = { type: 'tool', name: choice.name };
-      } else body.tool_choice = { type: choice.type === 'required' ? 'any' : choice.type };
-    }
+  const sent = toolsToSend(req, plan.historyHasTools);
+  if (sent) {
+    body.tools = sent.tools.map(anthropicTool);
+    const choice = sent.choice;
+    if (choice) body.tool_choice = choice.type === 'tool' ? { type: 'tool', name: choice.name } : { type: choice.type === 'required' ? 'any' : choice.type };
   }
   if (req.responseFormat?.type === 'json') body.output_config = { format: anthropicOutputFormat(req.responseFormat) };
 

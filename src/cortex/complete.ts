@@ -30,6 +30,7 @@ import {
   takesReasoningEffort,
   takesThinking,
   toolUse,
+  toolsToSend,
 } from './plan.js';
 import type { Json } from '../core/json.js';
 
@@ -87,8 +88,6 @@ function encodeRequest(req: ChatRequest, deployment: Deployment): EncodedRequest
   const family = info.family;
   const claude = family === 'claude';
 
-  const tools = req.tools ?? [];
-  const choice = req.toolChoice;
   const who = describeModel(req.model, deployment);
   checkTools(req, who, info, true);
   const { historyHasTools } = toolUse(req);
@@ -162,16 +161,11 @@ function encodeRequest(req: ChatRequest, deployment: Deployment): EncodedRequest
   // ── tools ──
   // tool_choice none: Cortex has no "none". Without tool history, tools are simply not sent; with tool history
   // they are kept (tool_results names are checked against tools[]) and no tool_choice is sent.
-  const sendTools = tools.length > 0 && (choice?.type !== 'none' || historyHasTools);
-  if (sendTools) {
-    body.tools = tools.map(toolSpec);
-    if (choice && choice.type !== 'none') {
-      if (choice.type === 'tool') {
-        if (!tools.some((t) => t.name === choice.name))
-          throw invalidRequest(`tool_choice names "${choice.name}", which is not among the request's tools`, 'tool_choice');
-        body.tool_choice = { type: 'tool', name: [choice.name] };
-      } else body.tool_choice = { type: choice.type };
-    }
+  const sent = toolsToSend(req, historyHasTools);
+  if (sent) {
+    body.tools = sent.tools.map(toolSpec);
+    const choice = sent.choice;
+    if (choice && choice.type !== 'none') body.tool_choice = choice.type === 'tool' ? { type: 'tool', name: [choice.name] } : { type: choice.type };
   }
 
   if (req.responseFormat?.type === 'json') {

@@ -18,7 +18,7 @@ import { openaiResponseFormat } from './response-format.js';
 import { WireDecoder } from './decoder.js';
 import { snowflakeError, upstreamError } from './snowflake-errors.js';
 import { deploymentInfo, type ModelInfo } from './models.js';
-import { EMPTY_TOOL_RESULT_TEXT, PLACEHOLDER_USER_TEXT, V1_MAX_COMPLETION_TOKENS, argumentsObject, clampTemperature, cleanToolId, inputSchema, planV1, V1_MAX_IMAGES } from './plan.js';
+import { EMPTY_TOOL_RESULT_TEXT, PLACEHOLDER_USER_TEXT, V1_MAX_COMPLETION_TOKENS, argumentsObject, clampTemperature, cleanToolId, inputSchema, planV1, toolsToSend, V1_MAX_IMAGES } from './plan.js';
 import { inBandError, num, usageFrom } from './v1-common.js';
 import { isObj, type Json } from '../core/json.js';
 
@@ -31,7 +31,6 @@ const EPHEMERAL = { type: 'ephemeral' } as const;
 function encodeRequest(req: ChatRequest, deployment: Deployment): EncodedRequest {
   const plan = planV1(req, deployment, V1_MAX_COMPLETION_TOKENS);
   const { info } = plan;
-  const tools = req.tools ?? [];
 
   const messages: Json[] = [];
   if (req.system && req.system.trim() !== '') messages.push({ role: 'system', content: req.system });
@@ -65,16 +64,11 @@ function encodeRequest(req: ChatRequest, deployment: Deployment): EncodedRequest
   if (req.stop?.length && info.family === 'openai') body.stop = req.stop;
 
   // tool_choice none without tool history: no tools at all (nothing to call, nothing to validate against).
-  const choice = req.toolChoice;
-  if (tools.length > 0 && (choice?.type !== 'none' || plan.historyHasTools)) {
-    body.tools = tools.map(functionTool);
-    if (choice) {
-      if (choice.type === 'tool') {
-        if (!tools.some((t) => t.name === choice.name))
-          throw new ProxyError('invalid_request', `tool_choice names "${choice.name}", which is not among the request's tools`, { param: 'tool_choice' });
-        body.tool_choice = { type: 'function', function: { name: choice.name } };
-      } else body.tool_choice = choice.type;
-    }
+  const sent = toolsToSend(req, plan.historyHasTools);
+  if (sent) {
+    body.tools = sent.tools.map(functionTool);
+    const choice = sent.choice;
+    if (choice) body.tool_choice = choice.type === 'tool' ? { type: 'function', function: { name: choice.name } } : choice.type;
   }
   if (req.responseFormat?.type === 'json') body.response_format = openaiResponseFormat(req.responseFormat, info);
   if (deployment.wire === 'auto' && body.tools && info.family === 'openai' && info.reasoning && plan.effort && plan.effort !== 'none') {

@@ -3,7 +3,7 @@
 // reasoning efforts; and the encoding rules the wires share (tool ids, argument objects, schemas, placeholder texts).
 // cortex/preflight.ts applies the refusals before a round trip, each wire's encodeRequest plans with the same
 // functions (planV1 for the v1 wires), so a rule changes here once.
-import type { ChatRequest, ReasoningEffort } from '../core/types.js';
+import type { ChatRequest, ReasoningEffort, Tool, ToolChoice } from '../core/types.js';
 import type { Deployment } from '../config/types.js';
 import { ProxyError } from '../core/errors.js';
 import { deploymentInfo, type ModelInfo } from './models.js';
@@ -24,6 +24,19 @@ export function toolUse(req: ChatRequest): { wantsTools: boolean; historyHasTool
 }
 
 /** The refusal of tools on a model without tool calling (param: `tools`, or `messages` for tool history). */
+/**
+ * The tools a wire sends, and the tool_choice to encode: none at all for tool_choice none without tool turns in the
+ * history (nothing to call, nothing to validate against); a tool_choice naming a tool not among them is a 400.
+ */
+export function toolsToSend(req: ChatRequest, historyHasTools: boolean): { tools: Tool[]; choice?: ToolChoice } | undefined {
+  const tools = req.tools ?? [];
+  const choice = req.toolChoice;
+  if (tools.length === 0 || (choice?.type === 'none' && !historyHasTools)) return undefined;
+  if (choice?.type === 'tool' && !tools.some((t) => t.name === choice.name))
+    throw new ProxyError('invalid_request', `tool_choice names "${choice.name}", which is not among the request's tools`, { param: 'tool_choice' });
+  return { tools, choice };
+}
+
 export function toolsRefusal(who: string, param: 'tools' | 'messages' = 'tools'): ProxyError {
   return new ProxyError(
     'invalid_request',

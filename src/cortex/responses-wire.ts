@@ -15,7 +15,7 @@ import { ProxyError, invalidRequest } from '../core/errors.js';
 import { openaiResponseFormat } from './response-format.js';
 import { WireDecoder } from './decoder.js';
 import { snowflakeError, upstreamError } from './snowflake-errors.js';
-import { PLACEHOLDER_USER_TEXT, V1_MAX_COMPLETION_TOKENS, clampTemperature, cleanToolId, inputSchema, planV1, V1_MAX_IMAGES } from './plan.js';
+import { PLACEHOLDER_USER_TEXT, V1_MAX_COMPLETION_TOKENS, clampTemperature, cleanToolId, inputSchema, planV1, toolsToSend, V1_MAX_IMAGES } from './plan.js';
 import { inBandError, num, usageFrom } from './v1-common.js';
 import { isObj, type Json } from '../core/json.js';
 
@@ -102,17 +102,11 @@ function encodeRequest(req: ChatRequest, deployment: Deployment): EncodedRequest
     if (t !== undefined) body.temperature = t;
     if (req.topP !== undefined) body.top_p = Math.min(1, Math.max(0, req.topP));
   }
-  const tools = req.tools ?? [];
-  const choice = req.toolChoice;
-  if (tools.length > 0 && (choice?.type !== 'none' || plan.historyHasTools)) {
-    body.tools = tools.map(functionTool);
-    if (choice) {
-      if (choice.type === 'tool') {
-        if (!tools.some((t) => t.name === choice.name))
-          throw new ProxyError('invalid_request', `tool_choice names "${choice.name}", which is not among the request's tools`, { param: 'tool_choice' });
-        body.tool_choice = { type: 'function', name: choice.name };
-      } else body.tool_choice = choice.type;
-    }
+  const sent = toolsToSend(req, plan.historyHasTools);
+  if (sent) {
+    body.tools = sent.tools.map(functionTool);
+    const choice = sent.choice;
+    if (choice) body.tool_choice = choice.type === 'tool' ? { type: 'function', name: choice.name } : choice.type;
   }
   if (req.responseFormat?.type === 'json') {
     const rf = openaiResponseFormat(req.responseFormat, info) as { type: string; json_schema?: Record<string, unknown> } | undefined;
