@@ -140,7 +140,8 @@ export function suggestModelId(id: string): string | undefined {
   return best;
 }
 
-function editDistance(a: string, b: string, limit: number): number {
+/** Levenshtein distance, or `limit` once it cannot be lower (length difference alone). */
+export function editDistance(a: string, b: string, limit: number): number {
   if (Math.abs(a.length - b.length) >= limit) return limit;
   let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
   for (let i = 1; i <= a.length; i++) {

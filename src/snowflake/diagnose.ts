@@ -5,7 +5,7 @@ import { gatewayTarget } from '../cortex/gateway.js';
 import type { Deployment, UpstreamAuth } from '../config/types.js';
 import type { ChatRequest } from '../core/types.js';
 import type { Wire } from '../cortex/wire.js';
-import { modelInfo } from '../cortex/models.js';
+import { editDistance, modelInfo } from '../cortex/models.js';
 import { scrubSnowflakeText } from '../cortex/snowflake-errors.js';
 import { call, NetworkFailure, type Answer, type Target } from './http.js';
 
@@ -145,7 +145,7 @@ export function nearestModel(id: string, available: readonly string[]): string |
   for (const cand of available) {
     if (cand === id) continue;
     const info = modelInfo(cand);
-    let score = distance(id, cand);
+    let score = editDistance(id, cand, Infinity);
     if (info.family !== want.family) score += 100;
     if (want.tools && !info.tools) score += 50;
     if (score < bestScore) {
@@ -156,15 +156,6 @@ export function nearestModel(id: string, available: readonly string[]): string |
   return best;
 }
 
-function distance(a: string, b: string): number {
-  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    const cur = [i];
-    for (let j = 1; j <= b.length; j++) cur[j] = Math.min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
-    prev = cur;
-  }
-  return prev[b.length];
-}
 
 /** The bearer secret of a credential, when it is a static one (for token checks; never printed). */
 export function staticToken(auth: UpstreamAuth): string | undefined {
