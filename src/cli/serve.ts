@@ -152,11 +152,12 @@ export async function serve(opts: ServeOptions): Promise<void> {
     if (stopping) process.exit(1); // a second signal: stop now
     stopping = true;
     status.stop();
-    log.info(`${signal}: finishing in-flight requests, then stopping`);
     // Past shutdown_timeout the streams still open are cut (their records still written), then we exit.
     armShutdownDeadline(app.server, config.settings.shutdownTimeoutMs, () => usageLog?.close() ?? Promise.resolve());
+    const closed = app.close(); // stops listening now, so no connection is accepted once the line below is out
+    log.info(`${signal}: finishing in-flight requests, then stopping`);
     await tunnel?.stop();
-    await app.close();
+    await closed;
     await team.close(); // the last usage rows reach the store
     await emulator?.close();
     process.exit(0);
