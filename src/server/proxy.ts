@@ -97,7 +97,7 @@ export async function proxyChat(
       }
       try {
         try {
-          await attempt(ctx, dialect, chat, prepared.encoded, deployment, wire, res, x, abort.signal);
+          await attempt({ ctx, dialect, chat, encoded: prepared.encoded, deployment, wire, res, x }, abort.signal);
         } finally {
           slot.release(x.usage ? x.usage.promptTokens + x.usage.completionTokens : 0);
         }
@@ -166,22 +166,27 @@ function prepareFor(ctx: AppContext, chat: ChatRequest, deployment: Deployment, 
   return { req, encoded };
 }
 
+/** One candidate's try: the exchange's client side and the deployment, wire and encoding it is tried with. */
+interface Attempt {
+  ctx: AppContext;
+  dialect: Dialect;
+  /** The client's request as decoded (its model name, stream flag): what the answer is encoded for. */
+  chat: ChatRequest;
+  /** The request as this candidate's wire encoded it. */
+  encoded: EncodedRequest;
+  deployment: Deployment;
+  wire: Wire;
+  res: ServerResponse;
+  x: Exchange;
+}
+
 /**
  * One upstream call and its answer, streamed to the client or aggregated. Throws a ProxyError when it fails before
  * anything was sent to the client (the caller may then try the next candidate); a failure after that goes out
  * in-band as the dialect's error event.
  */
-async function attempt(
-  ctx: AppContext,
-  dialect: Dialect,
-  chat: ChatRequest,
-  encoded: EncodedRequest,
-  deployment: Deployment,
-  wire: Wire,
-  res: ServerResponse,
-  x: Exchange,
-  signal: AbortSignal,
-): Promise<void> {
+async function attempt(a: Attempt, signal: AbortSignal): Promise<void> {
+  const { ctx, chat, encoded, deployment, x } = a;
   x.error = undefined;
   x.errorKind = undefined;
   x.ttftMs = undefined;
@@ -189,11 +194,11 @@ async function attempt(
   if (encoded.warnings) for (const w of encoded.warnings) ctx.log.warn(`${chat.model} (${deployment.cortexModel}): ${w}`);
   // litellm_params / router_settings timeout: a non-streaming answer must be complete in time (cortex/client.ts).
   const limit = callTimeouts(deployment, ctx.config.settings, chat.stream);
-  if (limit.deadlineMs === undefined) return exchange(ctx, dialect, chat, encoded, deployment, wire, res, x, signal, limit);
+  if (limit.deadlineMs === undefined) return exchange(a, signal, limit);
   const deadline = new AbortController();
   const timer = setTimeout(() => deadline.abort(), limit.deadlineMs);
   try {
-    await exchange(ctx, dialect, chat, encoded, deployment, wire, res, x, AbortSignal.any([signal, deadline.signal]), limit);
+    await exchange(a, AbortSignal.any([signal, deadline.signal]), limit);
   } catch (err) {
     if (!deadline.signal.aborted || signal.aborted) throw err;
     throw new ProxyError('timeout', `model '${chat.model}' (${deployment.cortexModel}) did not answer within ${seconds(limit.deadlineMs)} s (${limit.setting}).`);
@@ -202,18 +207,9 @@ async function attempt(
   }
 }
 
-async function exchange(
-  ctx: AppContext,
-  dialect: Dialect,
-  chat: ChatRequest,
-  encoded: EncodedRequest,
-  deployment: Deployment,
-  wire: Wire,
-  res: ServerResponse,
-  x: Exchange,
-  signal: AbortSignal,
-  limit: CallTimeouts,
-): Promise<void> {
+/** The call itself, under the attempt's signal (the client's, and its deadline when there is one). */
+async function exchange(a: Attempt, signal: AbortSignal, limit: CallTimeouts): Promise<void> {
+  const { ctx, dialect, chat, encoded, deployment, wire, res, x } = a;
   const target = gatewayTarget(deployment, encoded.path); // the v1 wires of an AI Gateway deployment go to the gateway
   const up = await ctx.upstream.post(target.deployment, target.path, JSON.stringify(encoded.body), signal, ctx.router.modelNames, { ...encoded.headers, ...upstreamTraceHeaders(x) }, limit);
   x.requestId = up.requestId;
