@@ -1,12 +1,10 @@
 // Cortex's documented limits, end to end (docs/cortex-limits.md has each fact with its Snowflake URL): the real CLI in
 // front of the strict emulator, driven by the openai and @anthropic-ai/sdk clients, asserting what reaches Cortex
 // (the emulator records every request body) and what the client sees.
-import { after, before, beforeEach, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import OpenAI from 'openai';
-import Anthropic from '@anthropic-ai/sdk';
-import { startEmulator, type Emulator } from '../src/emulator/index.js';
-import { cleanEnv, runCli, startProxy, tempDir, writeFiles, type RunningProxy } from './helpers.js';
+import { cleanEnv, modelEntry, runCli } from './helpers.js';
+import { useProxyRig, wireModels } from './proxy-rig.js';
 
 const PAT = 'limits-pat-' + 'l'.repeat(40);
 const MASTER = 'sk-limits-' + 'm'.repeat(32);
@@ -32,33 +30,17 @@ const PATHS = {
   embed: '/api/v2/cortex/inference:embed',
 };
 
-let emu: Emulator;
-let proxy: RunningProxy;
-let openai: OpenAI;
-let anthropic: Anthropic;
-let dir: string;
-
-before(async () => {
-  emu = await startEmulator({ pats: [PAT], quiet: true });
-  dir = tempDir();
-  const list = Object.entries(MODELS)
-    .map(([name, [id, api]]) => `  - model_name: ${name}\n    litellm_params:\n      model: snowflake/${id}\n      api_base: ${emu.apiBase}\n      api_key: os.environ/SNOWFLAKE_PAT\n      cortex_api: ${api}\n`)
-    .join('');
-  const embed = `  - model_name: embed\n    litellm_params:\n      model: snowflake/snowflake-arctic-embed-m-v1.5\n      api_base: ${emu.apiBase}\n      api_key: os.environ/SNOWFLAKE_PAT\n`;
-  writeFiles(dir, { 'cortex-proxy.yaml': `model_list:\n${list}${embed}general_settings:\n  master_key: os.environ/LITELLM_MASTER_KEY\n` });
-  proxy = await startProxy([], { cwd: dir, env: cleanEnv({ SNOWFLAKE_PAT: PAT, LITELLM_MASTER_KEY: MASTER }) });
-  openai = new OpenAI({ baseURL: `${proxy.url}/v1`, apiKey: MASTER, maxRetries: 0 });
-  anthropic = new Anthropic({ baseURL: proxy.url, apiKey: MASTER, maxRetries: 0 });
+const rig = useProxyRig({
+  pat: PAT,
+  master: MASTER,
+  config: (apiBase) =>
+    `model_list:\n${wireModels(MODELS, apiBase)}${modelEntry('embed', 'snowflake/snowflake-arctic-embed-m-v1.5', apiBase)}` +
+    'general_settings:\n  master_key: os.environ/LITELLM_MASTER_KEY\n',
 });
-after(async () => {
-  await proxy?.stop();
-  await emu?.close();
-});
-beforeEach(() => emu.reset());
 
 /** The chat requests Cortex received since the last reset. */
 function upstream(): Array<{ path: string; body: Record<string, any> }> {
-  return emu.requests.filter((r) => r.path !== '/api/v2/cortex/models').map((r) => ({ path: r.path, body: r.body as Record<string, any> }));
+  return rig.upstream().map((r) => ({ path: r.path, body: r.body as Record<string, any> }));
 }
 function only(path: string): Record<string, any> {
   const calls = upstream();
@@ -70,7 +52,7 @@ const ask = [{ role: 'user' as const, content: 'Is 7 prime?' }];
 
 describe("a client's output cap is a cost cap: never raised for thinking", () => {
   test('inference:complete: effort low under max_completion_tokens 256 → max_tokens 256, no thinking, a header and a log line say so', async () => {
-    const { data, response } = await openai.chat.completions
+    const { data, response } = await rig.openai.chat.completions
       .create({ model: 'claude-complete', messages: ask, max_completion_tokens: 256, reasoning_effort: 'low' })
       .withResponse();
     assert.ok(data.choices[0].message.content);
@@ -78,11 +60,11 @@ describe("a client's output cap is a cost cap: never raised for thinking", () =>
     assert.equal(body.max_tokens, 256);
     assert.equal('anthropic' in body, false);
     assert.match(response.headers.get('x-cortex-proxy-warning') ?? '', /thinking dropped: max_tokens 256/);
-    await proxy.waitForLog(/thinking dropped: max_tokens 256/);
+    await rig.proxy.waitForLog(/thinking dropped: max_tokens 256/);
   });
 
   test('v1 chat (Claude): max_completion_tokens 256 stays 256 and no reasoning object is sent', async () => {
-    const { response } = await openai.chat.completions
+    const { response } = await rig.openai.chat.completions
       .create({ model: 'claude-openai', messages: ask, max_completion_tokens: 256, reasoning_effort: 'low' })
       .withResponse();
     const body = only(PATHS.openai);
@@ -92,7 +74,7 @@ describe("a client's output cap is a cost cap: never raised for thinking", () =>
   });
 
   test('v1 messages: thinking budget 1024 under max_tokens 256 → max_tokens 256 without thinking', async () => {
-    const { data, response } = await anthropic.messages
+    const { data, response } = await rig.anthropic.messages
       .create({ model: 'claude-anthropic', max_tokens: 256, thinking: { type: 'enabled', budget_tokens: 1024 }, messages: ask })
       .withResponse();
     assert.ok(data.content.some((b) => b.type === 'text'));
@@ -103,7 +85,7 @@ describe("a client's output cap is a cost cap: never raised for thinking", () =>
   });
 
   test('legitimate use: room for thinking → the budget fits under the client cap, no warning', async () => {
-    const { data, response } = await openai.chat.completions
+    const { data, response } = await rig.openai.chat.completions
       .create({ model: 'claude-complete', messages: ask, max_completion_tokens: 4096, reasoning_effort: 'low' })
       .withResponse();
     assert.ok(data.choices[0].message.content);
@@ -111,8 +93,8 @@ describe("a client's output cap is a cost cap: never raised for thinking", () =>
     assert.equal(body.max_tokens, 4096);
     assert.deepEqual(body.anthropic, { thinking: { budget_tokens: 1024 } });
     assert.equal(response.headers.get('x-cortex-proxy-warning'), null);
-    emu.reset();
-    const a = await anthropic.messages.create({ model: 'claude-anthropic', max_tokens: 3000, thinking: { type: 'enabled', budget_tokens: 2000 }, messages: ask });
+    rig.emu.reset();
+    const a = await rig.anthropic.messages.create({ model: 'claude-anthropic', max_tokens: 3000, thinking: { type: 'enabled', budget_tokens: 2000 }, messages: ask });
     assert.ok(a.content.some((b) => b.type === 'thinking'), 'the thinking came back');
     const m = only(PATHS.anthropic);
     assert.equal(m.max_tokens, 3000);
@@ -126,8 +108,8 @@ describe('structured output under cortex_api auto', () => {
 
   test('mistral-large2 / llama: json_schema goes over inference:complete, where the schema is honoured', async () => {
     for (const model of ['mistral-auto', 'llama-auto']) {
-      emu.reset();
-      const r = await openai.chat.completions.create({ model, messages: ask, response_format: rf });
+      rig.emu.reset();
+      const r = await rig.openai.chat.completions.create({ model, messages: ask, response_format: rf });
       const body = only(PATHS.complete);
       assert.deepEqual(body.response_format, { type: 'json', schema });
       const out = JSON.parse(r.choices[0].message.content!);
@@ -137,13 +119,13 @@ describe('structured output under cortex_api auto', () => {
   });
 
   test('without response_format they stay on v1 chat; OpenAI and Claude models keep v1 for structured output', async () => {
-    await openai.chat.completions.create({ model: 'mistral-auto', messages: ask });
+    await rig.openai.chat.completions.create({ model: 'mistral-auto', messages: ask });
     only(PATHS.openai);
-    emu.reset();
-    await openai.chat.completions.create({ model: 'gpt-auto', messages: ask, response_format: rf });
+    rig.emu.reset();
+    await rig.openai.chat.completions.create({ model: 'gpt-auto', messages: ask, response_format: rf });
     assert.equal(only(PATHS.openai).response_format.type, 'json_schema');
-    emu.reset();
-    const c = await openai.chat.completions.create({ model: 'claude-auto', messages: ask, response_format: rf });
+    rig.emu.reset();
+    const c = await rig.openai.chat.completions.create({ model: 'claude-auto', messages: ask, response_format: rf });
     assert.ok(only(PATHS.anthropic).output_config, 'Claude: output_config on /v1/messages');
     assert.equal(typeof JSON.parse(c.choices[0].message.content!).prime, 'boolean');
   });
@@ -152,15 +134,15 @@ describe('structured output under cortex_api auto', () => {
 describe('reasoning_effort as Snowflake documents it per endpoint', () => {
   test('v1 chat passes minimal and none through for OpenAI models', async () => {
     for (const effort of ['minimal', 'none'] as const) {
-      emu.reset();
-      const { response } = await openai.chat.completions.create({ model: 'gpt5-openai', messages: ask, reasoning_effort: effort }).withResponse();
+      rig.emu.reset();
+      const { response } = await rig.openai.chat.completions.create({ model: 'gpt5-openai', messages: ask, reasoning_effort: effort }).withResponse();
       assert.equal(only(PATHS.openai).reasoning_effort, effort);
       assert.equal(response.headers.get('x-cortex-proxy-warning'), null);
     }
   });
 
   test('inference:complete takes low|medium|high: minimal goes as low, and the client is told', async () => {
-    const { response } = await openai.chat.completions.create({ model: 'gpt5-complete', messages: ask, reasoning_effort: 'minimal' }).withResponse();
+    const { response } = await rig.openai.chat.completions.create({ model: 'gpt5-complete', messages: ask, reasoning_effort: 'minimal' }).withResponse();
     assert.deepEqual(only(PATHS.complete).openai, { reasoning: { effort: 'low' } });
     assert.match(response.headers.get('x-cortex-proxy-warning') ?? '', /reasoning_effort minimal sent as low/);
   });
@@ -168,12 +150,12 @@ describe('reasoning_effort as Snowflake documents it per endpoint', () => {
 
 describe('model limits', () => {
   test('the gpt-5 family takes 16,384 output tokens on inference:complete (REST rate-limit table), not 8,192', async () => {
-    await openai.chat.completions.create({ model: 'gpt5-complete', messages: ask, max_completion_tokens: 16_384 });
+    await rig.openai.chat.completions.create({ model: 'gpt5-complete', messages: ask, max_completion_tokens: 16_384 });
     assert.equal(only(PATHS.complete).max_tokens, 16_384);
   });
 
   test('claude-sonnet-4-6 and claude-opus-4-6 have a 1,000,000-token context; claude-sonnet-4-5 keeps 200,000', async () => {
-    const list = await openai.models.list();
+    const list = await rig.openai.models.list();
     const ctx = new Map(list.data.map((m) => [m.id, (m as unknown as { context_length: number }).context_length]));
     assert.equal(ctx.get('sonnet-46'), 1_000_000);
     assert.equal(ctx.get('opus-46'), 1_000_000);
@@ -184,14 +166,14 @@ describe('model limits', () => {
 describe('embeddings', () => {
   test('up to 1,280 texts go in one inference:embed call; more are split at 1,280', async () => {
     const input = Array.from({ length: 1300 }, (_, i) => `text ${i}`);
-    const r = await openai.embeddings.create({ model: 'embed', input, encoding_format: 'float' });
+    const r = await rig.openai.embeddings.create({ model: 'embed', input, encoding_format: 'float' });
     assert.equal(r.data.length, 1300);
     assert.deepEqual(
       upstream().map((c) => (c.body.text as string[]).length).sort((a, b) => b - a),
       [1280, 20],
     );
-    emu.reset();
-    await openai.embeddings.create({ model: 'embed', input: input.slice(0, 200), encoding_format: 'float' });
+    rig.emu.reset();
+    await rig.openai.embeddings.create({ model: 'embed', input: input.slice(0, 200), encoding_format: 'float' });
     assert.equal(upstream().length, 1, '200 texts: one call (was 4 at 64 a call)');
   });
 });
@@ -199,9 +181,9 @@ describe('embeddings', () => {
 describe('cached tokens on v1 chat (Claude)', () => {
   test("Cortex's cached_tokens (reads + writes, outside prompt_tokens) is counted once", async () => {
     // The emulator reports as the chart says: prompt 7, cached_tokens 4805 + 300 (of which 300 written), total 5118.
-    emu.script({ text: 'Cached.', usage: { prompt_tokens: 7, completion_tokens: 6, cached_tokens: 4805, cache_write_tokens: 300 } });
-    const r = await openai.chat.completions.create({ model: 'claude-openai', messages: ask });
-    const raw = emu.requests.at(-1)!;
+    rig.emu.script({ text: 'Cached.', usage: { prompt_tokens: 7, completion_tokens: 6, cached_tokens: 4805, cache_write_tokens: 300 } });
+    const r = await rig.openai.chat.completions.create({ model: 'claude-openai', messages: ask });
+    const raw = rig.emu.requests.at(-1)!;
     assert.equal(raw.path, PATHS.openai);
     assert.equal(r.usage?.prompt_tokens, 7 + 4805 + 300, 'reads and writes inside prompt_tokens, once');
     assert.equal(r.usage?.completion_tokens, 6);
@@ -211,7 +193,7 @@ describe('cached tokens on v1 chat (Claude)', () => {
 });
 
 test('the usage view lag is stated as Snowflake does: up to 45 minutes', async () => {
-  const help = await runCli(['usage', '--help'], { cwd: dir, env: cleanEnv() });
+  const help = await runCli(['usage', '--help'], { cwd: rig.dir, env: cleanEnv() });
   const text = help.stdout.replace(/\s+/g, ' '); // commander wraps the help
   assert.match(text, /lags up to 45 minutes/);
   assert.doesNotMatch(text, /2 hours/);

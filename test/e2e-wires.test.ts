@@ -2,12 +2,11 @@
 // in front of the strict emulator, driven by the real SDKs — openai (Chat Completions and Responses) and
 // @anthropic-ai/sdk (Messages). Each cell: streamed text, two streamed tool calls, and a tool round trip whose
 // result must reach Cortex in that wire's own form. Plus cortex_api auto: the endpoint it picks per family.
-import { after, before, beforeEach, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import OpenAI from 'openai';
-import Anthropic from '@anthropic-ai/sdk';
-import { startEmulator, type Emulator } from '../src/emulator/index.js';
-import { cleanEnv, startProxy, tempDir, writeFiles, type RunningProxy } from './helpers.js';
+import type OpenAI from 'openai';
+import type Anthropic from '@anthropic-ai/sdk';
+import { useProxyRig, wireModels } from './proxy-rig.js';
 
 const PAT = 'wires-pat-' + 'w'.repeat(40);
 const MASTER = 'sk-wires-' + 'm'.repeat(32);
@@ -28,27 +27,11 @@ const PATHS: Record<string, string> = {
   anthropic: '/api/v2/cortex/v1/messages',
 };
 
-let emu: Emulator;
-let proxy: RunningProxy;
-let openai: OpenAI;
-let anthropic: Anthropic;
-
-before(async () => {
-  emu = await startEmulator({ pats: [PAT], quiet: true });
-  const dir = tempDir();
-  const list = Object.entries(MODELS)
-    .map(([name, [id, api]]) => `  - model_name: ${name}\n    litellm_params:\n      model: snowflake/${id}\n      api_base: ${emu.apiBase}\n      api_key: os.environ/SNOWFLAKE_PAT\n      cortex_api: ${api}\n`)
-    .join('');
-  writeFiles(dir, { 'cortex-proxy.yaml': `model_list:\n${list}general_settings:\n  master_key: os.environ/LITELLM_MASTER_KEY\n` });
-  proxy = await startProxy([], { cwd: dir, env: cleanEnv({ SNOWFLAKE_PAT: PAT, LITELLM_MASTER_KEY: MASTER }) });
-  openai = new OpenAI({ baseURL: `${proxy.url}/v1`, apiKey: MASTER, maxRetries: 0 });
-  anthropic = new Anthropic({ baseURL: proxy.url, apiKey: MASTER, maxRetries: 0 });
+const rig = useProxyRig({
+  pat: PAT,
+  master: MASTER,
+  config: (apiBase) => `model_list:\n${wireModels(MODELS, apiBase)}general_settings:\n  master_key: os.environ/LITELLM_MASTER_KEY\n`,
 });
-after(async () => {
-  await proxy?.stop();
-  await emu?.close();
-});
-beforeEach(() => emu.reset());
 
 const TEXT = 'Streaming through every wire, one piece at a time.';
 const CALLS = [
@@ -61,7 +44,7 @@ const FINAL = 'It is 18°C and cloudy in Paris.';
 
 /** The upstream request of the last exchange, after checking it went to the wire's endpoint. */
 function upstream(wire: string): Record<string, any> {
-  const chat = emu.requests.filter((r) => r.path !== '/api/v2/cortex/models');
+  const chat = rig.upstream();
   assert.equal(chat.length, 1, `one upstream call (${chat.map((r) => `${r.path} ${r.status}`).join(', ')})`);
   assert.equal(chat[0].path, PATHS[wire]);
   assert.equal(chat[0].headers.authorization, `Bearer ${PAT}`);
@@ -91,7 +74,7 @@ interface Dialect {
 const DIALECTS: Record<string, Dialect> = {
   'OpenAI Chat Completions (openai SDK)': {
     async text(model) {
-      const stream = await openai.chat.completions.create({ model, messages: [{ role: 'user', content: 'Say it' }], stream: true, stream_options: { include_usage: true } });
+      const stream = await rig.openai.chat.completions.create({ model, messages: [{ role: 'user', content: 'Say it' }], stream: true, stream_options: { include_usage: true } });
       let text = '';
       let done = '';
       for await (const c of stream) {
@@ -102,12 +85,12 @@ const DIALECTS: Record<string, Dialect> = {
     },
     async tools(model) {
       const tools: OpenAI.Chat.ChatCompletionTool[] = CALLS.map((c) => ({ type: 'function', function: { name: c.name, parameters: schema } }));
-      const final = await openai.chat.completions.stream({ model, messages: [{ role: 'user', content: 'Both' }], tools }).finalChatCompletion();
+      const final = await rig.openai.chat.completions.stream({ model, messages: [{ role: 'user', content: 'Both' }], tools }).finalChatCompletion();
       const calls = (final.choices[0].message.tool_calls ?? []).map((t: any) => ({ name: t.function.name, args: JSON.parse(t.function.arguments) }));
       return { calls, done: final.choices[0].finish_reason };
     },
     async roundTrip(model) {
-      const r = await openai.chat.completions.create({
+      const r = await rig.openai.chat.completions.create({
         model,
         messages: [
           { role: 'user', content: 'Weather in Paris?' },
@@ -121,17 +104,17 @@ const DIALECTS: Record<string, Dialect> = {
   },
   'Anthropic Messages (@anthropic-ai/sdk)': {
     async text(model) {
-      const msg = await anthropic.messages.stream({ model, max_tokens: 1024, messages: [{ role: 'user', content: 'Say it' }] }).finalMessage();
+      const msg = await rig.anthropic.messages.stream({ model, max_tokens: 1024, messages: [{ role: 'user', content: 'Say it' }] }).finalMessage();
       return { text: msg.content.map((b) => (b.type === 'text' ? b.text : '')).join(''), done: msg.stop_reason ?? '' };
     },
     async tools(model) {
       const tools: Anthropic.Tool[] = CALLS.map((c) => ({ name: c.name, input_schema: schema as Anthropic.Tool.InputSchema }));
-      const msg = await anthropic.messages.stream({ model, max_tokens: 1024, messages: [{ role: 'user', content: 'Both' }], tools }).finalMessage();
+      const msg = await rig.anthropic.messages.stream({ model, max_tokens: 1024, messages: [{ role: 'user', content: 'Both' }], tools }).finalMessage();
       const calls = msg.content.filter((b): b is Anthropic.ToolUseBlock => b.type === 'tool_use').map((b) => ({ name: b.name, args: b.input }));
       return { calls, done: msg.stop_reason ?? '' };
     },
     async roundTrip(model) {
-      const msg = await anthropic.messages.create({
+      const msg = await rig.anthropic.messages.create({
         model,
         max_tokens: 1024,
         messages: [
@@ -146,7 +129,7 @@ const DIALECTS: Record<string, Dialect> = {
   },
   'OpenAI Responses (openai SDK)': {
     async text(model) {
-      const stream = await openai.responses.create({ model, input: 'Say it', stream: true });
+      const stream = await rig.openai.responses.create({ model, input: 'Say it', stream: true });
       let text = '';
       let done = '';
       for await (const e of stream) {
@@ -157,12 +140,12 @@ const DIALECTS: Record<string, Dialect> = {
     },
     async tools(model) {
       const tools: OpenAI.Responses.FunctionTool[] = CALLS.map((c) => ({ type: 'function', name: c.name, parameters: schema, strict: false }));
-      const final = await openai.responses.stream({ model, input: 'Both', tools }).finalResponse();
+      const final = await rig.openai.responses.stream({ model, input: 'Both', tools }).finalResponse();
       const calls = final.output.flatMap((o) => (o.type === 'function_call' ? [{ name: o.name, args: JSON.parse(o.arguments) }] : []));
       return { calls, done: final.status ?? '' };
     },
     async roundTrip(model) {
-      const r = await openai.responses.create({
+      const r = await rig.openai.responses.create({
         model,
         input: [
           { role: 'user', content: 'Weather in Paris?' },
@@ -185,7 +168,7 @@ for (const [dialectName, d] of Object.entries(DIALECTS)) {
       if (api === 'auto') continue;
       describe(`${model} (cortex_api: ${api})`, () => {
         test('streamed text', async () => {
-          emu.script({ text: TEXT });
+          rig.emu.script({ text: TEXT });
           const r = await d.text(model);
           assert.equal(r.text, TEXT);
           assert.ok(DONE_TEXT.stop.includes(r.done), r.done);
@@ -193,7 +176,7 @@ for (const [dialectName, d] of Object.entries(DIALECTS)) {
         });
 
         test('two streamed tool calls with intact arguments', async () => {
-          emu.script({ toolCalls: CALLS });
+          rig.emu.script({ toolCalls: CALLS });
           const r = await d.tools(model);
           assert.deepEqual(r.calls, CALLS.map((c) => ({ name: c.name, args: c.input })));
           assert.ok(DONE_TOOLS.includes(r.done), r.done);
@@ -202,7 +185,7 @@ for (const [dialectName, d] of Object.entries(DIALECTS)) {
         });
 
         test('a tool round trip: the result reaches Cortex in the wire\'s form and the answer comes back', async () => {
-          emu.script({ text: FINAL });
+          rig.emu.script({ text: FINAL });
           assert.equal(await d.roundTrip(model), FINAL);
           assert.equal(resultSent(api, upstream(api)), RESULT);
         });
@@ -213,11 +196,11 @@ for (const [dialectName, d] of Object.entries(DIALECTS)) {
 
 describe('cortex_api auto', () => {
   test('Claude → /v1/messages, other models → /v1/chat/completions', async () => {
-    emu.script({ text: 'a' });
+    rig.emu.script({ text: 'a' });
     await DIALECTS['OpenAI Chat Completions (openai SDK)'].text('claude-auto');
     upstream('anthropic');
-    emu.reset();
-    emu.script({ text: 'b' });
+    rig.emu.reset();
+    rig.emu.script({ text: 'b' });
     await DIALECTS['Anthropic Messages (@anthropic-ai/sdk)'].text('gpt-auto');
     upstream('openai');
   });

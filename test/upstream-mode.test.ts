@@ -4,11 +4,10 @@
 // through a streamed, aggregated call (max_tokens too large to finish within request_timeout — 120 s here — at the
 // assumed rate of 128,000 tokens an hour)
 // gives the client the same JSON, ids aside. Streaming clients always stream upstream.
-import { test, before, after, beforeEach } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { request } from 'undici';
-import { startEmulator, type Emulator } from '../src/emulator/index.js';
-import { cleanEnv, startProxy, tempDir, writeFiles, type RunningProxy } from './helpers.js';
+import { useProxyRig, wireModels } from './proxy-rig.js';
 
 const PAT = 'mode-pat-' + 'm'.repeat(40);
 const MODELS: Record<string, [string, string]> = {
@@ -19,22 +18,11 @@ const MODELS: Record<string, [string, string]> = {
   'gpt-openai': ['openai-gpt-4.1', 'openai'],
 };
 
-let emu: Emulator;
-let proxy: RunningProxy;
-before(async () => {
-  emu = await startEmulator({ pats: [PAT], quiet: true });
-  const dir = tempDir();
-  const list = Object.entries(MODELS)
-    .map(([name, [id, api]]) => `  - model_name: ${name}\n    litellm_params:\n      model: snowflake/${id}\n      api_base: ${emu.apiBase}\n      api_key: os.environ/SNOWFLAKE_PAT\n      cortex_api: ${api}\n`)
-    .join('');
-  writeFiles(dir, { 'cortex-proxy.yaml': `model_list:\n${list}litellm_settings:\n  request_timeout: 120\ngeneral_settings:\n  disable_spend_logs: true\n` });
-  proxy = await startProxy(['--quiet'], { cwd: dir, env: cleanEnv({ SNOWFLAKE_PAT: PAT }) });
+const rig = useProxyRig({
+  pat: PAT,
+  args: ['--quiet'],
+  config: (apiBase) => `model_list:\n${wireModels(MODELS, apiBase)}litellm_settings:\n  request_timeout: 120\ngeneral_settings:\n  disable_spend_logs: true\n`,
 });
-after(async () => {
-  await proxy?.stop();
-  await emu?.close();
-});
-beforeEach(() => emu.reset());
 
 type Dialect = 'chat' | 'messages' | 'responses';
 const PATH: Record<Dialect, string> = { chat: '/v1/chat/completions', messages: '/v1/messages', responses: '/v1/responses' };
@@ -48,10 +36,10 @@ function body(d: Dialect, model: string, maxTokens: number, stream = false): Rec
 }
 
 async function call(d: Dialect, model: string, maxTokens: number) {
-  const res = await request(proxy.url + PATH[d], { method: 'POST', headers: { 'content-type': 'application/json', 'anthropic-version': '2023-06-01' }, body: JSON.stringify(body(d, model, maxTokens)) });
+  const res = await request(rig.proxy.url + PATH[d], { method: 'POST', headers: { 'content-type': 'application/json', 'anthropic-version': '2023-06-01' }, body: JSON.stringify(body(d, model, maxTokens)) });
   const text = await res.body.text();
   assert.equal(res.statusCode, 200, text);
-  const upstream = emu.requests.at(-1)!.body as Record<string, unknown>;
+  const upstream = rig.emu.requests.at(-1)!.body as Record<string, unknown>;
   return { answer: JSON.parse(text) as Record<string, unknown>, upstream };
 }
 
@@ -67,11 +55,11 @@ const REPLY = { text: 'Let me look that up.', toolCalls: [{ name: 'get_weather',
 for (const model of Object.keys(MODELS)) {
   for (const d of ['chat', 'messages', 'responses'] as Dialect[]) {
     test(`${model}, ${d}: stream:false upstream gives the same answer as a streamed, aggregated call`, async () => {
-      emu.script(REPLY);
+      rig.emu.script(REPLY);
       const json = await call(d, model, 1000);
       assert.equal(json.upstream.stream, false, 'a small answer: one JSON body');
       assert.equal('stream_options' in json.upstream, false);
-      emu.script(REPLY);
+      rig.emu.script(REPLY);
       const streamed = await call(d, model, 30_000);
       assert.equal(streamed.upstream.stream, true, 'max_tokens too large to finish within request_timeout: streamed');
       assert.deepEqual(normal(json.answer), normal(streamed.answer));
@@ -82,22 +70,22 @@ for (const model of Object.keys(MODELS)) {
 }
 
 test('a streaming client streams upstream, whatever its max_tokens', async () => {
-  emu.script({ text: 'streamed' });
-  const res = await request(proxy.url + PATH.chat, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body('chat', 'claude-complete', 100, true)) });
+  rig.emu.script({ text: 'streamed' });
+  const res = await request(rig.proxy.url + PATH.chat, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body('chat', 'claude-complete', 100, true)) });
   assert.equal(res.statusCode, 200);
   assert.match(await res.body.text(), /data: \[DONE\]/);
-  assert.equal((emu.requests.at(-1)!.body as { stream: boolean }).stream, true);
+  assert.equal((rig.emu.requests.at(-1)!.body as { stream: boolean }).stream, true);
 });
 
 test('a stream:false call that fails is the same client error as before (and an error dressed as 200 too)', async () => {
-  emu.inject({ status: 400, message: 'max_tokens is too large for this model' });
-  const bad = await request(proxy.url + PATH.chat, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body('chat', 'gpt-openai', 1000)) });
+  rig.emu.inject({ status: 400, message: 'max_tokens is too large for this model' });
+  const bad = await request(rig.proxy.url + PATH.chat, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body('chat', 'gpt-openai', 1000)) });
   assert.equal(bad.statusCode, 400);
   assert.match(await bad.body.text(), /max_tokens is too large/);
-  emu.inject({ json200Error: { code: '390112', message: 'Your session has expired. Please login again.' } });
-  const expired = await request(proxy.url + PATH.messages, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body('messages', 'claude-complete', 1000)) });
+  rig.emu.inject({ json200Error: { code: '390112', message: 'Your session has expired. Please login again.' } });
+  const expired = await request(rig.proxy.url + PATH.messages, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body('messages', 'claude-complete', 1000)) });
   const text = await expired.body.text();
   assert.ok(expired.statusCode >= 400, text);
   assert.match(text, /"type":"error"/);
-  assert.equal((emu.requests.at(-1)!.body as { stream: boolean }).stream, false);
+  assert.equal((rig.emu.requests.at(-1)!.body as { stream: boolean }).stream, false);
 });
