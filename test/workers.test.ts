@@ -1,20 +1,21 @@
 // serve --workers: the real CLI with two worker processes (server/cluster.ts) against the emulator, on 127.0.0.1
 // port 0 (the primary owns the socket; the ready line tells the port). What is per-process with one worker must
 // hold for the whole server: one intact usage-log line per request (the primary is the single writer), /metrics and
-// /ui totals whichever worker answers, a virtual key's rpm and max_parallel across workers (through the primary;
-// with Redis directly), the failed-key limit, SIGTERM draining an in-flight stream, a killed worker replaced.
-// Each new connection goes to the next worker (round robin), so requests on fresh connections reach both.
+// /ui totals whichever worker answers, a virtual key's rpm, budget and max_parallel across workers (through the
+// primary; with Redis directly), the failed-key limit, SIGTERM draining a stream on each worker, a killed worker
+// replaced and its admissions freed. Each new connection goes to the next worker (round robin), so requests on
+// fresh connections reach both; the load test checks that each worker wrote its share (/proc/PID/io).
 import { test, before, after, beforeEach } from 'node:test';
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { chmodSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { request } from 'undici';
+import { request, type Agent } from 'undici';
 import { startEmulator, type Emulator } from '../src/emulator/index.js';
 import { listLogFiles } from '../src/usage/log.js';
 import { cleanEnv, runCli, startProxy, tempDir, writeFiles, type RunningProxy } from './helpers.js';
 import { STRONG_KEY, writeAccount } from './setup-helpers.js';
-import { DIALECTS, PATHS, bodyFor, readStream, type DialectName } from './reliability-helpers.js';
+import { DIALECTS, PATHS, agent, bodyFor, readStream, type DialectName } from './reliability-helpers.js';
 
 const PAT = 'workers-pat-' + 'w'.repeat(40);
 const MASTER = 'sk-workers-master-' + 'm'.repeat(32);
@@ -68,37 +69,70 @@ const requestsTotal = (metrics: string) =>
     .filter((l) => l.startsWith('cortex_proxy_requests_total{'))
     .reduce((n, l) => n + Number(l.split(' ').pop()), 0);
 
-test('two workers: every request has one intact usage line; /metrics and /ui count all of them whichever worker answers', { timeout: 60_000 }, async () => {
+/** Bytes a process has written so far (answers on sockets, log lines, IPC messages: /proc/PID/io wchar). */
+const written = (pid: number) => Number(/^wchar: (\d+)$/m.exec(readFileSync(`/proc/${pid}/io`, 'utf8'))![1]);
+
+const workerPids = (banner: string) => /pids (\d+), (\d+);/.exec(banner)!.slice(1).map(Number);
+
+test('two workers under concurrent load: every request has one intact usage line; /metrics and /ui count all of them whichever worker answers', { timeout: 60_000 }, async () => {
   const { proxy, dir } = await start();
   const banner = await proxy.waitForLog('with 2 workers');
   assert.match(banner, /listening on http:\/\/127\.0\.0\.1:\d+ with 2 workers \(pids \d+, \d+;/);
   assert.match(proxy.url, /^http:\/\/127\.0\.0\.1:[1-9]\d*$/, 'the ready line has the real port');
+  const pids = workerPids(banner);
+  const before = pids.map(written);
   const exited = exitOf(proxy);
-  // Long prompts make long lines: a torn or interleaved write would break JSON.parse below.
-  const jobs: Array<Promise<{ status: number; text: string }>> = [];
-  for (let i = 0; i < 48; i++) {
+  // 48 requests on fresh connections, all at once, plus 240 over 16 kept-alive connections (16 at a time): every
+  // dialect, streamed and not, and every 8th for an unknown model with a long name (a 404 whose record carries the
+  // name, 200 characters). The records reach the primary from both workers in batches; a torn or interleaved write
+  // would break JSON.parse below or the count.
+  const LONG = 'no-such-model-' + 'z'.repeat(300);
+  const expected = { ok: 0, missing: 0 };
+  const one = (i: number, extra: { dispatcher?: Agent; headers?: Record<string, string> }) => {
     const d = DIALECTS[i % 3];
-    jobs.push(call(proxy.url, d, i % 2 === 0, { 'user-agent': `workers-test/${i} ${'x'.repeat(i * 40)}` }, `question ${i} ${'y'.repeat(i * 100)}`));
-  }
-  const answers = await Promise.all(jobs);
-  for (const a of answers) assert.equal(a.status, 200, a.text);
+    const model = i % 8 === 7 ? LONG : 'm';
+    expected[model === 'm' ? 'ok' : 'missing']++;
+    return request(proxy.url + PATHS[d], {
+      method: 'POST',
+      dispatcher: extra.dispatcher,
+      headers: { 'content-type': 'application/json', 'user-agent': `workers-test/${i}`, ...extra.headers },
+      body: JSON.stringify(bodyFor(d, model, `question ${i} ${'y'.repeat(i % 50)}`, i % 2 === 0)),
+    }).then(async (r) => ({ model, status: r.statusCode, text: await r.body.text() }));
+  };
+  const pool = agent(16);
+  let next = 48;
+  const [fresh, pooled] = await Promise.all([
+    Promise.all(Array.from({ length: 48 }, (_, i) => one(i, { headers: { connection: 'close' } }))),
+    Promise.all(Array.from({ length: 16 }, async () => {
+      const out: Array<{ model: string; status: number; text: string }> = [];
+      while (next < 288) out.push(await one(next++, { dispatcher: pool }));
+      return out;
+    })).then((xs) => xs.flat()),
+  ]);
+  await pool.close();
+  for (const a of [...fresh, ...pooled]) assert.equal(a.status, a.model === 'm' ? 200 : 404, a.text);
+  // Both workers served a share (round robin hands each new connection to the next worker).
+  pids.forEach((pid, i) => assert.ok(written(pid) - before[i] > 20_000, `worker ${pid} served requests (wrote ${written(pid) - before[i]} bytes)`));
   // Several scrapes (each on a new connection, so both workers answer some): the same whole-server totals.
   for (let i = 0; i < 4; i++) {
     const m = await get(proxy.url, '/metrics');
     assert.equal(m.status, 200);
-    assert.equal(requestsTotal(m.text), 48, m.text);
+    assert.equal(requestsTotal(m.text), 288, m.text);
     assert.match(m.text, /cortex_proxy_in_flight_requests\{[^}]*\} 0/);
     const s = JSON.parse((await get(proxy.url, '/ui/api/stats')).text) as { totals: { requests: number }; usage_log: string };
-    assert.equal(s.totals.requests, 48);
+    assert.equal(s.totals.requests, 288);
     assert.equal(s.usage_log, path.join(dir, 'usage'));
   }
   proxy.child.kill('SIGTERM');
   const [code] = await exited;
   assert.equal(code, 0);
   const recs = records(dir);
-  assert.equal(recs.length, 48, 'exactly one line per request');
-  assert.deepEqual(new Set(recs.map((r) => r.dialect)).size, 3);
-  assert.ok(recs.every((r) => r.status === 200));
+  assert.equal(recs.length, 288, 'exactly one line per request');
+  assert.equal(recs.filter((r) => r.status === 200).length, expected.ok);
+  const missing = recs.filter((r) => r.status === 404);
+  assert.equal(missing.length, expected.missing);
+  assert.ok(missing.every((r) => r.model === LONG.slice(0, 200)), 'the long model name, whole up to its 200-character cap');
+  assert.equal(new Set(recs.map((r) => r.dialect)).size, 3);
 });
 
 test('general_settings.workers; bad values are refused with a clear message', { timeout: 30_000 }, async () => {
@@ -185,37 +219,81 @@ test('wrong API keys are counted for the whole server: after 10, the address get
   }
 });
 
-test('SIGTERM to the primary: an in-flight stream finishes, every record is written, exit 0', { timeout: 60_000 }, async () => {
+/** Opens a stream on its own connection and reads its first bytes (it is then in flight on one worker). */
+async function openStream(url: string, headers: Record<string, string> = {}) {
+  const res = await request(url + PATHS.chat, { method: 'POST', headers: { 'content-type': 'application/json', connection: 'close', ...headers }, body: JSON.stringify(bodyFor('chat', 'm', 'go', true)) });
+  assert.equal(res.statusCode, 200);
+  const it = res.body[Symbol.asyncIterator]();
+  let raw = Buffer.from(((await it.next()).value as Buffer)).toString('utf8');
+  return {
+    /** The rest of the stream; resolves with everything read (or what was read when the connection broke). */
+    async rest(): Promise<{ raw: string; broken: boolean }> {
+      try {
+        for (let r = await it.next(); !r.done; r = await it.next()) raw += Buffer.from(r.value as Buffer).toString('utf8');
+        return { raw, broken: false };
+      } catch {
+        return { raw, broken: true };
+      }
+    },
+  };
+}
+
+test('SIGTERM to the primary: a stream in flight on each worker finishes, every record is written, exit 0', { timeout: 60_000 }, async () => {
   const { proxy, dir } = await start();
   const exited = exitOf(proxy);
   for (let i = 0; i < 4; i++) assert.equal((await call(proxy.url, DIALECTS[i % 3], false)).status, 200);
   emu.setKnobs({ chunkChars: 4, chunkDelayMs: 60 });
   const TEXT = 'an answer that takes about a second to stream';
-  emu.script({ text: TEXT });
-  const res = await request(proxy.url + PATHS.chat, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(bodyFor('chat', 'm', 'go', true)) });
-  assert.equal(res.statusCode, 200);
-  const it = res.body[Symbol.asyncIterator]();
-  const first = await it.next(); // the stream is under way
+  emu.script({ text: TEXT }, { text: TEXT });
+  // Two connections one after the other: round robin gives them to the two workers.
+  const streams = [await openStream(proxy.url), await openStream(proxy.url)];
   proxy.child.kill('SIGTERM');
   await proxy.waitForLog('SIGTERM: finishing in-flight requests');
-  let raw = Buffer.from(first.value as Buffer).toString('utf8');
-  for (let r = await it.next(); !r.done; r = await it.next()) raw += Buffer.from(r.value as Buffer).toString('utf8');
-  const s = readStream('chat', raw);
-  assert.equal(s.text, TEXT);
-  assert.equal(s.clean, true, 'the stream finished normally');
+  for (const st of streams) {
+    const { raw, broken } = await st.rest();
+    assert.equal(broken, false);
+    const s = readStream('chat', raw);
+    assert.equal(s.text, TEXT);
+    assert.equal(s.clean, true, 'the stream finished normally');
+  }
   const [code] = await exited;
   assert.equal(code, 0, proxy.stderr());
   const recs = records(dir);
-  assert.equal(recs.length, 5, 'the four answers and the drained stream');
-  assert.equal(recs.filter((r) => r.stream === true).length, 1);
-  assert.ok((recs.find((r) => r.stream === true)!.completion_tokens as number) > 0);
+  assert.equal(recs.length, 6, 'the four answers and the two drained streams');
+  const streamed = recs.filter((r) => r.stream === true);
+  assert.equal(streamed.length, 2);
+  assert.ok(streamed.every((r) => (r.completion_tokens as number) > 0 && r.client_closed === false));
+});
+
+test('workers killed with a stream in flight: its max_parallel slot is freed (embedded store), the replacements serve the key', { timeout: 60_000 }, async () => {
+  const { proxy, dir, env } = await start(['--workers', '2'], '', { LITELLM_MASTER_KEY: MASTER });
+  try {
+    const pids = workerPids(await proxy.waitForLog('with 2 workers'));
+    const par = await runCli(['keys', 'create', '--label', `par-${Date.now()}`, '--max-parallel', '1'], { cwd: dir, env });
+    assert.equal(par.code, 0, par.stderr);
+    const pkey = { authorization: `Bearer ${par.stdout.trim()}` };
+    emu.setKnobs({ chunkChars: 4, chunkDelayMs: 60 });
+    emu.script({ text: 'a stream long enough to be cut by the crash '.repeat(10) });
+    const slow = await openStream(proxy.url, pkey);
+    assert.equal((await call(proxy.url, 'chat', false, pkey)).status, 429, 'the slot is taken while the stream is in flight');
+    // Whichever worker holds the stream, it dies (the other's death is just one more crash).
+    for (const pid of pids) process.kill(pid, 'SIGKILL');
+    await nthLine(proxy, /worker \d+ \(pid \d+\) is serving/, 2); // both replaced
+    const cut = await slow.rest();
+    assert.ok(cut.broken || !readStream('chat', cut.raw).clean, 'the stream was cut');
+    emu.setKnobs({ chunkChars: 1000, chunkDelayMs: 0 });
+    const statuses: number[] = [];
+    for (let i = 0; i < 2; i++) statuses.push((await call(proxy.url, 'chat', false, pkey)).status); // both replacements
+    assert.deepEqual(statuses, [200, 200], 'the dead worker’s admission was freed');
+  } finally {
+    await proxy.stop();
+  }
 });
 
 test('a killed worker is replaced and the server keeps answering; its earlier requests stay counted', { timeout: 60_000 }, async () => {
   const { proxy, dir } = await start();
   const exited = exitOf(proxy);
-  const banner = await proxy.waitForLog('with 2 workers');
-  const pids = /pids (\d+), (\d+);/.exec(banner)!.slice(1).map(Number);
+  const pids = workerPids(await proxy.waitForLog('with 2 workers'));
   for (let i = 0; i < 4; i++) assert.equal((await call(proxy.url, 'chat', false)).status, 200);
   assert.equal(requestsTotal((await get(proxy.url, '/metrics')).text), 4);
   process.kill(pids[0], 'SIGKILL');

@@ -419,9 +419,11 @@ export async function runPrimary(o: PrimaryOptions): Promise<Primary> {
       }
       const delay = Math.min(250 * 2 ** (crashes.length - 1), 8000);
       log.warn(`worker ${w.id} (pid ${w.process.pid}) stopped unexpectedly (${how}); starting a new one in ${(delay / 1000).toFixed(2)} s`);
+      // Not unref'd: when every worker is gone, the listening socket is closed and this timer is all that keeps the
+      // primary alive (it exited 0 there, silently, when all workers died at once).
       setTimeout(() => {
         if (!stopping) fork();
-      }, delay).unref();
+      }, delay);
     });
   };
 
