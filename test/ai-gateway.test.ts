@@ -4,56 +4,40 @@
 // embeddings stay on the account path; the gateway's budget, quota and allowlist refusals reach the client named,
 // once, with no retry and no fallback around the gateway. Config forms: a gateway api_base (any host), cortex_gateway
 // in litellm_params and general_settings, SNOWFLAKE_AI_GATEWAY in zero-config mode; key pairs are refused.
-import { after, before, beforeEach, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { generateKeyPairSync } from 'node:crypto';
-import OpenAI from 'openai';
 import Anthropic from '@anthropic-ai/sdk';
-import { startEmulator, type Emulator } from '../src/emulator/index.js';
 import { ConfigError, loadConfig } from '../src/config/load.js';
-import { cleanEnv, modelEntry, startProxy, tempDir, writeFiles, type RunningProxy } from './helpers.js';
+import { cleanEnv, modelEntry, startProxy, tempDir, writeFiles } from './helpers.js';
+import { useProxyRig } from './proxy-rig.js';
 
 const PAT = 'gateway-pat-' + 'g'.repeat(40);
 const MASTER = 'sk-gateway-master-' + 'm'.repeat(32);
 const GW = '/api/v2/aigateways/SNOWFLAKE';
 
-let emu: Emulator;
-let proxy: RunningProxy;
-let openai: OpenAI;
-let anthropic: Anthropic;
-
 const model = (name: string, id: string, base: string, extra = '') => modelEntry(name, `snowflake/${id}`, base, extra);
 
-before(async () => {
-  emu = await startEmulator({ pats: [PAT], quiet: true });
-  const gw = `${emu.apiBase}/aigateways/SNOWFLAKE`;
-  const dir = tempDir();
-  writeFiles(dir, {
-    'cortex-proxy.yaml':
+const rig = useProxyRig({
+  pat: PAT,
+  master: MASTER,
+  config: (apiBase) => {
+    const gw = `${apiBase}/aigateways/SNOWFLAKE`;
+    return (
       'model_list:\n' +
       model('claude', 'claude-sonnet-4-5', gw) +
       model('gpt', 'openai-gpt-4.1', gw) +
       model('llama', 'llama3.1-70b', `${gw}/v1/chat/completions`) + // the endpoint as copied from a curl example
       model('embed', 'snowflake-arctic-embed-l-v2.0', gw) +
-      model('claude-direct', 'claude-sonnet-4-5', emu.apiBase) + // the account path: a fallback must never reach it
+      model('claude-direct', 'claude-sonnet-4-5', apiBase) + // the account path: a fallback must never reach it
       'router_settings:\n  fallbacks: [{"claude": ["claude-direct"]}, {"gpt": ["claude-direct"]}]\n' +
-      'general_settings:\n  master_key: os.environ/LITELLM_MASTER_KEY\n',
-  });
-  proxy = await startProxy([], { cwd: dir, env: cleanEnv({ SNOWFLAKE_PAT: PAT, LITELLM_MASTER_KEY: MASTER }) });
-  openai = new OpenAI({ baseURL: `${proxy.url}/v1`, apiKey: MASTER, maxRetries: 0 });
-  anthropic = new Anthropic({ baseURL: proxy.url, apiKey: MASTER, maxRetries: 0 });
+      'general_settings:\n  master_key: os.environ/LITELLM_MASTER_KEY\n'
+    );
+  },
 });
-after(async () => {
-  await proxy?.stop();
-  await emu?.close();
-});
-beforeEach(() => emu.reset());
 
-function calls() {
-  return emu.requests.filter((r) => r.path !== '/api/v2/cortex/models');
-}
 function onlyCall(path: string) {
-  const c = calls();
+  const c = rig.upstream();
   assert.deepEqual(c.map((r) => r.path), [path]);
   assert.equal(c[0].headers.authorization, `Bearer ${PAT}`, 'Authorization: Bearer (the gateway refuses x-api-key)');
   assert.equal(c[0].headers['x-api-key'], undefined);
@@ -63,47 +47,47 @@ function onlyCall(path: string) {
 
 describe('routing over the gateway paths', () => {
   test('the start-up log says what goes through the gateway and what stays on the account path', async () => {
-    await proxy.waitForLog(`Cortex AI Gateway ${emu.apiBase}${GW.slice('/api/v2'.length)}: chat for claude, gpt, llama, embed`);
-    await proxy.waitForLog("embeddings and the model list use the account's /api/v2/cortex");
+    await rig.proxy.waitForLog(`Cortex AI Gateway ${rig.emu.apiBase}${GW.slice('/api/v2'.length)}: chat for claude, gpt, llama, embed`);
+    await rig.proxy.waitForLog("embeddings and the model list use the account's /api/v2/cortex");
   });
 
   test('Claude over the gateway /v1/messages: Anthropic SDK streamed and not, OpenAI SDK and Responses', async () => {
-    const m = await anthropic.messages.create({ model: 'claude', max_tokens: 64, messages: [{ role: 'user', content: 'hi' }] });
+    const m = await rig.anthropic.messages.create({ model: 'claude', max_tokens: 64, messages: [{ role: 'user', content: 'hi' }] });
     assert.equal(m.type, 'message');
     onlyCall(`${GW}/v1/messages`);
-    emu.reset();
-    const s = anthropic.messages.stream({ model: 'claude', max_tokens: 64, messages: [{ role: 'user', content: 'hi' }] });
+    rig.emu.reset();
+    const s = rig.anthropic.messages.stream({ model: 'claude', max_tokens: 64, messages: [{ role: 'user', content: 'hi' }] });
     assert.ok((await s.finalText()).length > 0);
     onlyCall(`${GW}/v1/messages`);
-    emu.reset();
-    const c = await openai.chat.completions.create({ model: 'claude', messages: [{ role: 'user', content: 'hi' }], stream: true });
+    rig.emu.reset();
+    const c = await rig.openai.chat.completions.create({ model: 'claude', messages: [{ role: 'user', content: 'hi' }], stream: true });
     let text = '';
     for await (const chunk of c) text += chunk.choices[0]?.delta?.content ?? '';
     assert.ok(text.length > 0);
     onlyCall(`${GW}/v1/messages`);
-    emu.reset();
-    const r = await openai.responses.create({ model: 'claude', input: 'hi' });
+    rig.emu.reset();
+    const r = await rig.openai.responses.create({ model: 'claude', input: 'hi' });
     assert.ok(r.output_text.length > 0);
     onlyCall(`${GW}/v1/messages`);
   });
 
   test('other models over the gateway /v1/chat/completions, in every dialect; structured output on Llama stays there', async () => {
-    const c = await openai.chat.completions.create({ model: 'gpt', messages: [{ role: 'user', content: 'hi' }] });
+    const c = await rig.openai.chat.completions.create({ model: 'gpt', messages: [{ role: 'user', content: 'hi' }] });
     assert.equal(c.choices[0].finish_reason, 'stop');
     onlyCall(`${GW}/v1/chat/completions`);
-    emu.reset();
-    const m = await anthropic.messages.create({ model: 'gpt', max_tokens: 64, messages: [{ role: 'user', content: 'hi' }], stream: false });
+    rig.emu.reset();
+    const m = await rig.anthropic.messages.create({ model: 'gpt', max_tokens: 64, messages: [{ role: 'user', content: 'hi' }], stream: false });
     assert.equal(m.stop_reason, 'end_turn');
     onlyCall(`${GW}/v1/chat/completions`);
-    emu.reset();
-    const stream = await openai.responses.create({ model: 'gpt', input: 'hi', stream: true });
+    rig.emu.reset();
+    const stream = await rig.openai.responses.create({ model: 'gpt', input: 'hi', stream: true });
     let done = false;
     for await (const e of stream) if (e.type === 'response.completed') done = true;
     assert.ok(done);
     onlyCall(`${GW}/v1/chat/completions`);
-    emu.reset();
+    rig.emu.reset();
     // cortex_api auto would use inference:complete for this (docs/cortex-limits.md); through the gateway it must not.
-    await openai.chat.completions.create({
+    await rig.openai.chat.completions.create({
       model: 'llama',
       messages: [{ role: 'user', content: 'hi' }],
       response_format: { type: 'json_schema', json_schema: { name: 'x', schema: { type: 'object', properties: { a: { type: 'string' } } } } },
@@ -112,7 +96,7 @@ describe('routing over the gateway paths', () => {
   });
 
   test('embeddings go to the account path (the gateway documents none), with the trace headers', async () => {
-    const e = await openai.embeddings.create({ model: 'embed', input: 'hello' });
+    const e = await rig.openai.embeddings.create({ model: 'embed', input: 'hello' });
     assert.ok(e.data[0].embedding.length > 0);
     onlyCall('/api/v2/cortex/inference:embed');
   });
@@ -120,59 +104,59 @@ describe('routing over the gateway paths', () => {
 
 describe('gateway refusals: named, once, no retry, no fallback around the gateway', () => {
   test('402 budget → 402 naming the budget; the fallback on the account path is not tried', async () => {
-    emu.inject({ status: 402, message: 'budget exceeded' });
-    const err = await anthropic.messages.create({ model: 'claude', max_tokens: 64, messages: [{ role: 'user', content: 'hi' }] }).catch((e) => e);
+    rig.emu.inject({ status: 402, message: 'budget exceeded' });
+    const err = await rig.anthropic.messages.create({ model: 'claude', max_tokens: 64, messages: [{ role: 'user', content: 'hi' }] }).catch((e) => e);
     assert.equal(err.status, 402);
     assert.match(err.message, /AI Gateway refused the request: the budget/);
-    assert.deepEqual(calls().map((r) => r.path), [`${GW}/v1/messages`]);
+    assert.deepEqual(rig.upstream().map((r) => r.path), [`${GW}/v1/messages`]);
   });
 
   test('429 quota block → 429 naming the quota, not retried (a plain 429 is retried as before)', async () => {
-    emu.inject({ status: 429, message: 'Request blocked: usage quota exceeded for user' });
-    const err = await openai.chat.completions.create({ model: 'gpt', messages: [{ role: 'user', content: 'hi' }] }).catch((e) => e);
+    rig.emu.inject({ status: 429, message: 'Request blocked: usage quota exceeded for user' });
+    const err = await rig.openai.chat.completions.create({ model: 'gpt', messages: [{ role: 'user', content: 'hi' }] }).catch((e) => e);
     assert.equal(err.status, 429);
     assert.match(err.message, /quota is used up/);
-    assert.equal(calls().length, 1, 'no retry, no fallback');
-    emu.reset();
-    emu.inject({ status: 429, message: 'too many requests', retryAfter: 0 });
-    const ok = await openai.chat.completions.create({ model: 'gpt', messages: [{ role: 'user', content: 'hi' }] });
+    assert.equal(rig.upstream().length, 1, 'no retry, no fallback');
+    rig.emu.reset();
+    rig.emu.inject({ status: 429, message: 'too many requests', retryAfter: 0 });
+    const ok = await rig.openai.chat.completions.create({ model: 'gpt', messages: [{ role: 'user', content: 'hi' }] });
     assert.equal(ok.choices[0].finish_reason, 'stop');
-    assert.deepEqual(calls().map((r) => r.path), [`${GW}/v1/chat/completions`, `${GW}/v1/chat/completions`], 'throttling retried on the gateway');
+    assert.deepEqual(rig.upstream().map((r) => r.path), [`${GW}/v1/chat/completions`, `${GW}/v1/chat/completions`], 'throttling retried on the gateway');
   });
 
   test('403 model not allowed → 403 naming the allowlist; any other 403 names USAGE on the gateway; never inference:complete', async () => {
-    emu.inject({ status: 403, message: 'Model openai-gpt-4.1 is not allowed by the AI Gateway specification' });
-    const err = await openai.chat.completions.create({ model: 'gpt', messages: [{ role: 'user', content: 'hi' }] }).catch((e) => e);
+    rig.emu.inject({ status: 403, message: 'Model openai-gpt-4.1 is not allowed by the AI Gateway specification' });
+    const err = await rig.openai.chat.completions.create({ model: 'gpt', messages: [{ role: 'user', content: 'hi' }] }).catch((e) => e);
     assert.equal(err.status, 403);
     assert.match(err.message, /does not allow the model 'openai-gpt-4.1'/);
-    assert.equal(calls().length, 1);
-    emu.reset();
-    emu.inject({ status: 403, message: 'Not Authorized' });
-    const err2 = await anthropic.messages.create({ model: 'claude', max_tokens: 64, messages: [{ role: 'user', content: 'hi' }] }).catch((e) => e);
+    assert.equal(rig.upstream().length, 1);
+    rig.emu.reset();
+    rig.emu.inject({ status: 403, message: 'Not Authorized' });
+    const err2 = await rig.anthropic.messages.create({ model: 'claude', max_tokens: 64, messages: [{ role: 'user', content: 'hi' }] }).catch((e) => e);
     assert.equal(err2.status, 403);
     assert.match(err2.message, /USAGE on AI GATEWAY SNOWFLAKE/);
-    assert.deepEqual(calls().map((r) => r.path), [`${GW}/v1/messages`], 'no cortex_api auto move to inference:complete, no fallback');
+    assert.deepEqual(rig.upstream().map((r) => r.path), [`${GW}/v1/messages`], 'no cortex_api auto move to inference:complete, no fallback');
   });
 
   test('a sanity twin: a 5xx from the gateway still falls back as configured', async () => {
-    emu.inject({ status: 500, message: 'boom' });
-    emu.inject({ status: 500, message: 'boom' });
-    emu.inject({ status: 500, message: 'boom' });
-    const m = await anthropic.messages.create({ model: 'claude', max_tokens: 64, messages: [{ role: 'user', content: 'hi' }] });
+    rig.emu.inject({ status: 500, message: 'boom' });
+    rig.emu.inject({ status: 500, message: 'boom' });
+    rig.emu.inject({ status: 500, message: 'boom' });
+    const m = await rig.anthropic.messages.create({ model: 'claude', max_tokens: 64, messages: [{ role: 'user', content: 'hi' }] });
     assert.equal(m.type, 'message');
-    assert.equal(calls().at(-1)!.path, '/api/v2/cortex/v1/messages');
+    assert.equal(rig.upstream().at(-1)!.path, '/api/v2/cortex/v1/messages');
   });
 });
 
 describe('the emulator gateway', () => {
   test('Claude on the gateway chat endpoint is a 503 (snowflake-cli docs/ai-gateway.md); no model list; no x-api-key', async () => {
     const post = (path: string, body: unknown, headers: Record<string, string> = { authorization: `Bearer ${PAT}` }) =>
-      fetch(`${emu.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) });
+      fetch(`${rig.emu.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) });
     const claude = await post(`${GW}/v1/chat/completions`, { model: 'claude-sonnet-4-5', messages: [{ role: 'user', content: 'hi' }] });
     assert.equal(claude.status, 503);
     const gpt = await post(`${GW}/v1/chat/completions`, { model: 'openai-gpt-4.1', messages: [{ role: 'user', content: 'hi' }] });
     assert.equal(gpt.status, 200);
-    const models = await fetch(`${emu.url}${GW}/v1/models`, { headers: { authorization: `Bearer ${PAT}` } });
+    const models = await fetch(`${rig.emu.url}${GW}/v1/models`, { headers: { authorization: `Bearer ${PAT}` } });
     assert.equal(models.status, 400);
     const apiKey = await post(`${GW}/v1/messages`, { model: 'claude-sonnet-4-5', max_tokens: 10, messages: [{ role: 'user', content: 'hi' }] }, { 'x-api-key': PAT, 'anthropic-version': '2023-06-01' });
     assert.equal(apiKey.status, 401);
@@ -252,7 +236,7 @@ describe('config forms', () => {
   });
 
   test('zero-config through the real CLI: SNOWFLAKE_AI_GATEWAY=1 sends Claude to the gateway', async () => {
-    const p = await startProxy([], { cwd: tempDir(), env: cleanEnv({ SNOWFLAKE_ACCOUNT: emu.apiBase, SNOWFLAKE_PAT: PAT, SNOWFLAKE_AI_GATEWAY: '1', SNOWFLAKE_MODELS: 'claude-sonnet-4-5' }) });
+    const p = await startProxy([], { cwd: tempDir(), env: cleanEnv({ SNOWFLAKE_ACCOUNT: rig.emu.apiBase, SNOWFLAKE_PAT: PAT, SNOWFLAKE_AI_GATEWAY: '1', SNOWFLAKE_MODELS: 'claude-sonnet-4-5' }) });
     try {
       const a = new Anthropic({ baseURL: p.url, apiKey: 'unused', maxRetries: 0 });
       await a.messages.create({ model: 'claude-sonnet-4-5', max_tokens: 32, messages: [{ role: 'user', content: 'hi' }] });

@@ -5,51 +5,33 @@
 // clear client error; an item without encrypted_content is dropped (nothing is stored); a chat-completions client on
 // the same model still works and never sees the reasoning as text; a reasoning item never reaches a Claude model as a
 // thinking block; the v1 chat endpoint refuses GPT-5 function tools with reasoning (forced cortex_api: openai).
-import { after, before, beforeEach, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import OpenAI from 'openai';
-import Anthropic from '@anthropic-ai/sdk';
-import { startEmulator, type Emulator } from '../src/emulator/index.js';
-import { cleanEnv, modelEntry, startProxy, tempDir, writeFiles, type RunningProxy } from './helpers.js';
+import { modelEntry } from './helpers.js';
+import { useProxyRig } from './proxy-rig.js';
 
 const PAT = 'reasoning-pat-' + 'r'.repeat(40);
 const MASTER = 'sk-reasoning-master-' + 'm'.repeat(32);
 const RESPONSES = '/api/v2/cortex/v1/responses';
 const CHAT = '/api/v2/cortex/v1/chat/completions';
 
-let emu: Emulator;
-let proxy: RunningProxy;
-let openai: OpenAI;
-let anthropic: Anthropic;
-
 const model = (name: string, id: string, base: string, extra = '') => modelEntry(name, `snowflake/${id}`, base, extra);
 
-before(async () => {
-  emu = await startEmulator({ pats: [PAT], quiet: true });
-  const dir = tempDir();
-  writeFiles(dir, {
-    'cortex-proxy.yaml':
-      'model_list:\n' +
-      model('gpt5', 'openai-gpt-5', emu.apiBase, '      cortex_api: responses\n') +
-      model('gpt5-auto', 'openai-gpt-5', emu.apiBase) +
-      model('gpt5-chat', 'openai-gpt-5', emu.apiBase, '      cortex_api: openai\n') +
-      model('claude', 'claude-sonnet-4-5', emu.apiBase) +
-      'general_settings:\n  master_key: os.environ/LITELLM_MASTER_KEY\n',
-  });
-  proxy = await startProxy([], { cwd: dir, env: cleanEnv({ SNOWFLAKE_PAT: PAT, LITELLM_MASTER_KEY: MASTER }) });
-  openai = new OpenAI({ baseURL: `${proxy.url}/v1`, apiKey: MASTER, maxRetries: 0 });
-  anthropic = new Anthropic({ baseURL: proxy.url, apiKey: MASTER, maxRetries: 0 });
+const rig = useProxyRig({
+  pat: PAT,
+  master: MASTER,
+  config: (apiBase) =>
+    'model_list:\n' +
+    model('gpt5', 'openai-gpt-5', apiBase, '      cortex_api: responses\n') +
+    model('gpt5-auto', 'openai-gpt-5', apiBase) +
+    model('gpt5-chat', 'openai-gpt-5', apiBase, '      cortex_api: openai\n') +
+    model('claude', 'claude-sonnet-4-5', apiBase) +
+    'general_settings:\n  master_key: os.environ/LITELLM_MASTER_KEY\n',
 });
-after(async () => {
-  await proxy?.stop();
-  await emu?.close();
-});
-beforeEach(() => emu.reset());
 
-const upstream = () => emu.requests.filter((r) => r.path !== '/api/v2/cortex/models');
 function lastBody(path = RESPONSES): Record<string, any> {
-  const c = upstream().filter((r) => r.path === path);
-  assert.ok(c.length > 0, `no request to ${path}: ${JSON.stringify(upstream().map((r) => r.path))}`);
+  const c = rig.upstream().filter((r) => r.path === path);
+  assert.ok(c.length > 0, `no request to ${path}: ${JSON.stringify(rig.upstream().map((r) => r.path))}`);
   return c[c.length - 1].body as Record<string, any>;
 }
 
@@ -81,8 +63,8 @@ function turn2Input(output: any[], tweak: (item: any) => any = (x) => x): any[] 
 
 describe('OpenAI reasoning items between turns (Responses wire)', () => {
   test('two-turn tool conversation, JSON then streamed: turn 2 carries turn 1 reasoning item back, byte for byte', async () => {
-    emu.script({ thinking: THOUGHT, toolCalls: [{ name: 'get_weather', input: { city: 'Paris' } }] });
-    const r1 = await openai.responses.create(turn1Params());
+    rig.emu.script({ thinking: THOUGHT, toolCalls: [{ name: 'get_weather', input: { city: 'Paris' } }] });
+    const r1 = await rig.openai.responses.create(turn1Params());
     const sent1 = lastBody();
     assert.deepEqual(sent1.include, ['reasoning.encrypted_content'], 'the wire asks for the encrypted reasoning');
     assert.equal(sent1.store, false, 'stateless');
@@ -97,9 +79,9 @@ describe('OpenAI reasoning items between turns (Responses wire)', () => {
     assert.ok(r1.output.findIndex((o) => o.type === 'reasoning') < r1.output.findIndex((o) => o.type === 'function_call'), 'reasoning first');
     assert.ok(!r1.output_text.includes(THOUGHT), 'reasoning is not answer text');
 
-    emu.reset();
-    emu.script({ text: 'Paris: 18°C and sunny.' });
-    const stream = openai.responses.stream({ ...turn1Params(), input: turn2Input(r1.output) });
+    rig.emu.reset();
+    rig.emu.script({ text: 'Paris: 18°C and sunny.' });
+    const stream = rig.openai.responses.stream({ ...turn1Params(), input: turn2Input(r1.output) });
     let text = '';
     for await (const ev of stream) if (ev.type === 'response.output_text.delta') text += ev.delta;
     assert.equal(text, 'Paris: 18°C and sunny.');
@@ -108,12 +90,12 @@ describe('OpenAI reasoning items between turns (Responses wire)', () => {
     assert.deepEqual(back, [{ type: 'reasoning', id: reasoning.id, summary: PARTS, encrypted_content: reasoning.encrypted_content }]);
     const kinds = sent2.input.map((i: any) => i.type);
     assert.deepEqual(kinds, ['message', 'reasoning', 'function_call', 'function_call_output'], 'the reasoning item stays before its function call');
-    assert.equal(upstream()[0].outcome, 'ok');
+    assert.equal(rig.upstream()[0].outcome, 'ok');
   });
 
   test('streamed turn 1: the reasoning item streams with OpenAI\'s events; a Codex-style replay without id still reaches Cortex intact', async () => {
-    emu.script({ thinking: THOUGHT, toolCalls: [{ name: 'get_weather', input: { city: 'Paris' } }] });
-    const stream = openai.responses.stream(turn1Params());
+    rig.emu.script({ thinking: THOUGHT, toolCalls: [{ name: 'get_weather', input: { city: 'Paris' } }] });
+    const stream = rig.openai.responses.stream(turn1Params());
     const types: string[] = [];
     let summary = '';
     let added: any;
@@ -138,9 +120,9 @@ describe('OpenAI reasoning items between turns (Responses wire)', () => {
     assert.equal(fromFinal.encrypted_content, done.encrypted_content);
     assert.deepEqual(done.summary, PARTS, 'the done item keeps the summary parts');
 
-    emu.reset();
-    emu.script({ text: 'Sunny.' });
-    const r2 = await openai.responses.create({ ...turn1Params(), input: turn2Input(final.output, ({ id: _id, ...rest }) => rest) });
+    rig.emu.reset();
+    rig.emu.script({ text: 'Sunny.' });
+    const r2 = await rig.openai.responses.create({ ...turn1Params(), input: turn2Input(final.output, ({ id: _id, ...rest }) => rest) });
     assert.equal(r2.output_text, 'Sunny.');
     const back = lastBody().input.find((i: any) => i.type === 'reasoning');
     assert.equal(back.encrypted_content, done.encrypted_content);
@@ -148,35 +130,35 @@ describe('OpenAI reasoning items between turns (Responses wire)', () => {
   });
 
   test('a tampered encrypted_content gets the emulator\'s 400 as a clear client error; the intact one still works', async () => {
-    emu.script({ thinking: THOUGHT, toolCalls: [{ name: 'get_weather', input: { city: 'Paris' } }] });
-    const r1 = await openai.responses.create(turn1Params());
-    emu.reset();
+    rig.emu.script({ thinking: THOUGHT, toolCalls: [{ name: 'get_weather', input: { city: 'Paris' } }] });
+    const r1 = await rig.openai.responses.create(turn1Params());
+    rig.emu.reset();
     const tampered = turn2Input(r1.output, (it) => ({ ...it, encrypted_content: it.encrypted_content.slice(0, -2) + (it.encrypted_content.endsWith('AA') ? 'BB' : 'AA') }));
-    await assert.rejects(openai.responses.create({ ...turn1Params(), input: tampered }), (e: any) => {
+    await assert.rejects(rig.openai.responses.create({ ...turn1Params(), input: tampered }), (e: any) => {
       assert.equal(e.status, 400);
       assert.match(e.message, /encrypted content for item \S+ could not be verified/);
       return true;
     });
-    assert.equal(upstream()[0].status, 400);
-    emu.reset();
-    emu.script({ text: 'ok' });
-    const r2 = await openai.responses.create({ ...turn1Params(), input: turn2Input(r1.output) });
+    assert.equal(rig.upstream()[0].status, 400);
+    rig.emu.reset();
+    rig.emu.script({ text: 'ok' });
+    const r2 = await rig.openai.responses.create({ ...turn1Params(), input: turn2Input(r1.output) });
     assert.equal(r2.output_text, 'ok');
   });
 
   test('a reasoning item without encrypted_content (store:false keeps nothing) is left out; the emulator would refuse it', async () => {
-    emu.script({ text: 'fine' });
+    rig.emu.script({ text: 'fine' });
     const input = [
       { role: 'user', content: 'hi' },
       { type: 'reasoning', id: 'rs_' + 'a'.repeat(48), summary: [] },
       { role: 'assistant', content: 'hello' },
       { role: 'user', content: 'again' },
     ] as any[];
-    const r = await openai.responses.create({ model: 'gpt5', input, store: false });
+    const r = await rig.openai.responses.create({ model: 'gpt5', input, store: false });
     assert.equal(r.output_text, 'fine');
     assert.equal(lastBody().input.some((i: any) => i.type === 'reasoning'), false);
     // What Cortex/OpenAI says to a bare reasoning reference (the emulator, directly).
-    const res = await fetch(`${emu.url}${RESPONSES}`, {
+    const res = await fetch(`${rig.emu.url}${RESPONSES}`, {
       method: 'POST',
       headers: { authorization: `Bearer ${PAT}`, 'content-type': 'application/json' },
       body: JSON.stringify({ model: 'openai-gpt-5', input, store: false }),
@@ -187,7 +169,7 @@ describe('OpenAI reasoning items between turns (Responses wire)', () => {
 
   test('the emulator: encrypted_content only when include asks; foreign ids refused', async () => {
     const post = async (body: unknown) => {
-      const res = await fetch(`${emu.url}${RESPONSES}`, { method: 'POST', headers: { authorization: `Bearer ${PAT}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+      const res = await fetch(`${rig.emu.url}${RESPONSES}`, { method: 'POST', headers: { authorization: `Bearer ${PAT}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
       return { status: res.status, body: (await res.json()) as any };
     };
     const plain = await post({ model: 'openai-gpt-5', input: 'hi' });
@@ -214,17 +196,17 @@ describe('OpenAI reasoning items between turns (Responses wire)', () => {
 
 describe('other dialects and wires keep reasoning items in their place', () => {
   test('a chat-completions client on the same model (auto → Responses for tools+reasoning) works; reasoning is not text', async () => {
-    emu.script({ thinking: THOUGHT, toolCalls: [{ name: 'get_weather', input: { city: 'Paris' } }] });
+    rig.emu.script({ thinking: THOUGHT, toolCalls: [{ name: 'get_weather', input: { city: 'Paris' } }] });
     const tools = [{ type: 'function' as const, function: { name: 'get_weather', parameters: weatherTool.parameters } }];
-    const r1 = await openai.chat.completions.create({ model: 'gpt5-auto', tools, reasoning_effort: 'low', messages: [{ role: 'user', content: 'Weather in Paris?' }] });
+    const r1 = await rig.openai.chat.completions.create({ model: 'gpt5-auto', tools, reasoning_effort: 'low', messages: [{ role: 'user', content: 'Weather in Paris?' }] });
     assert.equal(lastBody().include?.[0], 'reasoning.encrypted_content');
     const call = r1.choices[0].message.tool_calls?.[0] as any;
     assert.equal(call.function.name, 'get_weather');
     assert.ok(!JSON.stringify(r1).includes('gAAAAB'), 'encrypted reasoning never reaches a chat client');
     assert.ok(!(r1.choices[0].message.content ?? '').includes(THOUGHT));
-    emu.reset();
-    emu.script({ text: 'Paris: 18°C.' });
-    const r2 = await openai.chat.completions.create({
+    rig.emu.reset();
+    rig.emu.script({ text: 'Paris: 18°C.' });
+    const r2 = await rig.openai.chat.completions.create({
       model: 'gpt5-auto',
       tools,
       reasoning_effort: 'low',
@@ -240,8 +222,8 @@ describe('other dialects and wires keep reasoning items in their place', () => {
   test('an Anthropic client on GPT-5 (Claude Code style) carries the reasoning item in its thinking block back, JSON and streamed; never to Claude', async () => {
     const tools = [{ name: 'get_weather', input_schema: weatherTool.parameters as any }];
     const ask = { model: 'gpt5', max_tokens: 8000, thinking: { type: 'enabled' as const, budget_tokens: 2048 }, tools };
-    emu.script({ thinking: THOUGHT, toolCalls: [{ name: 'get_weather', input: { city: 'Paris' } }] });
-    const m1 = await anthropic.messages.create({ ...ask, messages: [{ role: 'user', content: 'Weather in Paris?' }] });
+    rig.emu.script({ thinking: THOUGHT, toolCalls: [{ name: 'get_weather', input: { city: 'Paris' } }] });
+    const m1 = await rig.anthropic.messages.create({ ...ask, messages: [{ role: 'user', content: 'Weather in Paris?' }] });
     const enc = (lastBody().include ?? []).includes('reasoning.encrypted_content');
     assert.ok(enc, 'asked for the encrypted reasoning');
     const thinking = m1.content.find((b) => b.type === 'thinking') as any;
@@ -258,9 +240,9 @@ describe('other dialects and wires keep reasoning items in their place', () => {
       ],
     });
     const issued = JSON.parse(Buffer.from(thinking.signature.split(':')[1], 'base64').toString()).e as string;
-    emu.reset();
-    emu.script({ text: 'Paris: 18°C.' });
-    const stream = anthropic.messages.stream(turn2('gpt5'));
+    rig.emu.reset();
+    rig.emu.script({ text: 'Paris: 18°C.' });
+    const stream = rig.anthropic.messages.stream(turn2('gpt5'));
     const m2 = await stream.finalMessage();
     assert.equal((m2.content.find((b) => b.type === 'text') as any).text, 'Paris: 18°C.');
     const back = lastBody().input.filter((i: any) => i.type === 'reasoning');
@@ -268,25 +250,25 @@ describe('other dialects and wires keep reasoning items in their place', () => {
     assert.equal(back[0].encrypted_content, issued, 'the identical encrypted_content reached Cortex');
 
     // A corrupted blob is neither a reasoning item nor a signature: left out, and the turn still works.
-    emu.reset();
-    emu.script({ text: 'still fine' });
+    rig.emu.reset();
+    rig.emu.script({ text: 'still fine' });
     const broken = turn2('gpt5');
     broken.messages[1] = { role: 'assistant', content: m1.content.map((b: any) => (b.type === 'thinking' ? { ...b, signature: 'cortex-proxy.openai-reasoning.v1:not-base64-json' } : b)) };
-    await anthropic.messages.create(broken);
+    await rig.anthropic.messages.create(broken);
     assert.equal(lastBody().input.some((i: any) => i.type === 'reasoning'), false);
 
     // Streamed turn 1: the block is sealed with a signature_delta carrying the blob.
-    emu.reset();
-    emu.script({ thinking: THOUGHT, toolCalls: [{ name: 'get_weather', input: { city: 'Paris' } }] });
-    const s1 = await anthropic.messages.stream({ ...ask, messages: [{ role: 'user', content: 'Weather in Paris?' }] }).finalMessage();
+    rig.emu.reset();
+    rig.emu.script({ thinking: THOUGHT, toolCalls: [{ name: 'get_weather', input: { city: 'Paris' } }] });
+    const s1 = await rig.anthropic.messages.stream({ ...ask, messages: [{ role: 'user', content: 'Weather in Paris?' }] }).finalMessage();
     const streamed = s1.content.find((b) => b.type === 'thinking') as any;
     assert.match(streamed.signature, /^cortex-proxy\.openai-reasoning\.v1:/);
 
     // The same replay to a Claude model: no thinking block, no signature, no OpenAI content.
-    emu.reset();
-    emu.script({ text: 'Claude here.' });
-    await anthropic.messages.create(turn2('claude'));
-    const [req] = upstream();
+    rig.emu.reset();
+    rig.emu.script({ text: 'Claude here.' });
+    await rig.anthropic.messages.create(turn2('claude'));
+    const [req] = rig.upstream();
     assert.equal(req.outcome, 'ok', JSON.stringify(req.error));
     const sent = JSON.stringify(req.body);
     assert.ok(!sent.includes('openai-reasoning') && !sent.includes(issued.slice(0, 24)), 'nothing of the OpenAI item reaches Claude');
@@ -294,13 +276,13 @@ describe('other dialects and wires keep reasoning items in their place', () => {
   });
 
   test('an OpenAI reasoning item sent to a Claude model is dropped, never a thinking block with a bogus signature', async () => {
-    emu.script({ thinking: THOUGHT, toolCalls: [{ name: 'get_weather', input: { city: 'Paris' } }] });
-    const r1 = await openai.responses.create(turn1Params());
-    emu.reset();
-    emu.script({ text: 'Claude here.' });
-    const r2 = await openai.responses.create({ model: 'claude', input: turn2Input(r1.output), tools: [weatherTool] });
+    rig.emu.script({ thinking: THOUGHT, toolCalls: [{ name: 'get_weather', input: { city: 'Paris' } }] });
+    const r1 = await rig.openai.responses.create(turn1Params());
+    rig.emu.reset();
+    rig.emu.script({ text: 'Claude here.' });
+    const r2 = await rig.openai.responses.create({ model: 'claude', input: turn2Input(r1.output), tools: [weatherTool] });
     assert.equal(r2.output_text, 'Claude here.');
-    const [req] = upstream();
+    const [req] = rig.upstream();
     assert.equal(req.outcome, 'ok');
     const sent = JSON.stringify(req.body);
     const enc = (r1.output.find((o) => o.type === 'reasoning') as any).encrypted_content as string;
@@ -311,28 +293,28 @@ describe('other dialects and wires keep reasoning items in their place', () => {
   test('forced cortex_api: openai on GPT-5 with tools and reasoning: Cortex\'s refusal comes back as a clear 400; without reasoning it works', async () => {
     const tools = [{ type: 'function' as const, function: { name: 'get_weather', parameters: weatherTool.parameters } }];
     await assert.rejects(
-      openai.chat.completions.create({ model: 'gpt5-chat', tools, reasoning_effort: 'medium', messages: [{ role: 'user', content: 'weather?' }] }),
+      rig.openai.chat.completions.create({ model: 'gpt5-chat', tools, reasoning_effort: 'medium', messages: [{ role: 'user', content: 'weather?' }] }),
       (e: any) => {
         assert.equal(e.status, 400);
         assert.match(e.message, /Function tools with reasoning_effort are not supported for openai-gpt-5 in \/v1\/chat\/completions/);
         return true;
       },
     );
-    assert.deepEqual(upstream().map((r) => `${r.path} ${r.status}`), [`${CHAT} 400`], 'a client error: not retried, not fallen back');
-    emu.reset();
-    emu.script({ text: 'no reasoning, fine' });
-    const ok = await openai.chat.completions.create({ model: 'gpt5-chat', tools, reasoning_effort: 'none', messages: [{ role: 'user', content: 'weather?' }] });
+    assert.deepEqual(rig.upstream().map((r) => `${r.path} ${r.status}`), [`${CHAT} 400`], 'a client error: not retried, not fallen back');
+    rig.emu.reset();
+    rig.emu.script({ text: 'no reasoning, fine' });
+    const ok = await rig.openai.chat.completions.create({ model: 'gpt5-chat', tools, reasoning_effort: 'none', messages: [{ role: 'user', content: 'weather?' }] });
     assert.equal(ok.choices[0].message.content, 'no reasoning, fine');
   });
 });
 
 describe('graceful degradation (last: the proxy remembers a refused field for the rest of this file)', () => {
   test('a 400 naming reasoning.summary: sent again once without the summary, the effort and include kept', async () => {
-    emu.inject({ status: 400, message: 'unknown field "reasoning.summary"' });
-    emu.script({ text: 'no summary, still reasoning' });
-    const r = await openai.responses.create({ ...turn1Params(), tools: undefined });
+    rig.emu.inject({ status: 400, message: 'unknown field "reasoning.summary"' });
+    rig.emu.script({ text: 'no summary, still reasoning' });
+    const r = await rig.openai.responses.create({ ...turn1Params(), tools: undefined });
     assert.equal(r.output_text, 'no summary, still reasoning');
-    const bodies = upstream().map((q) => q.body as Record<string, any>);
+    const bodies = rig.upstream().map((q) => q.body as Record<string, any>);
     assert.deepEqual(bodies.map((b) => b.reasoning), [{ effort: 'low', summary: 'auto' }, { effort: 'low' }]);
     assert.deepEqual(bodies[1].include, ['reasoning.encrypted_content']);
   });

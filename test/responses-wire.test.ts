@@ -3,52 +3,32 @@
 // clients in every dialect: streamed text, streamed tool calls, a tool round trip whose result reaches Cortex as a
 // function_call_output, reasoning effort with tools on a GPT-5 model, non-streamed answers; the emulator refuses what
 // Snowflake says the API does not do (non-OpenAI models, previous_response_id, background).
-import { after, before, beforeEach, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import OpenAI from 'openai';
-import Anthropic from '@anthropic-ai/sdk';
-import { startEmulator, type Emulator } from '../src/emulator/index.js';
 import { loadConfig } from '../src/config/load.js';
-import { cleanEnv, modelEntry, startProxy, tempDir, writeFiles, type RunningProxy } from './helpers.js';
+import { modelEntry, tempDir, writeFiles } from './helpers.js';
+import { useProxyRig } from './proxy-rig.js';
 
 const PAT = 'responses-pat-' + 'r'.repeat(40);
 const MASTER = 'sk-responses-master-' + 'm'.repeat(32);
 const PATH = '/api/v2/cortex/v1/responses';
 
-let emu: Emulator;
-let proxy: RunningProxy;
-let openai: OpenAI;
-let anthropic: Anthropic;
-
 const model = (name: string, id: string, base: string, extra = '      cortex_api: responses\n') => modelEntry(name, `snowflake/${id}`, base, extra);
 
-before(async () => {
-  emu = await startEmulator({ pats: [PAT], quiet: true });
-  const dir = tempDir();
-  writeFiles(dir, {
-    'cortex-proxy.yaml':
-      'model_list:\n' +
-      model('gpt', 'openai-gpt-4.1', emu.apiBase) +
-      model('gpt5', 'openai-gpt-5', emu.apiBase) +
-      model('gpt-gw', 'openai-gpt-4.1', `${emu.apiBase}/aigateways/SNOWFLAKE`) +
-      model('gpt5-auto', 'openai-gpt-5', emu.apiBase, '') +
-      'general_settings:\n  master_key: os.environ/LITELLM_MASTER_KEY\n',
-  });
-  proxy = await startProxy([], { cwd: dir, env: cleanEnv({ SNOWFLAKE_PAT: PAT, LITELLM_MASTER_KEY: MASTER }) });
-  openai = new OpenAI({ baseURL: `${proxy.url}/v1`, apiKey: MASTER, maxRetries: 0 });
-  anthropic = new Anthropic({ baseURL: proxy.url, apiKey: MASTER, maxRetries: 0 });
+const rig = useProxyRig({
+  pat: PAT,
+  master: MASTER,
+  config: (apiBase) =>
+    'model_list:\n' +
+    model('gpt', 'openai-gpt-4.1', apiBase) +
+    model('gpt5', 'openai-gpt-5', apiBase) +
+    model('gpt-gw', 'openai-gpt-4.1', `${apiBase}/aigateways/SNOWFLAKE`) +
+    model('gpt5-auto', 'openai-gpt-5', apiBase, '') +
+    'general_settings:\n  master_key: os.environ/LITELLM_MASTER_KEY\n',
 });
-after(async () => {
-  await proxy?.stop();
-  await emu?.close();
-});
-beforeEach(() => emu.reset());
 
-function calls() {
-  return emu.requests.filter((r) => r.path !== '/api/v2/cortex/models');
-}
 function only(path = PATH): Record<string, any> {
-  const c = calls();
+  const c = rig.upstream();
   assert.deepEqual(c.map((r) => `${r.path} ${r.outcome}`), [`${path} ok`], JSON.stringify(c.map((r) => r.error)));
   return c[0].body as Record<string, any>;
 }
@@ -57,8 +37,8 @@ const weather = { type: 'function' as const, function: { name: 'get_weather', pa
 
 describe('cortex_api: responses', () => {
   test('OpenAI chat, streamed: text arrives and the body is a Responses request (input items, max_output_tokens, store false)', async () => {
-    emu.script({ text: 'Hello over the Responses API.' });
-    const s = await openai.chat.completions.create({ model: 'gpt', stream: true, messages: [{ role: 'system', content: 'Be brief.' }, { role: 'user', content: 'hi' }] });
+    rig.emu.script({ text: 'Hello over the Responses API.' });
+    const s = await rig.openai.chat.completions.create({ model: 'gpt', stream: true, messages: [{ role: 'system', content: 'Be brief.' }, { role: 'user', content: 'hi' }] });
     let text = '';
     for await (const c of s) text += c.choices[0]?.delta?.content ?? '';
     assert.equal(text, 'Hello over the Responses API.');
@@ -71,14 +51,14 @@ describe('cortex_api: responses', () => {
   });
 
   test('tool calls stream back; the tool result goes up as function_call_output tied to its call', async () => {
-    emu.script({ toolCalls: [{ name: 'get_weather', input: { city: 'Paris' } }, { name: 'get_weather', input: { city: 'Oslo' } }] });
-    const r = await openai.chat.completions.create({ model: 'gpt', tools: [weather], messages: [{ role: 'user', content: 'weather in Paris and Oslo?' }] });
+    rig.emu.script({ toolCalls: [{ name: 'get_weather', input: { city: 'Paris' } }, { name: 'get_weather', input: { city: 'Oslo' } }] });
+    const r = await rig.openai.chat.completions.create({ model: 'gpt', tools: [weather], messages: [{ role: 'user', content: 'weather in Paris and Oslo?' }] });
     const tc = r.choices[0].message.tool_calls!;
     assert.equal(r.choices[0].finish_reason, 'tool_calls');
     assert.deepEqual(tc.map((t) => JSON.parse((t as any).function.arguments).city), ['Paris', 'Oslo']);
-    emu.reset();
-    emu.script({ text: 'Paris 18°C, Oslo 9°C.' });
-    const r2 = await openai.chat.completions.create({
+    rig.emu.reset();
+    rig.emu.script({ text: 'Paris 18°C, Oslo 9°C.' });
+    const r2 = await rig.openai.chat.completions.create({
       model: 'gpt',
       tools: [weather],
       messages: [
@@ -96,8 +76,8 @@ describe('cortex_api: responses', () => {
   });
 
   test('GPT-5 with reasoning effort and tools together (what /v1/chat/completions refuses), from the Anthropic SDK', async () => {
-    emu.script({ toolCalls: [{ name: 'get_weather', input: { city: 'Rome' } }] });
-    const m = await anthropic.messages.create({
+    rig.emu.script({ toolCalls: [{ name: 'get_weather', input: { city: 'Rome' } }] });
+    const m = await rig.anthropic.messages.create({
       model: 'gpt5',
       max_tokens: 2048,
       thinking: { type: 'enabled', budget_tokens: 1024 },
@@ -112,60 +92,60 @@ describe('cortex_api: responses', () => {
   });
 
   test('Responses clients and non-streamed answers; through the AI Gateway the same wire goes to <gateway>/v1/responses', async () => {
-    const r = await openai.responses.create({ model: 'gpt', input: 'hi' });
+    const r = await rig.openai.responses.create({ model: 'gpt', input: 'hi' });
     assert.ok(r.output_text.length > 0);
     only();
-    emu.reset();
-    const c = await openai.chat.completions.create({ model: 'gpt-gw', messages: [{ role: 'user', content: 'hi' }] });
+    rig.emu.reset();
+    const c = await rig.openai.chat.completions.create({ model: 'gpt-gw', messages: [{ role: 'user', content: 'hi' }] });
     assert.equal(c.choices[0].finish_reason, 'stop');
     only('/api/v2/aigateways/SNOWFLAKE/v1/responses');
   });
 
   test('a 400 naming an optional field: sent again once without it, and left out from then on; other 400s are not retried', async () => {
-    emu.inject({ status: 400, message: 'unknown field "store"' });
-    const r = await openai.chat.completions.create({ model: 'gpt5', messages: [{ role: 'user', content: 'hi' }] });
+    rig.emu.inject({ status: 400, message: 'unknown field "store"' });
+    const r = await rig.openai.chat.completions.create({ model: 'gpt5', messages: [{ role: 'user', content: 'hi' }] });
     assert.equal(r.choices[0].finish_reason, 'stop');
-    const [first, second] = calls();
+    const [first, second] = rig.upstream();
     assert.equal((first.body as any).store, false);
     assert.equal(second.outcome, 'ok');
     assert.equal('store' in (second.body as any), false);
-    await proxy.waitForLog("Cortex refused 'store' on the Responses API");
-    emu.reset();
-    await openai.chat.completions.create({ model: 'gpt5', messages: [{ role: 'user', content: 'hi' }] });
+    await rig.proxy.waitForLog("Cortex refused 'store' on the Responses API");
+    rig.emu.reset();
+    await rig.openai.chat.completions.create({ model: 'gpt5', messages: [{ role: 'user', content: 'hi' }] });
     assert.equal('store' in only(), false, 'remembered for the endpoint');
-    emu.reset();
-    emu.inject({ status: 400, message: 'input has no user content' });
-    const err = await openai.chat.completions.create({ model: 'gpt5', messages: [{ role: 'user', content: 'hi' }] }).catch((e) => e);
+    rig.emu.reset();
+    rig.emu.inject({ status: 400, message: 'input has no user content' });
+    const err = await rig.openai.chat.completions.create({ model: 'gpt5', messages: [{ role: 'user', content: 'hi' }] }).catch((e) => e);
     assert.equal(err.status, 400);
-    assert.equal(calls().length, 1, 'a 400 that names no droppable field is the client\'s answer');
+    assert.equal(rig.upstream().length, 1, 'a 400 that names no droppable field is the client\'s answer');
   });
 
   test('cortex_api auto: tools with reasoning on GPT-5 go over /v1/responses; without reasoning over chat; a 404 there is remembered', async () => {
     const ask = (reasoning: boolean) =>
-      openai.chat.completions
+      rig.openai.chat.completions
         .create({ model: 'gpt5-auto', tools: [weather], messages: [{ role: 'user', content: 'weather?' }], ...(reasoning ? { reasoning_effort: 'low' as const } : {}) })
         .withResponse();
     await ask(true);
     assert.equal(only().reasoning.effort, 'low');
-    emu.reset();
+    rig.emu.reset();
     await ask(false);
     only('/api/v2/cortex/v1/chat/completions');
-    emu.reset();
-    emu.inject({ status: 404, message: 'Not found' });
+    rig.emu.reset();
+    rig.emu.inject({ status: 404, message: 'Not found' });
     // Without /v1/responses, chat completions is all there is, and Cortex refuses GPT-5 tools with reasoning there:
     // auto turns reasoning off (as Snowflake's launcher does for OpenCode) and says so, so the agent keeps working.
     const dropped = /reasoning_effort low sent as none: .*refuses function tools with reasoning/;
     const first = await ask(true);
     assert.match(first.response.headers.get('x-cortex-proxy-warning') ?? '', dropped);
     assert.ok(first.data.choices[0].message, 'answered');
-    assert.deepEqual(calls().map((q) => `${q.path} ${q.status}`), [`${PATH} 404`, '/api/v2/cortex/v1/chat/completions 200']);
-    assert.equal((calls()[1].body as Record<string, unknown>).reasoning_effort, 'none');
-    await proxy.waitForLog('answered 404 on /v1/responses: cortex_api auto uses /v1/chat/completions');
-    emu.reset();
+    assert.deepEqual(rig.upstream().map((q) => `${q.path} ${q.status}`), [`${PATH} 404`, '/api/v2/cortex/v1/chat/completions 200']);
+    assert.equal((rig.upstream()[1].body as Record<string, unknown>).reasoning_effort, 'none');
+    await rig.proxy.waitForLog('answered 404 on /v1/responses: cortex_api auto uses /v1/chat/completions');
+    rig.emu.reset();
     const again = await ask(true);
     assert.match(again.response.headers.get('x-cortex-proxy-warning') ?? '', dropped);
-    assert.deepEqual(calls().map((q) => q.path), ['/api/v2/cortex/v1/chat/completions'], 'remembered: no second try of /v1/responses');
-    emu.reset();
+    assert.deepEqual(rig.upstream().map((q) => q.path), ['/api/v2/cortex/v1/chat/completions'], 'remembered: no second try of /v1/responses');
+    rig.emu.reset();
     const plain = await ask(false);
     assert.equal(plain.response.headers.get('x-cortex-proxy-warning'), null);
     only('/api/v2/cortex/v1/chat/completions');
@@ -179,7 +159,7 @@ describe('cortex_api: responses', () => {
 
   test('the emulator refuses what the Responses API does not do: other families, previous_response_id, background, unknown fields', async () => {
     const post = (body: unknown) =>
-      fetch(`${emu.url}${PATH}`, { method: 'POST', headers: { authorization: `Bearer ${PAT}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+      fetch(`${rig.emu.url}${PATH}`, { method: 'POST', headers: { authorization: `Bearer ${PAT}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
     assert.equal((await post({ model: 'claude-sonnet-4-5', input: 'hi' })).status, 400);
     assert.equal((await post({ model: 'openai-gpt-4.1', input: 'hi', previous_response_id: 'resp_1' })).status, 400);
     assert.equal((await post({ model: 'openai-gpt-4.1', input: 'hi', background: true })).status, 400);
