@@ -119,7 +119,7 @@ test('cortex_api auto: an account answering 403 on v1 is served by inference:com
   unentitled.script({ text: 'via complete' }, { text: 'again' }, { text: 'gpt too' });
   assert.equal((await ask('unentitled')).choices[0].message.content, 'via complete');
   assert.deepEqual(trail(unentitled), ['claude-sonnet-4-5 v1/messages 403', 'claude-sonnet-4-5 inference:complete 200']);
-  await proxy.waitForLog(/answered 403 on \/v1\/messages: cortex_api auto uses inference:complete/);
+  await proxy.waitForLog(/answered 403 on \/v1\/messages: cortex_api auto uses \/inference:complete for it from now on/);
   unentitled.reset();
   unentitled.script({ text: 'again' }, { text: 'gpt too' });
   assert.equal((await ask('unentitled')).choices[0].message.content, 'again');

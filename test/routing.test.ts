@@ -1,9 +1,10 @@
 // Routing: cortex_api and fallbacks in the config (line-numbered errors), and the router's candidate order,
-// cooldown, auto wire selection with the per-account v1 memory, and which errors move on to a fallback.
+// cooldown, auto wire selection with the per-account memory of refused wires, and which errors move on to a fallback.
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ConfigError, loadConfig } from '../src/config/load.js';
-import type { Deployment } from '../src/config/types.js';
+import type { Deployment, WireName } from '../src/config/types.js';
+import { WIRES, WIRE_NAMES } from '../src/cortex/wires.js';
 import { Router, shouldFallback } from '../src/cortex/router.js';
 import { ProxyError } from '../src/core/errors.js';
 import { snowflakeError } from '../src/cortex/snowflake-errors.js';
@@ -91,10 +92,35 @@ describe('router', () => {
     const pinned = dep('d', 'claude-sonnet-4-5', undefined, 'openai');
     const r = new Router([claude, other, elsewhere, pinned]);
     assert.deepEqual([claude, other, elsewhere, pinned].map((d) => r.wireFor(d)), ['anthropic', 'openai', 'anthropic', 'openai']);
-    r.rememberV1Refused(claude.apiBase);
+    r.rememberRefused(claude.apiBase, 'anthropic');
     assert.deepEqual([claude, other, elsewhere, pinned].map((d) => r.wireFor(d)), ['complete', 'complete', 'anthropic', 'openai'], 'per account, auto only');
-    r.forgetV1Refused(claude.apiBase);
+    r.forgetRefused(claude.apiBase, 'anthropic');
     assert.equal(r.wireFor(claude), 'anthropic');
+  });
+
+  test('wireFor: a refused wire gives way to its whenRefused on that account; /v1/responses to chat completions, the v1 wires to complete', () => {
+    const gpt5 = dep('g', 'openai-gpt-5');
+    const toolsWithReasoning = { tools: [{ name: 't', jsonSchema: {} }], reasoning: { effort: 'low' as const } };
+    const r = new Router([gpt5]);
+    assert.equal(r.wireFor(gpt5, toolsWithReasoning), 'responses');
+    r.rememberRefused(gpt5.apiBase, 'responses');
+    assert.deepEqual([r.wireFor(gpt5, toolsWithReasoning), r.wireFor(gpt5)], ['openai', 'openai']);
+    const v1Only = new Router([gpt5]);
+    v1Only.rememberRefused(gpt5.apiBase, 'anthropic');
+    assert.equal(v1Only.wireFor(gpt5, toolsWithReasoning), 'complete', 'where a v1 endpoint is refused, /v1/responses is not tried');
+  });
+
+  test('every whenRefused chain ends, at a wire that serves every model', () => {
+    for (const start of WIRE_NAMES) {
+      const seen: WireName[] = [];
+      let w: WireName = start;
+      for (let next = WIRES[w].whenRefused; next !== undefined; next = WIRES[w].whenRefused) {
+        assert.ok(!seen.includes(w), `${start}: whenRefused loops at ${w}`);
+        seen.push(w);
+        w = next;
+      }
+      assert.equal(WIRES[w].serves, undefined, `${start} ends at ${w}, which serves every model`);
+    }
   });
 
   test('shouldFallback: unavailable models, rate limits, Snowflake failures move on; client errors do not', () => {

@@ -425,6 +425,7 @@ export const anthropicWire: Wire = {
   gatewayPath: '/v1/messages',
   serves: { test: (info) => info.family === 'claude', label: 'Claude models' },
   auto: (s) => s.info.family === 'claude',
+  whenRefused: 'complete',
   maxImages: V1_MAX_IMAGES,
   probe: oneTokenProbe,
   encodeRequest,

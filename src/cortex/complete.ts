@@ -629,7 +629,8 @@ declare module '../config/types.js' {
 
 /**
  * inference:complete serves every model and has no AI Gateway path (a gateway deployment's explicit cortex_api
- * complete goes to the account). cortex_api auto takes it when the account refused the v1 endpoints, and for
+ * complete goes to the account); every account serves it, so the v1 wires fall back to it when an account refuses them
+ * (whenRefused). cortex_api auto takes it for
  * structured output on a model that is neither Claude nor OpenAI: Cortex's v1 chat honours response_format for OpenAI
  * and Claude models only ("❌ Ignored" for the rest, compatibility chart at
  * https://docs.snowflake.com/en/user-guide/snowflake-cortex/cortex-rest-api), while inference:complete's
@@ -638,7 +639,7 @@ declare module '../config/types.js' {
 export const completeWire: Wire = {
   name: 'complete',
   path: COMPLETE_PATH,
-  auto: (s) => s.v1Refused || (s.info.family !== 'claude' && s.info.family !== 'openai' && s.req?.responseFormat?.type === 'json'),
+  auto: (s) => s.info.family !== 'claude' && s.info.family !== 'openai' && s.req?.responseFormat?.type === 'json',
   maxImages: MAX_IMAGES,
   probe: oneTokenProbe,
   encodeRequest,

@@ -439,6 +439,7 @@ export const openaiWire: Wire = {
   gatewayPath: '/v1/chat/completions',
   gatewayServes: { test: (info) => info.family !== 'claude', label: 'models other than Claude' },
   auto: 'otherwise',
+  whenRefused: 'complete',
   maxImages: V1_MAX_IMAGES,
   probe: oneTokenProbe,
   encodeRequest,

@@ -315,12 +315,12 @@ declare module '../config/types.js' {
 /**
  * cortex_api auto: tools with reasoning on an OpenAI reasoning model. /v1/chat/completions refuses that pair
  * (snowflake-cli docs/ai-gateway.md), the Responses API takes it (docs/ai-gateway.md). The first such request is the
- * probe: an account that answers 403/404 there uses /v1/chat/completions from then on (router.rememberResponsesRefused).
+ * probe: an account that answers 403/404 there uses /v1/chat/completions from then on (whenRefused).
  * The AI Gateway is asked without a request, so auto never picks this wire there (cortex_api: responses does).
  */
 function wantsToolsWithReasoning(s: AutoState): boolean {
   const { info, req } = s;
-  if (s.responsesRefused || !req || info.family !== 'openai' || !info.reasoning || !req.tools?.length || req.toolChoice?.type === 'none') return false;
+  if (!req || info.family !== 'openai' || !info.reasoning || !req.tools?.length || req.toolChoice?.type === 'none') return false;
   const r = req.reasoning;
   return r !== undefined && ((r.effort !== undefined && r.effort !== 'none') || (r.budgetTokens ?? 0) > 0);
 }
@@ -332,6 +332,7 @@ export const responsesWire: Wire = {
   gatewayPath: '/v1/responses',
   serves: { test: (info) => info.family === 'openai', label: 'OpenAI models' },
   auto: wantsToolsWithReasoning,
+  whenRefused: 'openai',
   maxImages: V1_MAX_IMAGES,
   probe: oneTokenProbe,
   dropRefusedField: learnRefusedField,

@@ -9,8 +9,8 @@
 //     Last, the built-in aliases of config/model-names.ts: `cortex-<id>`, Claude Code's dated ids, and a Cortex id
 //     that exactly one model_name serves.
 //   - cortex_api auto asks the wires' auto rules (cortex/wires.ts): /v1/messages for Claude, /v1/chat/completions for
-//     the rest, with the exceptions the rules name; the router remembers the accounts (api_base) that answered 403/404
-//     on a v1 endpoint (inference:complete from then on) or on /v1/responses, for the rest of the process's life.
+//     the rest, with the exceptions the rules name; the router remembers which wires each account (api_base) answered
+//     403/404 on, for the rest of the process's life, and auto uses the wire those fall back to there (whenRefused).
 import type { Deployment, Routing, WireName } from '../config/types.js';
 import type { ChatRequest } from '../core/types.js';
 import { ProxyError } from '../core/errors.js';
@@ -62,10 +62,8 @@ export class Router {
   private readonly cooldownMs: number;
   /** Deployment → when it last failed (ms since epoch); cleared when it answers. */
   private readonly failedAt = new Map<Deployment, number>();
-  /** api_base of accounts whose v1 endpoints answered 403/404: cortex_api auto uses inference:complete there. */
-  private readonly v1Refused = new Set<string>();
-  /** api_base of accounts whose /v1/responses answered 403/404: cortex_api auto does not pick it there again. */
-  private readonly responsesRefused = new Set<string>();
+  /** api_base → the wires its account answered 403/404 on: cortex_api auto keeps off them there (cortex/wires.ts keptOff). */
+  private readonly refused = new Map<string, Set<WireName>>();
   /** rpm / tpm of the deployments (cortex/deployment-limits.ts). */
   readonly limits: DeploymentLimits;
 
@@ -233,22 +231,19 @@ export class Router {
   wireFor(d: Deployment, req?: AutoState['req']): WireName {
     if (d.gateway) return gatewayWire(d); // the AI Gateway's paths by family, never a fallback around it
     if (d.wire !== 'auto') return d.wire;
-    return autoWire({ info: deploymentInfo(d), req, v1Refused: this.v1Refused.has(d.apiBase), responsesRefused: this.responsesRefused.has(d.apiBase) });
+    return autoWire({ info: deploymentInfo(d), req }, this.refused.get(d.apiBase));
   }
 
-  /** The account behind api_base answered 403/404 on /v1/responses: auto deployments there stay on /v1/chat/completions. */
-  rememberResponsesRefused(apiBase: string): void {
-    this.responsesRefused.add(apiBase);
+  /** The account behind api_base answered 403/404 on this wire: auto deployments there use its whenRefused from now on. */
+  rememberRefused(apiBase: string, wire: WireName): void {
+    const set = this.refused.get(apiBase);
+    if (set) set.add(wire);
+    else this.refused.set(apiBase, new Set([wire]));
   }
 
-  /** The account behind api_base answered 403/404 on a v1 endpoint: auto deployments there use complete from now on. */
-  rememberV1Refused(apiBase: string): void {
-    this.v1Refused.add(apiBase);
-  }
-
-  /** Undo rememberV1Refused (complete was refused the same way, so the v1 answer said nothing about v1). */
-  forgetV1Refused(apiBase: string): void {
-    this.v1Refused.delete(apiBase);
+  /** Undo rememberRefused (the wire it fell back to was refused the same way: the answer said nothing about the endpoint). */
+  forgetRefused(apiBase: string, wire: WireName): void {
+    this.refused.get(apiBase)?.delete(wire);
   }
 }
 

@@ -41,10 +41,6 @@ export interface AutoState {
   info: ModelInfo;
   /** The request, when there is one (doctor and the AI Gateway ask without). */
   req?: Pick<ChatRequest, 'responseFormat'> & Partial<Pick<ChatRequest, 'tools' | 'toolChoice' | 'reasoning'>>;
-  /** The account answered 403/404 on a v1 endpoint (router.rememberV1Refused). */
-  v1Refused: boolean;
-  /** The account answered 403/404 on /v1/responses (router.rememberResponsesRefused). */
-  responsesRefused: boolean;
 }
 
 /** The models a wire (or its AI Gateway path) serves, when not every model. */
@@ -70,6 +66,12 @@ export interface Wire {
    * hold; exactly one wire says 'otherwise' (taken when no rule holds).
    */
   auto: ((s: AutoState) => boolean) | 'otherwise';
+  /**
+   * cortex_api auto, once the account answered 403/404 on this wire's endpoint: the wire it uses there instead, from
+   * then on (the same deployment is tried again on it at once; cortex/wires.ts keptOff says which wires a refusal
+   * covers). Undefined for the wire every account serves: a refusal there is the account's answer, not the endpoint's.
+   */
+  whenRefused?: WireName;
   /** Images per request this endpoint takes, whatever the model (preflight refuses more; docs/images.md). */
   maxImages: number;
   /**

@@ -2,6 +2,7 @@
 // AI Gateway's choice, doctor's probes, the request log and the test harness read the wires here, so a new wire is
 // one file (cortex/<wire>.ts: the codec and what cortex/wire.ts asks it to declare) plus one line below.
 import type { CortexApi, Deployment, WireName } from '../config/types.js';
+import type { ProxyError } from '../core/errors.js';
 import type { AutoState, Wire } from './wire.js';
 import { deploymentInfo } from './models.js';
 import { completeWire } from './complete.js';
@@ -30,8 +31,20 @@ export function endpointOf(w: Wire): string {
   return w.path.replace(/^\/cortex(?=\/)/, '');
 }
 
-/** The wire `cortex_api: auto` picks: the first whose rule holds, in registry order; else the 'otherwise' wire. */
-export function autoWire(s: AutoState): WireName {
+const NONE: ReadonlySet<WireName> = new Set();
+
+/**
+ * The wire `cortex_api: auto` picks: the first whose rule holds, in registry order, else the 'otherwise' wire; then,
+ * on an account that refused it (`refused`: the wires it answered 403/404 on, router.rememberRefused), the wire it
+ * falls back to (whenRefused), as often as that is refused too.
+ */
+export function autoWire(s: AutoState, refused: ReadonlySet<WireName> = NONE): WireName {
+  let w = ruleWire(s);
+  for (let next = WIRES[w].whenRefused; next !== undefined && keptOff(w, refused); next = WIRES[w].whenRefused) w = next;
+  return w;
+}
+
+function ruleWire(s: AutoState): WireName {
   let otherwise: WireName | undefined;
   for (const w of Object.values(WIRES)) {
     if (w.auto === 'otherwise') otherwise ??= w.name;
@@ -41,9 +54,32 @@ export function autoWire(s: AutoState): WireName {
   return otherwise;
 }
 
-/** The state of a deployment with nothing refused and no request (doctor, the AI Gateway). */
+/**
+ * Whether cortex_api auto keeps off a wire on an account that refused the `refused` wires: the wire was refused; or it
+ * falls back to the same wire as a refused one (one entitlement: a 403 on /v1/messages sends the account's
+ * /v1/chat/completions requests to inference:complete too); or the wire it falls back to is kept off (where
+ * /v1/chat/completions is refused, /v1/responses is not tried).
+ */
+function keptOff(w: WireName, refused: ReadonlySet<WireName>): boolean {
+  if (refused.has(w)) return true;
+  const next = WIRES[w].whenRefused;
+  if (next === undefined || refused.size === 0) return false;
+  for (const r of refused) if (WIRES[r].whenRefused === next) return true;
+  return keptOff(next, refused);
+}
+
+/**
+ * Whether a failed call says the account does not serve the wire's endpoint, for cortex_api auto to remember: a 403
+ * or 404 to an auto deployment on the account's own paths (the AI Gateway's answers are the gateway's, not the
+ * endpoint's). server/proxy.ts then tries the wire's whenRefused, or forgets the refusal that led to a wire without one.
+ */
+export function isEndpointRefusal(d: Deployment, err: ProxyError): boolean {
+  return d.wire === 'auto' && !d.gateway && (err.status === 403 || err.status === 404);
+}
+
+/** The state of a deployment with no request (doctor, the AI Gateway). */
 export function plainState(d: Deployment): AutoState {
-  return { info: deploymentInfo(d), v1Refused: false, responsesRefused: false };
+  return { info: deploymentInfo(d) };
 }
 
 /**
@@ -62,12 +98,12 @@ export function gatewayWire(d: Deployment): WireName {
 
 /**
  * The wires a deployment may use, in registry order (doctor probes each): the AI Gateway's one wire, its cortex_api,
- * or for auto the wire a plain request gets and the one it gets once the account refused the v1 endpoints.
+ * or for auto the wire a plain request gets and the ones it falls back to on an account that refuses them.
  */
 export function wiresFor(d: Deployment): WireName[] {
   if (d.gateway) return [gatewayWire(d)];
   if (d.wire !== 'auto') return [d.wire];
-  const s = plainState(d);
-  const picked = new Set([autoWire(s), autoWire({ ...s, v1Refused: true })]);
+  const picked = new Set<WireName>();
+  for (let w: WireName | undefined = autoWire(plainState(d)); w !== undefined && !picked.has(w); w = WIRES[w].whenRefused) picked.add(w);
   return WIRE_NAMES.filter((n) => picked.has(n));
 }

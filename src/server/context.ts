@@ -1,7 +1,7 @@
 // The types every route shares: the app's context (config, router, upstream, log and the hooks that telemetry,
 // the team gateway and the tunnel guard install), one exchange's record, and what a model request asks to spend.
 import type { IncomingMessage } from 'node:http';
-import type { Config, Deployment } from '../config/types.js';
+import type { Config, Deployment, WireName } from '../config/types.js';
 import type { ChatRequest, Usage } from '../core/types.js';
 import type { ProxyError } from '../core/errors.js';
 import type { Upstream } from '../cortex/client.js';
@@ -23,8 +23,8 @@ export interface Exchange {
   fallback?: string;
   /** Deployments passed over before the answer, with why (e.g. "model-a (claude-4-sonnet via anthropic): 429 rate_limit"). */
   skipped?: string[];
-  /** This request learned that the account refuses the v1 endpoints (403/404) and was retried on inference:complete. */
-  wireRetried?: boolean;
+  /** The wire this request last found refused (403/404) on its account and moved off (cortex/wires.ts whenRefused). */
+  refusedWire?: WireName;
   /** HTTP status the client got (200 for a stream that later failed in-band: see error). */
   status?: number;
   /** The client went away before the answer was complete. */

@@ -9,7 +9,7 @@ import { nowSeconds, randomId } from '../core/ids.js';
 import { Aggregator } from '../core/aggregate.js';
 import type { Dialect, ResponseMeta } from '../dialects/dialect.js';
 import type { EncodedRequest, Wire } from '../cortex/wire.js';
-import { WIRES, endpointOf } from '../cortex/wires.js';
+import { WIRES, endpointOf, isEndpointRefusal } from '../cortex/wires.js';
 import { resolveImages } from '../cortex/images.js';
 import { overLimit } from '../cortex/deployment-limits.js';
 import { callTimeouts, connectionError, seconds, type CallTimeouts, type UpstreamResponse } from '../cortex/client.js';
@@ -64,7 +64,7 @@ export async function proxyChat(
   try {
     // The candidate loop: the model's deployments (round robin, recently failed last), then its fallbacks'. A
     // candidate that fails before any output was sent gives way to the next; cortex_api auto first retries the
-    // same deployment on inference:complete when its account refuses the v1 endpoints (403/404).
+    // same deployment on the wire a refused one falls back to (403/404: cortex/wires.ts whenRefused).
     let first: ProxyError | undefined;
     let routed = false;
     let limitedMs: number | undefined; // every candidate so far was over its rpm/tpm: the soonest it frees up
@@ -116,25 +116,17 @@ export async function proxyChat(
           i--; // the same deployment again, without the field
           continue;
         }
-        if (deployment.wire === 'auto' && wireName === 'responses' && (err.status === 403 || err.status === 404)) {
-          ctx.router.rememberResponsesRefused(deployment.apiBase); // the probe failed: chat completions from now on
-          ctx.log.info(`Snowflake account ${hostOf(deployment.apiBase)} answered ${err.status} on ${endpointOf(wire)}: cortex_api auto uses ${endpointOf(WIRES[ctx.router.wireFor(deployment)])} for it from now on`);
-          i--;
-          continue;
-        }
-        if (deployment.wire === 'auto' && !deployment.gateway && (err.status === 403 || err.status === 404)) {
-          if (wireName !== 'complete') {
-            ctx.router.rememberV1Refused(deployment.apiBase);
-            x.wireRetried = true;
-            ctx.log.info(
-              `Snowflake account ${hostOf(deployment.apiBase)} answered ${err.status} on ${endpointOf(wire)}: ` +
-                'cortex_api auto uses inference:complete for it from now on',
-            );
-            i--; // the same deployment again, on complete
+        if (isEndpointRefusal(deployment, err)) {
+          if (wire.whenRefused) {
+            ctx.router.rememberRefused(deployment.apiBase, wireName);
+            x.refusedWire = wireName;
+            const next = WIRES[ctx.router.wireFor(deployment, chat)];
+            ctx.log.info(`Snowflake account ${hostOf(deployment.apiBase)} answered ${err.status} on ${endpointOf(wire)}: cortex_api auto uses ${endpointOf(next)} for it from now on`);
+            i--; // the same deployment again, on that wire
             continue;
           }
-          // complete is refused the same way within this request: the account's problem is not the v1 endpoints.
-          if (x.wireRetried) ctx.router.forgetV1Refused(deployment.apiBase);
+          // The wire refusals end on is refused the same way within this request: the account's problem was not the endpoint.
+          if (x.refusedWire) ctx.router.forgetRefused(deployment.apiBase, x.refusedWire);
         }
         if (!shouldFallback(err)) throw first ?? err;
         first ??= err;
