@@ -22,3 +22,4 @@ createServer(async (req, res) => {
     else res.destroy();
   }
 }).listen(port, '127.0.0.1');
+process.on('SIGTERM', () => process.exit(0)); // a clean exit, so `node --cpu-prof` writes its profile (bench/profile.ts --passthrough)

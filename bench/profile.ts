@@ -6,12 +6,13 @@
 //   node --import tsx bench/profile.ts requests [N]       # N non-streaming requests at c=32 (default 4000)
 //   node --import tsx bench/profile.ts stream [N]         # N 200-chunk streams at c=32 (default 200)
 //   node --import tsx bench/profile.ts file.cpuprofile    # just analyse a profile
-// Options: --wire complete|openai|anthropic, --keep DIR (keep the .cpuprofile), --top N.
+// Options: --wire complete|openai|anthropic, --keep DIR (keep the .cpuprofile), --top N, --passthrough (profile
+// bench/passthrough.mjs instead, under the same load: the yardstick's own profile, to compare module by module).
 import { execFileSync, fork } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { BENCH, BENCH_MASTER_KEY, ROOT, cortexProxyConfig, cortexProxyLaunch, freePort, hasTaskset, launch, stop } from './contenders.js';
+import { BENCH, BENCH_MASTER_KEY, ROOT, cortexProxyConfig, cortexProxyLaunch, freePort, hasTaskset, launch, passthroughLaunch, stop } from './contenders.js';
 import { runJob, type Target } from './driver.js';
 import type { UpstreamReady } from './upstream.js';
 
@@ -116,7 +117,13 @@ async function main(): Promise<void> {
     const target = (stream: boolean): Target => ({
       origin: `http://127.0.0.1:${port}`, path: '/v1/chat/completions', headers: { 'content-type': 'application/json', authorization: `Bearer ${BENCH_MASTER_KEY}` }, body: body(stream), stream,
     });
-    const l = cortexProxyLaunch(tmp, config, port, target(false));
+    const passthrough = argv.includes('--passthrough');
+    // The passthrough forwards the client's own inference:complete request, as in the bench's node passthrough row.
+    const direct = (stream: boolean): Target => ({
+      origin: `http://127.0.0.1:${port}`, path: '/api/v2/cortex/inference:complete', headers: { 'content-type': 'application/json', authorization: 'Bearer bench-pat' },
+      body: JSON.stringify({ model: 'claude-sonnet-4-5', messages: [{ role: 'user', content: 'how much latency does a proxy add to every call? how much latency does a pr' }], max_tokens: 1024, stream }), stream,
+    });
+    const l = passthrough ? passthroughLaunch(tmp, port, ready.url, direct(false)) : cortexProxyLaunch(tmp, config, port, target(false));
     const profDir = path.join(tmp, 'prof');
     mkdirSync(profDir);
     // `taskset -c 0 node <cli> …` → `taskset -c 0 node --cpu-prof --cpu-prof-dir=… <cli> …`
@@ -126,7 +133,7 @@ async function main(): Promise<void> {
     const { m, coldMs } = await launch(l);
     console.log(`cold start ${coldMs.toFixed(0)} ms`);
     if (scenario !== 'startup') {
-      const r = await runJob({ id: 1, target: target(scenario === 'stream'), concurrency: 32, requests: count, warmup: 200, pids: m.pids });
+      const r = await runJob({ id: 1, target: (passthrough ? direct : target)(scenario === 'stream'), concurrency: 32, requests: count, warmup: 200, pids: m.pids });
       console.log(`${r.n} ${scenario} at c=32 in ${r.elapsedMs.toFixed(0)} ms, ${r.errors} errors, ${r.cpuUs !== undefined ? (r.cpuUs / r.n).toFixed(0) : '?'} µs CPU each`);
     }
     await stop(m);

@@ -2,6 +2,8 @@
 // before any output exists, time-to-first-byte and idle timeouts, and abort on client disconnect.
 import { Pool, errors as undiciErrors } from 'undici';
 import type { Dispatcher } from 'undici';
+import type { Cancel } from '../core/cancel.js';
+import { UpstreamBody } from './upstream-body.js';
 import type { Deployment, Settings } from '../config/types.js';
 import { ProxyError } from '../core/errors.js';
 import { isRetryableStatus, snowflakeError } from './snowflake-errors.js';
@@ -19,7 +21,7 @@ export interface UpstreamResponse {
   statusCode: number;
   contentType: string;
   requestId?: string;
-  body: Dispatcher.ResponseData['body'];
+  body: UpstreamBody;
   /** Retries spent before this answer. */
   retries: number;
 }
@@ -65,7 +67,7 @@ export class Upstream {
     deployment: Deployment,
     path: string,
     body: string,
-    signal: AbortSignal,
+    cancel: Cancel,
     configuredModels: string[],
     /** Wire-specific headers (e.g. anthropic-version); they never override the credential. */
     extraHeaders?: Record<string, string>,
@@ -90,28 +92,12 @@ export class Upstream {
       let failure: ProxyError;
       let retryAfterMs: number | undefined;
       try {
-        const res = await pool.request({
-          method: 'POST',
-          path: pathPrefix + path,
-          headers,
-          body,
-          signal,
-          headersTimeout: timeout,
-          bodyTimeout: timeout,
-        });
-        const requestId = headerValue(res.headers['x-snowflake-request-id']);
+        const res = await dispatch(pool, { method: 'POST', path: pathPrefix + path, headers, body, headersTimeout: timeout, bodyTimeout: timeout }, cancel);
+        const requestId = res.requestId;
         this.onResponse?.(deployment, res.statusCode);
-        if (res.statusCode === 200) {
-          return {
-            statusCode: 200,
-            contentType: headerValue(res.headers['content-type']) ?? '',
-            requestId,
-            body: res.body,
-            retries: attempt,
-          };
-        }
-        const text = await readCapped(res.body, MAX_ERROR_BODY);
-        const retryAfter = parseRetryAfter(headerValue(res.headers['retry-after']));
+        if (res.statusCode === 200) return { ...res, retries: attempt };
+        const text = await res.body.text(MAX_ERROR_BODY);
+        const retryAfter = parseRetryAfter(res.retryAfter);
         failure = credentialError(deployment.auth, snowflakeError(res.statusCode, text, requestId, configuredModels, retryAfter));
         // The AI Gateway's budget, quota or allowlist refusal: named as such, never retried (cortex/gateway.ts).
         if (isGatewayCall(deployment)) failure = gatewayRefusal(deployment, res.statusCode, text, failure) ?? failure;
@@ -122,7 +108,7 @@ export class Upstream {
           if (!isRetryableStatus(err.status) || isGatewayRefusal(err)) throw err;
           failure = err;
         } else {
-          if (signal.aborted) throw new ProxyError('upstream', 'client disconnected');
+          if (cancel.aborted) throw new ProxyError('upstream', 'client disconnected');
           failure = connectionError(err, deployment.apiBase, timeout, limit.setting);
           this.onResponse?.(deployment, 0);
           // A timeout already waited request_timeout: retrying would multiply the wait. A refused certificate stays refused.
@@ -132,7 +118,7 @@ export class Upstream {
       if (attempt >= maxRetries || (retryAfterMs ?? 0) > MAX_RETRY_AFTER_MS) throw failure;
       const backoff = retryAfterMs ?? jittered(this.settings.retryBaseMs * 2 ** attempt);
       this.log.debug(`upstream ${failure.status} (${failure.message.slice(0, 120)}); retry ${attempt + 1} in ${backoff} ms`);
-      await abortableDelay(Math.min(backoff, MAX_BACKOFF_MS), signal);
+      await abortableDelay(Math.min(backoff, MAX_BACKOFF_MS), cancel);
     }
   }
 
@@ -155,8 +141,66 @@ export class Upstream {
   }
 }
 
-function headerValue(v: string | string[] | undefined): string | undefined {
-  return Array.isArray(v) ? v[0] : v;
+interface Answer {
+  statusCode: number;
+  contentType: string;
+  requestId?: string;
+  retryAfter?: string;
+  body: UpstreamBody;
+}
+
+/**
+ * One call through undici's dispatch callbacks (not `request`: no Readable body, no AbortSignal listener), resolved
+ * at the response headers with a body the callbacks feed. `cancel` aborts it at any point.
+ */
+function dispatch(pool: Pool, opts: Dispatcher.DispatchOptions, cancel: Cancel): Promise<Answer> {
+  return new Promise((resolve, reject) => {
+    let body: UpstreamBody | undefined;
+    let abort: ((err: Error) => void) | undefined;
+    let resume: (() => void) | undefined;
+    const stop = (err: Error) => abort?.(err);
+    const off = cancel.onAbort(() => stop(new undiciErrors.RequestAbortedError()));
+    const source = { abort: stop, resume: () => resume?.() };
+    pool.dispatch(opts, {
+      onConnect(a: (err: Error) => void) {
+        abort = a;
+        if (cancel.aborted) a(new undiciErrors.RequestAbortedError());
+      },
+      onHeaders(statusCode: number, raw: Buffer[], r: () => void) {
+        if (statusCode < 200) return true;
+        resume = r;
+        body = new UpstreamBody(source);
+        resolve({ statusCode, ...answerHeaders(raw), body });
+        return true;
+      },
+      onData: (chunk: Buffer) => body!.push(chunk),
+      onComplete() {
+        off();
+        body?.end();
+      },
+      onError(err: Error) {
+        off();
+        if (body) body.fail(err);
+        else reject(err);
+      },
+    } as Dispatcher.DispatchHandler);
+  });
+}
+
+/** The three response headers cortex-proxy reads, straight from undici's raw name/value buffers (first value wins). */
+function answerHeaders(raw: Buffer[]): { contentType: string; requestId?: string; retryAfter?: string } {
+  let contentType: string | undefined;
+  let requestId: string | undefined;
+  let retryAfter: string | undefined;
+  for (let i = 0; i + 1 < raw.length; i += 2) {
+    const len = raw[i].length;
+    if (len !== 12 && len !== 11 && len !== 22) continue;
+    const name = raw[i].toString('latin1').toLowerCase();
+    if (name === 'content-type') contentType ??= raw[i + 1].toString('latin1');
+    else if (name === 'retry-after') retryAfter ??= raw[i + 1].toString('latin1');
+    else if (name === 'x-snowflake-request-id') requestId ??= raw[i + 1].toString('latin1');
+  }
+  return { contentType: contentType ?? '', requestId, retryAfter };
 }
 
 /** Full jitter between half and all of the delay, so retrying clients do not stampede together. */
@@ -173,29 +217,18 @@ export function parseRetryAfter(v: string | undefined): number | undefined {
   return undefined;
 }
 
-function abortableDelay(ms: number, signal: AbortSignal): Promise<void> {
+function abortableDelay(ms: number, cancel: Cancel): Promise<void> {
   return new Promise((resolve, reject) => {
-    if (signal.aborted) return reject(new ProxyError('upstream', 'client disconnected'));
-    const onAbort = () => {
-      clearTimeout(timer);
-      reject(new ProxyError('upstream', 'client disconnected'));
-    };
+    if (cancel.aborted) return reject(new ProxyError('upstream', 'client disconnected'));
     const timer = setTimeout(() => {
-      signal.removeEventListener('abort', onAbort);
+      off();
       resolve();
     }, ms);
-    signal.addEventListener('abort', onAbort, { once: true });
+    const off = cancel.onAbort(() => {
+      clearTimeout(timer);
+      reject(new ProxyError('upstream', 'client disconnected'));
+    });
   });
-}
-
-async function readCapped(body: AsyncIterable<Buffer>, max: number): Promise<string> {
-  const parts: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of body) {
-    if (size < max) parts.push(chunk);
-    size += chunk.length;
-  }
-  return Buffer.concat(parts).toString('utf8').slice(0, max);
 }
 
 function isTlsFailure(err: unknown): boolean {

@@ -8,6 +8,7 @@
 //   takes embedding[0]; a flat array is accepted too). `index` is the position within the request's `text`.
 // Large inputs are split into batches sent concurrently (a few at a time) and reassembled in input order; the
 // whole request fails if any batch fails (after the client's retries, before any output).
+import type { Cancel } from '../core/cancel.js';
 import type { Deployment } from '../config/types.js';
 import { ProxyError } from '../core/errors.js';
 import { isObj, type Json } from '../core/json.js';
@@ -101,14 +102,14 @@ export interface EmbedCall {
 }
 
 /** One batch → one inference:embed call → its vectors in order. */
-export async function embedBatch(upstream: Upstream, d: Deployment, texts: string[], signal: AbortSignal, call: EmbedCall): Promise<BatchResult> {
+export async function embedBatch(upstream: Upstream, d: Deployment, texts: string[], cancel: Cancel, call: EmbedCall): Promise<BatchResult> {
   const body = JSON.stringify({ model: d.cortexModel, text: texts });
-  const up: UpstreamResponse = await upstream.post(d, EMBED_PATH, body, signal, call.configuredModels, call.traceHeaders());
+  const up: UpstreamResponse = await upstream.post(d, EMBED_PATH, body, cancel, call.configuredModels, call.traceHeaders());
   let text: string;
   try {
     text = await up.body.text();
   } catch (err) {
-    if (signal.aborted) throw new ProxyError('upstream', 'client disconnected');
+    if (cancel.aborted) throw new ProxyError('upstream', 'client disconnected');
     const e = connectionError(err, d.apiBase, call.requestTimeoutMs);
     throw new ProxyError(e.kind, `the Cortex embedding answer broke off: ${e.message}`, { requestId: up.requestId });
   }

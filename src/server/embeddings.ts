@@ -1,5 +1,6 @@
 // POST /v1/embeddings (OpenAI's shape) → the Cortex embed wire (cortex/embed.ts): decode and check the request,
 // admit it, batch it, answer in OpenAI's list shape (base64 is OpenAI's: the float32 vector, little-endian, base64).
+import { Cancel } from '../core/cancel.js';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { invalidRequest } from '../core/errors.js';
 import { isObj } from '../core/json.js';
@@ -97,9 +98,9 @@ export async function proxyEmbeddings(ctx: AppContext, body: unknown, req: Incom
 
   const slot = await ctx.router.limits.admit(d); // the deployment's rpm/tpm (cortex/deployment-limits.ts)
   if (!slot.ok) throw overLimit(er.model, slot.waitMs);
-  const abort = new AbortController();
+  const cancel = new Cancel();
   const onClose = () => {
-    if (!res.writableFinished) abort.abort();
+    if (!res.writableFinished) cancel.abort();
   };
   res.once('close', onClose);
   const parts = batches(er.inputs);
@@ -112,10 +113,10 @@ export async function proxyEmbeddings(ctx: AppContext, body: unknown, req: Incom
       while (failure === undefined && next < parts.length) {
         const i = next++;
         try {
-          results[i] = await embedBatch(ctx.upstream, d, parts[i].texts, abort.signal, call);
+          results[i] = await embedBatch(ctx.upstream, d, parts[i].texts, cancel, call);
         } catch (err) {
           if (failure === undefined) failure = err;
-          abort.abort(); // the other batches are wasted now
+          cancel.abort(); // the other batches are wasted now
         }
       }
     };

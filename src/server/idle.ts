@@ -3,7 +3,7 @@
 // forever; this watchdog cuts the upstream body once `timeoutMs` pass without an event. Time spent waiting for a
 // slow client (the body paused by backpressure, or holding data not read yet) does not count: the upstream is not
 // the one being slow then.
-import type { Readable } from 'node:stream';
+import type { UpstreamBody } from '../cortex/upstream-body.js';
 
 export interface IdleWatch {
   /** Set by the caller whenever an event was decoded (one store: this runs per event). */
@@ -15,13 +15,13 @@ export interface IdleWatch {
  * (request_timeout)") after `timeoutMs` without `seen` being set. Checks four times per timeout; stops by itself
  * when the body closes.
  */
-export function watchIdle(body: Readable, timeoutMs: number): IdleWatch {
+export function watchIdle(body: UpstreamBody, timeoutMs: number): IdleWatch {
   const watch: IdleWatch = { seen: false };
   let last = Date.now();
   const timer = setInterval(() => {
     const now = Date.now();
     // Data waiting in the body (or a paused body) means the proxy is waiting for its client, not for Snowflake.
-    if (watch.seen || body.isPaused() || body.readableLength > 0) {
+    if (watch.seen || body.paused || body.buffered > 0) {
       watch.seen = false;
       last = now;
       return;
@@ -32,6 +32,6 @@ export function watchIdle(body: Readable, timeoutMs: number): IdleWatch {
     body.destroy(err);
   }, Math.max(25, Math.floor(timeoutMs / 4)));
   timer.unref();
-  body.once('close', () => clearInterval(timer));
+  body.onClose(() => clearInterval(timer));
   return watch;
 }

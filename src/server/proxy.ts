@@ -19,8 +19,8 @@ import { SSE_HEADERS, sendJson, write } from './http.js';
 import { applyOutputFloor } from './max-tokens.js';
 import { preflightChat, preflightImages } from '../cortex/preflight.js';
 import { countImages } from '../cortex/plan.js';
-import { forEachChunk } from './chunks.js';
 import { watchIdle } from './idle.js';
+import { Cancel } from '../core/cancel.js';
 import { traceFrom, traceHeaders, type TraceContext } from '../cortex/trace.js';
 import { userAgentFamily } from '../usage/record.js';
 import { gatewayTarget } from '../cortex/gateway.js';
@@ -56,9 +56,9 @@ export async function proxyChat(
   }
 
   // A client that goes away aborts the upstream call at once (no tokens burnt for nobody).
-  const abort = new AbortController();
+  const cancel = new Cancel();
   const onClose = () => {
-    if (!res.writableFinished) abort.abort();
+    if (!res.writableFinished) cancel.abort();
   };
   res.once('close', onClose);
   try {
@@ -97,7 +97,7 @@ export async function proxyChat(
       }
       try {
         try {
-          await attempt({ ctx, dialect, chat, encoded: prepared.encoded, deployment, wire, res, x }, abort.signal);
+          await attempt({ ctx, dialect, chat, encoded: prepared.encoded, deployment, wire, res, x }, cancel);
         } finally {
           slot.release(x.usage ? x.usage.promptTokens + x.usage.completionTokens : 0);
         }
@@ -109,7 +109,7 @@ export async function proxyChat(
         }
         return;
       } catch (err) {
-        if (!(err instanceof ProxyError) || res.headersSent || abort.signal.aborted) throw err;
+        if (!(err instanceof ProxyError) || res.headersSent || cancel.aborted) throw err;
         const dropped = wire.dropRefusedField?.(deployment, err); // e.g. the Responses wire's optional fields
         if (dropped) {
           ctx.log.warn(`${c.modelName} (${deployment.cortexModel}): Cortex refused '${dropped}' on the Responses API; sent again without it, and left out from now on`);
@@ -177,7 +177,7 @@ interface Attempt {
  * anything was sent to the client (the caller may then try the next candidate); a failure after that goes out
  * in-band as the dialect's error event.
  */
-async function attempt(a: Attempt, signal: AbortSignal): Promise<void> {
+async function attempt(a: Attempt, cancel: Cancel): Promise<void> {
   const { ctx, chat, encoded, deployment, x } = a;
   x.error = undefined;
   x.errorKind = undefined;
@@ -186,24 +186,25 @@ async function attempt(a: Attempt, signal: AbortSignal): Promise<void> {
   if (encoded.warnings) for (const w of encoded.warnings) ctx.log.warn(`${chat.model} (${deployment.cortexModel}): ${w}`);
   // litellm_params / router_settings timeout: a non-streaming answer must be complete in time (cortex/client.ts).
   const limit = callTimeouts(deployment, ctx.config.settings, chat.stream);
-  if (limit.deadlineMs === undefined) return exchange(a, signal, limit);
-  const deadline = new AbortController();
-  const timer = setTimeout(() => deadline.abort(), limit.deadlineMs);
+  if (limit.deadlineMs === undefined) return exchange(a, cancel, limit);
+  const deadline = cancel.child();
+  const timer = setTimeout(() => deadline.cancel.abort(), limit.deadlineMs);
   try {
-    await exchange(a, AbortSignal.any([signal, deadline.signal]), limit);
+    await exchange(a, deadline.cancel, limit);
   } catch (err) {
-    if (!deadline.signal.aborted || signal.aborted) throw err;
+    if (!deadline.cancel.aborted || cancel.aborted) throw err;
     throw new ProxyError('timeout', `model '${chat.model}' (${deployment.cortexModel}) did not answer within ${seconds(limit.deadlineMs)} s (${limit.setting}).`);
   } finally {
     clearTimeout(timer);
+    deadline.detach();
   }
 }
 
-/** The call itself, under the attempt's signal (the client's, and its deadline when there is one). */
-async function exchange(a: Attempt, signal: AbortSignal, limit: CallTimeouts): Promise<void> {
+/** The call itself, under the attempt's cancel token (the client's, and its deadline when there is one). */
+async function exchange(a: Attempt, cancel: Cancel, limit: CallTimeouts): Promise<void> {
   const { ctx, dialect, chat, encoded, deployment, wire, res, x } = a;
   const target = gatewayTarget(deployment, encoded.path); // the v1 wires of an AI Gateway deployment go to the gateway
-  const up = await ctx.upstream.post(target.deployment, target.path, JSON.stringify(encoded.body), signal, ctx.router.modelNames, { ...encoded.headers, ...upstreamTraceHeaders(x) }, limit);
+  const up = await ctx.upstream.post(target.deployment, target.path, JSON.stringify(encoded.body), cancel, ctx.router.modelNames, { ...encoded.headers, ...upstreamTraceHeaders(x) }, limit);
   x.requestId = up.requestId;
   x.retries += up.retries;
   const meta: ResponseMeta = { id: randomId(dialect.idPrefix), created: nowSeconds(), model: chat.model };
@@ -295,9 +296,7 @@ async function pumpEvents(
   const timeoutMs = limit.silenceMs;
   if (!up.contentType.includes('text/event-stream')) {
     // A 200 that is not a stream: a stream:false answer or an error dressed as success (e.g. 390112).
-    const chunks: Buffer[] = [];
-    await forEachChunk(up.body, (chunk) => chunks.push(chunk) > 0);
-    const text = Buffer.concat(chunks).toString('utf8');
+    const text = await up.body.text();
     let parsed: unknown;
     try {
       parsed = JSON.parse(text);
@@ -315,7 +314,7 @@ async function pumpEvents(
   const counted = (e: StreamEvent) => ((idle.seen = true), emit(e));
   try {
     let stopped = false;
-    await forEachChunk(up.body, (chunk) => {
+    await up.body.forEach((chunk) => {
       decoder.feed(utf8.decode(chunk, { stream: true }), counted);
       const go = flush();
       if (go === false) stopped = true;
