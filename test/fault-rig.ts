@@ -1,10 +1,14 @@
 // The fault-matrix rig shared by test/faults.test.ts and test/faults-stream.test.ts: the emulator and the real
-// CLI (request_timeout 1 s, num_retries 1) with a model on each Cortex wire, reset before each test, and after each
+// CLI (request_timeout 1 s, num_retries 1) with a model on each Cortex wire of the registry (src/cortex/wires.ts),
+// reset before each test, and after each
 // test the check that every exchange let go of its upstream request and connection (the emulator has nothing
 // pending; the proxy's in-flight and busy-connection gauges are back to zero).
 import { before, after, beforeEach, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
 import { startEmulator, type Emulator } from '../src/emulator/index.js';
+import { WIRES } from '../src/cortex/wires.js';
+import { deploymentInfo } from '../src/cortex/models.js';
+import type { Wire } from '../src/cortex/wire.js';
 import { cleanEnv, startProxy, tempDir, writeFiles, type RunningProxy } from './helpers.js';
 import { call, gauges, waitUntil, type DialectName } from './reliability-helpers.js';
 
@@ -20,6 +24,13 @@ export interface Rig {
 const model = (name: string, cortex: string, api: string, base: string) =>
   `  - model_name: ${name}\n    litellm_params:\n      model: snowflake/${cortex}\n      api_base: ${base}\n      api_key: os.environ/SNOWFLAKE_PAT\n      cortex_api: ${api}\n`;
 
+/** One model per registered wire, named m-<wire> (Claude where the wire serves it): a new wire is in the matrix at once. */
+export const WIRE_MODELS: ReadonlyArray<{ wire: Wire; model: string; cortexModel: string }> = Object.values(WIRES).map((wire) => ({
+  wire,
+  model: `m-${wire.name}`,
+  cortexModel: ['claude-sonnet-4-5', 'openai-gpt-4.1'].find((m) => !wire.serves || wire.serves.test(deploymentInfo({ cortexModel: m } as never)))!,
+}));
+
 /** Registers the hooks; the returned object is filled in before the first test. */
 export function useFaultRig(): Rig {
   const rig = {} as Rig;
@@ -30,8 +41,7 @@ export function useFaultRig(): Rig {
       'cortex-proxy.yaml':
         'model_list:\n' +
         model('m', 'claude-sonnet-4-5', 'complete', rig.emu.apiBase) +
-        model('m-openai', 'openai-gpt-4.1', 'openai', rig.emu.apiBase) +
-        model('m-anthropic', 'claude-4-sonnet', 'anthropic', rig.emu.apiBase) +
+        WIRE_MODELS.map((w) => model(w.model, w.cortexModel, w.wire.name, rig.emu.apiBase)).join('') +
         'litellm_settings:\n  num_retries: 1\n  request_timeout: 1\n' +
         'general_settings:\n  master_key: os.environ/CORTEX_PROXY_MASTER_KEY\n  disable_spend_logs: true\n',
     });

@@ -7,7 +7,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { request } from 'undici';
 import { DIALECTS, call, waitUntil, type DialectName } from './reliability-helpers.js';
-import { MASTER, PAT, TEXT, assertHttpError, assertStreamError, useFaultRig } from './fault-rig.js';
+import type { Deployment } from '../src/config/types.js';
+import { MASTER, PAT, TEXT, WIRE_MODELS, assertHttpError, assertStreamError, useFaultRig } from './fault-rig.js';
 
 const rig = useFaultRig();
 const ask = (d: DialectName, stream: boolean, m = 'm') => call(rig.proxy.url, d, { key: MASTER, model: m, stream, prompt: 'go' });
@@ -85,29 +86,33 @@ for (const d of DIALECTS) {
   });
 }
 
-/** The emulator's own stream for a scripted reply on one wire, as raw SSE frames. */
-async function framesOf(path: string, body: object): Promise<string[]> {
+/**
+ * The emulator's own stream for a scripted reply on one wire, as raw SSE frames: the request is the wire's own encoding
+ * of its probe (src/cortex/wires.ts), streamed. A string says why not: the emulator has no endpoint for the wire.
+ */
+async function framesOf(w: (typeof WIRE_MODELS)[number]): Promise<string[] | string> {
+  const d = { modelName: w.model, cortexModel: w.cortexModel, wire: w.wire.name, apiBase: rig.emu.apiBase, auth: { type: 'pat', token: PAT } } as Deployment;
+  const encoded = w.wire.encodeRequest({ ...w.wire.probe(d), maxTokens: 1000, stream: true }, d);
   rig.emu.setKnobs({ chunkChars: 8 });
   rig.emu.script({ text: TEXT });
-  const r = await request(`${rig.emu.apiBase}${path}`, {
+  const r = await request(`${rig.emu.apiBase}${encoded.path}`, {
     method: 'POST',
-    headers: { authorization: `Bearer ${PAT}`, 'content-type': 'application/json', 'anthropic-version': '2023-06-01' },
-    body: JSON.stringify({ ...body, stream: true }),
+    headers: { authorization: `Bearer ${PAT}`, 'content-type': 'application/json', ...encoded.headers },
+    body: JSON.stringify({ ...encoded.body, stream: true }),
   });
   const text = await r.body.text();
   rig.emu.reset();
+  if (r.statusCode === 404) return `the emulator has no ${encoded.path} endpoint (src/emulator/server.ts): add it to cover the ${w.wire.name} wire`;
+  assert.equal(r.statusCode, 200, `${w.wire.name}: the emulator's stream: ${text.slice(0, 300)}`);
   return text.split(/(?<=\n\n)/).filter((f) => f.trim());
 }
 
-const WIRES = [
-  { name: 'complete', model: 'm', path: '/cortex/inference:complete', body: { model: 'claude-sonnet-4-5', messages: [{ role: 'user', content: 'go' }] } },
-  { name: 'openai', model: 'm-openai', path: '/cortex/v1/chat/completions', body: { model: 'openai-gpt-4.1', messages: [{ role: 'user', content: 'go' }] } },
-  { name: 'anthropic', model: 'm-anthropic', path: '/cortex/v1/messages', body: { model: 'claude-4-sonnet', max_tokens: 100, messages: [{ role: 'user', content: 'go' }] } },
-];
-
-for (const w of WIRES) {
-  test(`${w.name} wire: truncated JSON in an SSE event → a terminal error event after output, an HTTP 502 before it (every dialect)`, { timeout: 20_000 }, async () => {
-    const frames = await framesOf(w.path, w.body);
+// Every registered wire (test/fault-rig.ts WIRE_MODELS), so a new wire is covered without an edit here.
+for (const wm of WIRE_MODELS) {
+  const w = { name: wm.wire.name, model: wm.model };
+  test(`${w.name} wire: truncated JSON in an SSE event → a terminal error event after output, an HTTP 502 before it (every dialect)`, { timeout: 20_000 }, async (t) => {
+    const frames = await framesOf(wm);
+    if (typeof frames === 'string') return t.skip(frames);
     // The first frame with text in it, and the one after it cut in half.
     const firstText = frames.findIndex((f) => f.includes('"The') || f.includes('The fi'));
     assert.ok(firstText >= 0, `a text frame among ${frames.length}: ${frames.slice(0, 3).join('')}`);
@@ -128,7 +133,9 @@ for (const w of WIRES) {
     }
   });
 
-  test(`${w.name} wire: a mid-stream error and a TCP reset after output end the chat stream with an error event`, { timeout: 15_000 }, async () => {
+  test(`${w.name} wire: a mid-stream error and a TCP reset after output end the chat stream with an error event`, { timeout: 15_000 }, async (t) => {
+    const missing = await framesOf(wm);
+    if (typeof missing === 'string') return t.skip(missing);
     rig.emu.setKnobs({ chunkChars: 8, chunkDelayMs: 5 });
     rig.emu.inject({ midStreamError: 'model crashed', afterChunks: 5 }); // past the opening frames (message_start, …)
     rig.emu.script({ text: TEXT });
