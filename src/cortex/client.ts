@@ -68,7 +68,7 @@ export class Upstream {
     path: string,
     body: string,
     cancel: Cancel,
-    configuredModels: string[],
+    configuredModels: readonly string[],
     /** Wire-specific headers (e.g. anthropic-version); they never override the credential. */
     extraHeaders?: Record<string, string>,
     /** The silence limit for this call (callTimeouts); default: the deployment's non-streaming one. */

@@ -95,7 +95,7 @@ export function decodeEmbedResponse(text: string, count: number, requestId?: str
 
 /** What one upstream embed call needs besides the texts: the names for a not-found message, the trace headers, the timeout. */
 export interface EmbedCall {
-  configuredModels: string[];
+  configuredModels: readonly string[];
   /** The trace headers of one upstream call (a new span each call: server/proxy.ts upstreamTraceHeaders). */
   traceHeaders: () => Record<string, string>;
   requestTimeoutMs: number;

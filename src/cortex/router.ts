@@ -50,6 +50,7 @@ export interface Candidate {
 
 export class Router {
   private readonly byName = new Map<string, Deployment[]>();
+  private names: readonly string[] | undefined;
   /** litellm_params.model (snowflake/<id>) → its deployments: LiteLLM serves that name too. */
   private readonly byModel = new Map<string, Deployment[]>();
   /** Wildcard model_names, most specific first, each with its deployments. */
@@ -94,8 +95,9 @@ export class Router {
   }
 
   /** The configured names: exact model_names, then wildcard patterns as written. */
-  get modelNames(): string[] {
-    return [...this.byName.keys(), ...this.patterns.map((g) => g.pattern.source)];
+  get modelNames(): readonly string[] {
+    // Fixed once built; computed once (the upstream client takes it on every call, for a not-found message).
+    return (this.names ??= [...this.byName.keys(), ...this.patterns.map((g) => g.pattern.source)]);
   }
 
   /** Whether a request for this name would find a deployment (aliases, exact names, litellm_params.model, wildcards). */

@@ -131,7 +131,7 @@ export function snowflakeError(
   status: number,
   body: string | unknown,
   requestId?: string,
-  configuredModels?: string[],
+  configuredModels?: readonly string[],
   retryAfter?: number,
 ): ProxyError {
   const p = parseBody(body);

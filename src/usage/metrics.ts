@@ -72,7 +72,7 @@ export class Metrics {
   upstreamSockets?: () => { busy: number; idle: number; queued: number };
 
   constructor(
-    modelNames: string[],
+    modelNames: readonly string[],
     cortexModels: string[],
     readonly version: string,
   ) {
