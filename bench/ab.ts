@@ -8,18 +8,23 @@
 // workers), for the multi-worker row (issue 16: throughput with 1 and with N workers, e.g. `--concurrency 128`):
 //
 //   node --import tsx bench/ab.ts dist/cli.mjs 'dist/cli.mjs#workers=2' --concurrency 128
+// --startup measures only the cold start and the idle RSS (seconds per run instead of a load test):
+//   node --import tsx bench/ab.ts /tmp/before/cli.mjs dist/cli.mjs --startup --runs 20
 import { execFileSync, fork } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { BENCH, BENCH_MASTER_KEY, cortexProxyConfig, freePort, hasTaskset, launch, pinned, stop } from './contenders.js';
+import { BENCH, BENCH_MASTER_KEY, cortexProxyConfig, cortexProxyLaunch, freePort, hasTaskset, launch, stop } from './contenders.js';
 import { runJob, type Target } from './driver.js';
+import { processTree, rssKb } from './procfs.js';
 import { median } from './report.js';
 import type { UpstreamReady } from './upstream.js';
 
 const argv = process.argv.slice(2);
 const runs = Number(argv.includes('--runs') ? argv[argv.indexOf('--runs') + 1] : 6);
 const concurrency = Number(argv.includes('--concurrency') ? argv[argv.indexOf('--concurrency') + 1] : 32);
+// --startup: only the cold start (wall and CPU) and the idle RSS 1 s after the first request (fast; for start-up work).
+const startupOnly = argv.includes('--startup');
 const builds = argv.filter((a) => /\.mjs(#quiet|#workers=\d+)?$/.test(a)).map((b) => path.resolve(b));
 if (builds.length < 2) throw new Error('usage: bench/ab.ts <a/cli.mjs> <b/cli.mjs[#quiet|#workers=N]> [--runs N] [--concurrency N]');
 if (hasTaskset) execFileSync('taskset', ['-a', '-p', '-c', os.cpus().length > 1 ? '1' : '0', String(process.pid)], { stdio: 'ignore' });
@@ -47,14 +52,17 @@ try {
       await knobs({ ttfbMs: 5, chunkDelayMs: 0, chunkChars: 16 });
       const quiet = b.endsWith('#quiet');
       const workers = Number(/#workers=(\d+)$/.exec(b)?.[1] ?? 1);
-      const file = b.replace(/#(quiet|workers=\d+)$/, '');
-      const extra = quiet ? ['--log-level', 'silent'] : workers > 1 ? ['--workers', String(workers)] : [];
-      const serveArgs = [file, 'serve', '--config', quiet ? quietConfig : config, '--port', String(port), '--quiet', ...extra];
-      // Several workers need several cores: not pinned (the load generator stays on its own core).
-      const [cmd, args] = workers > 1 ? [process.execPath, serveArgs] : pinned(0, process.execPath, serveArgs);
-      const { m, coldMs, coldCpuMs } = await launch({ name: b, cmd, args, port, log: path.join(tmp, 'proxy.log'), probe: target(port, false) });
+      const entry = b.replace(/#(quiet|workers=\d+)$/, '');
+      const l = cortexProxyLaunch(tmp, quiet ? quietConfig : config, port, target(port, false), { entry, workers, quiet });
+      const { m, coldMs, coldCpuMs } = await launch({ ...l, name: b });
       row.coldMs.push(coldMs);
       row.coldCpuMs.push(coldCpuMs);
+      if (startupOnly) {
+        await new Promise((r) => setTimeout(r, 1000));
+        row.rssMb.push(rssKb(processTree(m.pids)) / 1024);
+        await stop(m);
+        continue;
+      }
       const j = await runJob({ id: 0, target: target(port, false), concurrency, requests: 3000, warmup: 300, pids: m.pids });
       row.cpuPerReq.push(j.cpuUs! / j.n);
       row.rps.push(j.n / (j.elapsedMs / 1000));
@@ -72,8 +80,14 @@ try {
   rmSync(tmp, { recursive: true, force: true });
 }
 const f = (xs: number[], d = 0) => median(xs).toFixed(d);
-console.log(`\n| build | cold start (ms) | cold-start CPU (ms) | CPU/request c=${concurrency} (µs) | req/s c=${concurrency} | CPU/chunk (µs) | peak RSS streaming (MB) |`);
-console.log('|---|---:|---:|---:|---:|---:|---:|');
-for (const [b, r] of rows) console.log(`| ${path.relative(process.cwd(), b)} | ${f(r.coldMs)} | ${f(r.coldCpuMs)} | ${f(r.cpuPerReq)} | ${f(r.rps)} | ${f(r.cpuPerChunk, 1)} | ${f(r.rssMb, 1)} |`);
+if (startupOnly) {
+  console.log('\n| build | cold start (ms) | cold-start CPU (ms) | idle RSS (MB) |');
+  console.log('|---|---:|---:|---:|');
+  for (const [b, r] of rows) console.log(`| ${path.relative(process.cwd(), b)} | ${f(r.coldMs)} | ${f(r.coldCpuMs)} | ${f(r.rssMb, 1)} |`);
+} else {
+  console.log(`\n| build | cold start (ms) | cold-start CPU (ms) | CPU/request c=${concurrency} (µs) | req/s c=${concurrency} | CPU/chunk (µs) | peak RSS streaming (MB) |`);
+  console.log('|---|---:|---:|---:|---:|---:|---:|');
+  for (const [b, r] of rows) console.log(`| ${path.relative(process.cwd(), b)} | ${f(r.coldMs)} | ${f(r.coldCpuMs)} | ${f(r.cpuPerReq)} | ${f(r.rps)} | ${f(r.cpuPerChunk, 1)} | ${f(r.rssMb, 1)} |`);
+}
 console.log(`(medians of ${runs} alternating runs; 1-min load average at the end ${os.loadavg()[0].toFixed(1)})`);
 process.exit(0);

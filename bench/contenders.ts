@@ -1,7 +1,7 @@
 // Starting and stopping the contenders (cortex-proxy, nginx, Portkey) pinned to core 0, their configs in a
 // temporary folder, and the cold-start clock (spawn → first answered chat request).
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { createServer, type AddressInfo } from 'node:net';
 import path from 'node:path';
@@ -30,6 +30,8 @@ export interface Launch {
   log: string;
   /** The request that proves it serves (answered 200). */
   probe: Target;
+  /** Also wait for this text in its output (serve --workers: the ready line comes once every worker listens). */
+  readyText?: string;
 }
 
 /** A free loopback port (the kernel's pick; released right away for the contender to take). */
@@ -84,6 +86,7 @@ function probeOnce(t: Target): Promise<number> {
  * milliseconds from spawn to the first answered request (cold start); rejects after timeoutMs or on exit.
  */
 export async function launch(l: Launch, timeoutMs = 30_000): Promise<{ m: Managed; coldMs: number; coldCpuMs: number }> {
+  const logStart = existsSync(l.log) ? statSync(l.log).size : 0;
   const fd = openSync(l.log, 'a');
   const t0 = performance.now();
   const child = spawn(l.cmd, l.args, { cwd: l.cwd ?? ROOT, env: cleanEnv(), stdio: ['ignore', fd, fd] });
@@ -100,7 +103,7 @@ export async function launch(l: Launch, timeoutMs = 30_000): Promise<{ m: Manage
       throw new Error(`${l.name} did not serve within ${timeoutMs} ms (last status ${last}); see ${l.log}:\n${tail(l.log)}`);
     }
     last = await probeOnce(probe);
-    if (last === 200) break;
+    if (last === 200 && (!l.readyText || readFileSync(l.log, 'utf8').slice(logStart).includes(l.readyText))) break;
     if (last !== 0) {
       child.kill('SIGKILL');
       throw new Error(`${l.name} answered ${last} to the probe request; see ${l.log}:\n${tail(l.log)}`);
@@ -167,10 +170,24 @@ export function cortexProxyConfig(dir: string, apiBase: string, model: string, w
   return file;
 }
 
-export function cortexProxyLaunch(dir: string, config: string, port: number, probe: Target): Launch {
-  // The published entry point (bin → dist/cli.mjs), default log level (one line per request, to a file).
-  const [cmd, args] = pinned(0, process.execPath, [path.join(ROOT, 'bin/cortex-proxy.js'), 'serve', '--config', config, '--port', String(port), '--quiet']);
-  return { name: 'cortex-proxy', cmd, args, port, log: path.join(dir, `cortex-proxy.log`), probe };
+export interface CortexProxyOptions {
+  /** The CLI to run (default: the published entry point, bin → dist/cli.mjs). */
+  entry?: string;
+  /** serve --workers N: several processes need several cores, so not pinned; cold start lasts until all listen. */
+  workers?: number;
+  /** --log-level silent (with a config that sets disable_spend_logs: what logging and the usage log cost). */
+  quiet?: boolean;
+}
+
+export function cortexProxyLaunch(dir: string, config: string, port: number, probe: Target, o: CortexProxyOptions = {}): Launch {
+  // Default log level (one line per request, to a file).
+  const workers = o.workers ?? 1;
+  const serveArgs = [o.entry ?? path.join(ROOT, 'bin/cortex-proxy.js'), 'serve', '--config', config, '--port', String(port), '--quiet'];
+  if (o.quiet) serveArgs.push('--log-level', 'silent');
+  if (workers > 1) serveArgs.push('--workers', String(workers));
+  const [cmd, args] = workers > 1 ? [process.execPath, serveArgs] : pinned(0, process.execPath, serveArgs);
+  const name = workers > 1 ? `cortex-proxy --workers ${workers}` : 'cortex-proxy';
+  return { name, cmd, args, port, log: path.join(dir, `cortex-proxy.log`), probe, readyText: workers > 1 ? 'listening on http' : undefined };
 }
 
 // ---- nginx ---------------------------------------------------------------------------------------------------

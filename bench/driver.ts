@@ -25,6 +25,8 @@ export interface Job {
   warmup: number;
   /** Contender process trees: CPU time is read at the start and end of the measured part. */
   pids?: number[];
+  /** Other processes (the emulator; this load generator's own pid) whose CPU time over the measured part is reported. */
+  peerPids?: number[];
   /** Sample the contender's RSS every this many ms during the measured part; the peak is reported. */
   rssEveryMs?: number;
   /** undici headers/body timeout per request (default 30 s). */
@@ -46,6 +48,8 @@ export interface JobResult {
   /** Contender CPU time over the measured part, µs (undefined without pids). */
   cpuUs?: number;
   peakRssKb?: number;
+  /** CPU time of peerPids over the measured part, µs. */
+  peerCpuUs?: number;
   /** Busy fraction of each CPU over the measured part (/proc/stat): shows foreign load and a saturated core. */
   coreBusy?: number[];
 }
@@ -128,6 +132,7 @@ export async function runJob(job: Job): Promise<JobResult> {
     let peak = 0;
     const sampler = job.rssEveryMs && pids.length ? setInterval(() => (peak = Math.max(peak, rssKb(pids))), job.rssEveryMs) : undefined;
     const cpu0 = pids.length ? cpuUs(pids) : 0;
+    const peerCpu0 = job.peerPids ? cpuUs(job.peerPids) : 0;
     const cores0 = coreTimes();
     const start = performance.now();
     const end = job.durationMs ? start + job.durationMs : Infinity;
@@ -144,6 +149,7 @@ export async function runJob(job: Job): Promise<JobResult> {
     const cores1 = coreTimes();
     res.coreBusy = cores1.map(([b, t], i) => (t - cores0[i][1] > 0 ? (b - cores0[i][0]) / (t - cores0[i][1]) : NaN));
     if (pids.length) res.cpuUs = cpuUs(pids) - cpu0;
+    if (job.peerPids) res.peerCpuUs = cpuUs(job.peerPids) - peerCpu0;
     if (sampler) {
       clearInterval(sampler);
       res.peakRssKb = Math.max(peak, rssKb(pids));

@@ -41,7 +41,46 @@ export interface Summary {
   idleRssMb: number;
   peakRssMb: number;
   afterRssMb: number;
+  /** Throughput at c=128 with serve --workers N (the every-core phase), and its ratio to one worker's in that phase. */
+  rps128Workers?: number;
+  workersRatio?: number;
   errors: number;
+}
+
+/** One fresh cortex-proxy at c=128 in the every-core phase. */
+export interface WorkersRun {
+  round: number;
+  workers: number;
+  rps: number;
+  errors: number;
+  /** CPU of the whole server (primary and workers) per request, µs. */
+  cpuUsPerReq: number;
+  /** Cores' worth of CPU the server used, and the load generator with the emulator (they share one core). */
+  proxyCores: number;
+  peerCores: number;
+  /** Busy fraction of each core of the machine (other sessions' work included). */
+  coreBusy: number[];
+}
+
+export interface WorkersPhase {
+  n: number;
+  concurrency: number;
+  durationMs: number;
+  runs: WorkersRun[];
+}
+
+/** Medians over the rounds for one worker count. */
+export function workersFigures(p: WorkersPhase, workers: number) {
+  const rs = p.runs.filter((r) => r.workers === workers);
+  const cores = rs[0]?.coreBusy.length ?? 0;
+  return {
+    rps: median(rs.map((r) => r.rps)),
+    cpuUsPerReq: median(rs.map((r) => r.cpuUsPerReq)),
+    proxyCores: median(rs.map((r) => r.proxyCores)),
+    peerCores: median(rs.map((r) => r.peerCores)),
+    coreBusy: Array.from({ length: cores }, (_, i) => median(rs.map((r) => r.coreBusy[i]))),
+    errors: rs.reduce((n, r) => n + r.errors, 0),
+  };
 }
 
 export interface ContenderResult {
@@ -57,6 +96,8 @@ export interface ContenderResult {
   coldStartCpuMs?: number[];
   memory?: { idleRssMb: number; peakRssMb: number[]; afterRssMb: number[]; streams: number; streamErrors: number };
   summary?: Summary;
+  /** serve --workers N against one worker (the "every core" phase; cortex-proxy (complete) only). */
+  workers?: WorkersPhase;
   skipped?: string;
   /** The first failed request's error, when any failed. */
   firstError?: string;
@@ -84,7 +125,9 @@ export function summarize(c: ContenderResult, floor: ContenderResult | undefined
     idleRssMb: c.memory?.idleRssMb ?? NaN,
     peakRssMb: c.memory ? Math.max(...c.memory.peakRssMb) : NaN,
     afterRssMb: c.memory ? c.memory.afterRssMb[c.memory.afterRssMb.length - 1] : NaN,
-    errors: errors + (c.memory?.streamErrors ?? 0),
+    rps128Workers: c.workers ? workersFigures(c.workers, c.workers.n).rps : undefined,
+    workersRatio: c.workers ? workersFigures(c.workers, c.workers.n).rps / workersFigures(c.workers, 1).rps : undefined,
+    errors: errors + (c.memory?.streamErrors ?? 0) + (c.workers?.runs.reduce((n, r) => n + r.errors, 0) ?? 0),
   };
 }
 
@@ -134,6 +177,7 @@ const ROWS: Row[] = [
   { label: '**added p99 at c=1 (ms)**', value: (s, c) => (c.kind === 'floor' ? '(floor)' : fmt(s.addedP99Ms)), target: '≤ 1.5' },
   { label: '**throughput c=32 (req/s)**', value: (s) => int(s.rps32), target: '≥ 4,000' },
   { label: 'throughput c=128 (req/s)', value: (s) => int(s.rps128) },
+  { label: 'throughput c=128, `serve --workers N` (req/s; × one worker, same phase)', value: (s) => (s.rps128Workers === undefined ? '–' : `${int(s.rps128Workers)} (${fmt(s.workersRatio ?? NaN)}×)`) },
   { label: '**CPU per request (µs)**', value: (s, c) => (c.kind === 'floor' ? '–' : int(s.cpuUsPerReq)), target: '≤ 250' },
   { label: 'one core\'s capacity, 10⁶ ÷ CPU per request (req/s)', value: (s, c) => (c.kind === 'floor' ? '–' : int(1e6 / s.cpuUsPerReq)), target: '≥ 4,000' },
   { label: 'stream TTFT p50 (ms)', value: (s) => fmt(s.ttftMs) },
@@ -196,4 +240,44 @@ export function targetsTable(cs: ContenderResult[]): string {
     lines.push(`| ${t.label} ${t.atMost ? '≤' : '≥'} ${t.limit.toLocaleString('en-US')} ${t.unit} | ${cells.join(' | ')} |`);
   }
   return lines.join('\n');
+}
+
+const otherCores = (f: ReturnType<typeof workersFigures>) => Math.max(0, f.coreBusy.reduce((x, y) => x + y, 0) - f.proxyCores - f.peerCores);
+
+/** The every-core phase as a table, and what limited it (a 2-core box shares its cores with the load generator). */
+export function workersTable(p: WorkersPhase): string {
+  const one = workersFigures(p, 1);
+  const many = workersFigures(p, p.n);
+  const pct = (xs: number[]) => xs.map((x) => (Number.isFinite(x) ? Math.round(x * 100) : '–')).join(' / ');
+  const rows: Array<[string, string, string, string]> = [
+    [`throughput c=${p.concurrency} (req/s)`, int(one.rps), int(many.rps), ratio(many.rps, one.rps)],
+    ['CPU per request, every process of the server (µs)', int(one.cpuUsPerReq), int(many.cpuUsPerReq), ratio(many.cpuUsPerReq, one.cpuUsPerReq)],
+    ['cores used by cortex-proxy', fmt(one.proxyCores), fmt(many.proxyCores), ''],
+    ['cores used by the load generator + emulator', fmt(one.peerCores), fmt(many.peerCores), ''],
+    ['cores used by other work on the machine', fmt(otherCores(one)), fmt(otherCores(many)), ''],
+    ['busy % of each core (whole machine)', pct(one.coreBusy), pct(many.coreBusy), ''],
+    ['failed requests', String(one.errors), String(many.errors), ''],
+  ];
+  const cores = many.coreBusy.length;
+  const busyCores = many.coreBusy.reduce((x, y) => x + y, 0);
+  const other = otherCores(many);
+  const scaling = ratio(many.rps, one.rps);
+  const verdict =
+    `With ${p.n} workers the ${cores} cores were ${Math.round((busyCores / Math.max(cores, 1)) * 100)} % busy: cortex-proxy used ${fmt(many.proxyCores)} cores, ` +
+    `the load generator and the emulator ${fmt(many.peerCores)}, other work on the machine ${fmt(other)}. ` +
+    `The load generator and the emulator share one core (core 1): at ${Math.round(many.peerCores * 100)} % of it they ${many.peerCores >= 0.9 ? 'were the limit' : 'were not the limit by themselves'}. ` +
+    (busyCores >= 0.9 * cores
+      ? `The machine, not cortex-proxy, was the limit, so ${scaling} is the scaling this box can show, not what ${p.n} cores would give the proxy alone: ` +
+        `at ${int(many.cpuUsPerReq)} µs per request, ${p.n} cores of its own would serve ≈ ${int((p.n * 1e6) / many.cpuUsPerReq)} req/s (${p.n} × 10⁶ ÷ CPU per request).`
+      : `The machine had room left, so ${scaling} is cortex-proxy's own scaling here.`);
+  return [
+    `**Every core** (\`serve --workers ${p.n}\` against one worker; cortex-proxy (complete), non-streaming, c=${p.concurrency}, ${(p.durationMs / 1000).toFixed(1)} s per run, a fresh server per run, alternating; medians of ${p.runs.length / 2} rounds). ` +
+      `One worker is pinned to core 0 like every contender; the ${p.n} workers are not pinned, and share the cores with the load generator and the emulator (pinned to core 1).`,
+    '',
+    `| | 1 worker | ${p.n} workers | ${p.n} ÷ 1 |`,
+    '|---|---:|---:|---:|',
+    ...rows.map((r) => `| ${r.join(' | ')} |`),
+    '',
+    verdict,
+  ].join('\n');
 }

@@ -18,7 +18,7 @@ import {
 } from './contenders.js';
 import { processTree, rssKb } from './procfs.js';
 import {
-  TARGETS, figuresTable, median, met, percentile, ratioTables, summarize, targetsTable, type ContenderResult, type RoundFigures,
+  TARGETS, figuresTable, median, met, percentile, ratioTables, summarize, targetsTable, workersTable, type ContenderResult, type RoundFigures, type WorkersPhase,
 } from './report.js';
 
 // ---- settings ------------------------------------------------------------------------------------------------
@@ -389,6 +389,12 @@ async function main(): Promise<number> {
     for (const c of ours) c.res.memory = { idleRssMb: idle.get(ours[0].proc!)!, peakRssMb: [NaN], afterRssMb: [NaN], streams: 0, streamErrors: 0 };
   }
 
+  // ---- every core: serve --workers N against one worker, fresh processes, alternating ----
+  if (!QUICK && active.includes(ours[0])) {
+    ours[0].res.workers = await everyCore(config, (port) => ({ ...cpTarget('complete')(false), origin: `http://127.0.0.1:${port}` }));
+    log(workersTable(ours[0].res.workers));
+  }
+
   // ---- figures ----
   const results = contenders.map((c) => c.res);
   for (const c of results) if (!c.skipped) c.summary = summarize(c, results.find((f) => f.name === c.floor));
@@ -440,6 +446,37 @@ async function main(): Promise<number> {
   function noteError(c: Contender, j: JobResult) {
     if (j.errors) c.res.firstError ??= j.firstError;
   }
+}
+
+/**
+ * Throughput at c=128 of a fresh `serve` with one worker (pinned to core 0, as every contender) and with N (one per
+ * core, unpinned), alternating over the rounds, with the CPU the load generator and the emulator used meanwhile:
+ * on a small box they share the cores with the workers, which caps the scaling the bench can show.
+ */
+async function everyCore(config: string, target: (port: number) => Target): Promise<WorkersPhase> {
+  const n = Math.max(2, os.availableParallelism());
+  const phase: WorkersPhase = { n, concurrency: 128, durationMs: S.throughputMs, runs: [] };
+  await knobs(NONSTREAM_KNOBS);
+  for (let r = 0; r < S.rounds; r++) {
+    for (const workers of r % 2 ? [n, 1] : [1, n]) {
+      const port = await freePort();
+      const { m } = await launch(cortexProxyLaunch(tmp, config, port, target(port), { workers }));
+      started.push(m);
+      try {
+        const j = await job({ target: target(port), concurrency: phase.concurrency, durationMs: phase.durationMs, warmup: phase.concurrency * 4, pids: m.pids, peerPids: [driver!.pid!, upstream!.pid!] });
+        const us = j.elapsedMs * 1000;
+        phase.runs.push({
+          round: r + 1, workers, rps: j.n / (j.elapsedMs / 1000), errors: j.errors, cpuUsPerReq: (j.cpuUs ?? NaN) / j.n,
+          proxyCores: (j.cpuUs ?? NaN) / us, peerCores: (j.peerCpuUs ?? NaN) / us, coreBusy: (j.coreBusy ?? []).map((x) => Math.round(x * 1000) / 1000),
+        });
+        if (j.errors) log(`  ${workers} worker(s): ${j.errors} failed requests (${j.firstError})`);
+      } finally {
+        await stop(m);
+        started.splice(started.indexOf(m), 1);
+      }
+    }
+  }
+  return phase;
 }
 
 const coreLoad: Array<{ contender: string; round: number; coreBusy: number[]; proxyBusy?: number }> = [];
@@ -520,6 +557,7 @@ function writeReadme(out: { date: string; durationS: number; load: { before: num
     '',
     ratioTables(out.contenders),
     '',
+    ...out.contenders.filter((c) => c.workers).flatMap((c) => [workersTable(c.workers!), '']),
     'Targets (issue 7):',
     '',
     targetsTable(out.contenders),
