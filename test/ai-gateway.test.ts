@@ -178,6 +178,7 @@ describe('config forms', () => {
     for (const [base, account, gateway] of [
       [`${ACCOUNT}/aigateways/SNOWFLAKE`, ACCOUNT, `${ACCOUNT}/aigateways/SNOWFLAKE`],
       [`${ACCOUNT}/aigateways/SNOWFLAKE/v1/`, ACCOUNT, `${ACCOUNT}/aigateways/SNOWFLAKE`],
+      [`${ACCOUNT}/aigateways/SNOWFLAKE/v1/responses`, ACCOUNT, `${ACCOUNT}/aigateways/SNOWFLAKE`],
       ['https://myorg-myaccount.privatelink.snowflakecomputing.com/api/v2/aigateways/snowflake/v1/messages', 'https://myorg-myaccount.privatelink.snowflakecomputing.com/api/v2', 'https://myorg-myaccount.privatelink.snowflakecomputing.com/api/v2/aigateways/snowflake'],
       ['https://MYORG_MYACCOUNT.snowflakecomputing.com/api/v2/aigateways/SNOWFLAKE', ACCOUNT, `${ACCOUNT}/aigateways/SNOWFLAKE`],
     ]) {

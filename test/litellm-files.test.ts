@@ -79,6 +79,7 @@ describe('api_base forms and openai/ / anthropic/ deployments', () => {
         entry('c', 'snowflake/mistral-large2', `${BASE}/cortex/inference:complete`) +
         entry('o', 'snowflake/openai-gpt-4.1', `${BASE}/cortex/v1/chat/completions`) +
         entry('m', 'snowflake/claude-4-sonnet', `${BASE}/cortex/v1/messages`) +
+        entry('r', 'snowflake/openai-gpt-5', `${BASE}/cortex/v1/responses/`) +
         entry('v', 'snowflake/claude-4-sonnet', `${BASE}/cortex/v1`) +
         entry('oa', 'openai/openai-gpt-4.1', `${BASE}/cortex/v1`) +
         entry('an', 'anthropic/claude-sonnet-4-5', `${BASE}/cortex`) +
@@ -88,6 +89,7 @@ describe('api_base forms and openai/ / anthropic/ deployments', () => {
       ['c', 'mistral-large2', 'complete', BASE],
       ['o', 'openai-gpt-4.1', 'openai', BASE],
       ['m', 'claude-4-sonnet', 'anthropic', BASE],
+      ['r', 'openai-gpt-5', 'responses', BASE],
       ['v', 'claude-4-sonnet', 'auto', BASE],
       ['oa', 'openai-gpt-4.1', 'openai', BASE],
       ['an', 'claude-sonnet-4-5', 'anthropic', BASE],
@@ -99,6 +101,7 @@ describe('api_base forms and openai/ / anthropic/ deployments', () => {
     assert.equal(notCortex.line, 5);
     assert.match(loadDirError({ 'cortex-proxy.yaml': `model_list:\n${entry('x', 'openai/openai-gpt-4.1', '')}` }).detail, /need an api_base that is a Cortex v1 URL/);
     assert.match(loadDirError({ 'cortex-proxy.yaml': `model_list:\n${entry('x', 'anthropic/openai-gpt-4.1', `${BASE}/cortex/v1`)}` }).detail, /serves Claude models only/);
+    assert.match(loadDirError({ 'cortex-proxy.yaml': `model_list:\n${entry('x', 'snowflake/claude-4-sonnet', `${BASE}/cortex/v1/responses`)}` }).detail, /\/v1\/responses serves OpenAI models only/);
     assert.match(loadDirError({ 'cortex-proxy.yaml': `model_list:\n${entry('x', 'azure/gpt-4o')}` }).detail, /only snowflake\/ models/);
   });
 });

@@ -2,6 +2,7 @@
 // (§7.1). Pure functions: they throw a plain AccountError whose message never contains a secret; load.ts turns
 // it into a ConfigError with a file position.
 import type { WireName } from './types.js';
+import { endpointEndings } from '../cortex/wires.js';
 
 export class AccountError extends Error {
   constructor(
@@ -20,7 +21,7 @@ export interface ApiBase {
   url: string;
   /** Non-fatal remarks (plain http to a remote host, an unusual path). */
   warnings: string[];
-  /** The Cortex endpoint a full URL named: …/inference:complete, …/v1/chat/completions, …/v1/messages. */
+  /** The wire whose endpoint a full URL named: …/inference:complete, …/v1/chat/completions, …/v1/messages, …/v1/responses. */
   endpoint?: WireName;
 }
 
@@ -28,10 +29,15 @@ const isSnowflakeHost = (host: string) => SNOWFLAKE_DOMAINS.some((d) => host ===
 const isLoopback = (host: string) =>
   host === 'localhost' || host.endsWith('.localhost') || host === '[::1]' || /^127\.\d+\.\d+\.\d+$/.test(host);
 
+/** A wire's endpoint path at the end of an api_base (…/cortex/inference:complete, …/cortex/v1/responses): cortex/wires.ts. */
+const ENDINGS = endpointEndings('account');
+const ACCOUNT_BASE = new RegExp(`^(.*?\\/api\\/v2)(?:\\/cortex|\\/cortex\\/v1|(${ENDINGS.pattern}))?$`);
+
 /**
  * Normalise a LiteLLM `api_base` to `<origin>[<prefix>]/api/v2`.
- * Accepted: `https://<host>/api/v2` (the quickstart form), a trailing slash, `…/api/v2/cortex`,
- * `…/api/v2/cortex/inference:complete`, `…/api/v2/cortex/v1[/chat/completions|/messages]`, and the bare host
+ * Accepted: `https://<host>/api/v2` (the quickstart form), a trailing slash, `…/api/v2/cortex`, `…/api/v2/cortex/v1`,
+ * a wire's endpoint (`…/cortex/inference:complete`, `…/cortex/v1/chat/completions`, `/messages`, `/responses`: it
+ * names that wire), and the bare host
  * (`https://<host>` → `https://<host>/api/v2`). http:// is allowed for local emulators (refused for Snowflake
  * hosts). Any other path is kept as given, with a warning (a reverse proxy may mount Cortex under a prefix).
  * Underscores in a *.snowflakecomputing.com host become hyphens (the form Snowflake's certificates cover).
@@ -72,12 +78,11 @@ export function normaliseApiBase(raw: string): ApiBase {
     warnings.push(`api_base uses plain http:// to ${host}; the PAT travels unencrypted (fine for a local emulator only)`);
   }
   let p = u.pathname.replace(/\/+$/, '');
-  const m = /^(.*?\/api\/v2)(?:\/cortex(\/inference:complete|\/v1(?:\/chat\/completions|\/messages)?)?)?$/.exec(p);
+  const m = ACCOUNT_BASE.exec(p);
   let endpoint: ApiBase['endpoint'];
   if (m) {
     p = m[1];
-    const tail = m[2] ?? '';
-    endpoint = tail === '/inference:complete' ? 'complete' : tail.endsWith('/chat/completions') ? 'openai' : tail.endsWith('/messages') ? 'anthropic' : undefined;
+    endpoint = m[2] === undefined ? undefined : ENDINGS.wireAt(m[2]);
   }
   else if (p === '') p = '/api/v2';
   else warnings.push(`api_base path '${p}' does not end in /api/v2; requests will go to ${p}/cortex/…`);

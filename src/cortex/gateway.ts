@@ -14,18 +14,19 @@
 // = the gateway endpoint; only the v1 chat wires are sent there (gatewayTarget).
 import type { Config, Deployment } from '../config/types.js';
 import { ProxyError } from '../core/errors.js';
-import { WIRES } from './wires.js';
+import { WIRES, endpointEndings } from './wires.js';
 import { scrubSnowflakeText } from './snowflake-errors.js';
 import { AccountError, normaliseApiBase } from '../config/account.js';
 
 /** The one gateway object of every account [G]. */
 export const GATEWAY_NAME = 'SNOWFLAKE';
-const GATEWAY_PATH = /^(.*\/api\/v2)\/aigateways\/([A-Za-z_][A-Za-z0-9_$]{0,254})(?:\/v1(?:\/chat\/completions|\/messages)?)?$/i;
+/** The gateway endpoint, alone or with /v1 or a wire's gateway path (cortex/wires.ts), as SHOW AI GATEWAYS and curl examples give it. */
+const GATEWAY_PATH = new RegExp(`^(.*/api/v2)/aigateways/([A-Za-z_][A-Za-z0-9_$]{0,254})(?:/v1|${endpointEndings('gateway').pattern})?$`, 'i');
 
 /**
  * A normalised api_base (config/account.ts normaliseApiBase: origin + path, no trailing slash) that is a gateway
  * endpoint, split into the account base and the gateway base; undefined for any other api_base. Accepts the endpoint
- * as SHOW AI GATEWAYS returns it on any host (private connectivity), with or without /v1[/chat/completions|/messages].
+ * as SHOW AI GATEWAYS returns it on any host (private connectivity), with or without /v1 or a wire's path (/v1/messages).
  */
 export function splitGatewayBase(normalised: string): { apiBase: string; gateway: string } | undefined {
   let u: URL;

@@ -31,6 +31,22 @@ export function endpointOf(w: Wire): string {
   return w.path.replace(/^\/cortex(?=\/)/, '');
 }
 
+/**
+ * The endings of an api_base that name a wire, as a regular-expression alternation, and the wire each names:
+ * every wire's account path under …/api/v2 (/cortex/inference:complete, /cortex/v1/responses), or its AI Gateway path
+ * under …/aigateways/<name> (/v1/messages). config/account.ts, config/api-base-forms.ts and cortex/gateway.ts read
+ * api_bases with them, so a new wire's endpoint is an api_base form without an edit there.
+ */
+export function endpointEndings(where: 'account' | 'gateway', only: (path: string) => boolean = () => true): { pattern: string; wireAt(path: string): WireName | undefined } {
+  const byPath = new Map<string, WireName>();
+  for (const w of Object.values(WIRES)) {
+    const path = where === 'account' ? w.path : w.gatewayPath;
+    if (path !== undefined && only(path)) byPath.set(path.toLowerCase(), w.name);
+  }
+  const pattern = [...byPath.keys()].map((p) => p.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('|');
+  return { pattern, wireAt: (path) => byPath.get(path.toLowerCase()) };
+}
+
 const NONE: ReadonlySet<WireName> = new Set();
 
 /**
