@@ -9,6 +9,7 @@ import assert from 'node:assert/strict';
 import { generateKeyPairSync } from 'node:crypto';
 import Anthropic from '@anthropic-ai/sdk';
 import { ConfigError, loadConfig } from '../src/config/load.js';
+import { gatewayNotes } from '../src/cortex/gateway.js';
 import { cleanEnv, modelEntry, startProxy, tempDir, writeFiles } from './helpers.js';
 import { useProxyRig } from './proxy-rig.js';
 
@@ -208,6 +209,15 @@ describe('config forms', () => {
     assert.deepEqual(c.deployments.map((d) => d.gateway), [`${ACCOUNT}/aigateways/SNOWFLAKE`, undefined, 'https://myorg-other.snowflakecomputing.com/api/v2/aigateways/SNOWFLAKE']);
     assert.throws(() => load(one(`${ACCOUNT}/aigateways/SNOWFLAKE`, '      cortex_gateway: false\n')), /cortex_gateway is false but api_base is the Cortex AI Gateway/);
     assert.throws(() => load(one(ACCOUNT, '      cortex_gateway: maybe\n')), /must be true or false/);
+  });
+
+  test("the start-up note names each model's gateway path, and the account path for a wire the gateway does not serve", () => {
+    const gw = `${ACCOUNT}/aigateways/SNOWFLAKE`;
+    const c = load(`model_list:\n${model('c', 'claude-sonnet-4-5', gw)}${model('g', 'openai-gpt-5', gw, '      cortex_api: responses\n')}${model('o', 'openai-gpt-4.1', gw)}${model('l', 'llama3.1-70b', gw, '      cortex_api: complete\n')}`);
+    assert.deepEqual(gatewayNotes(c), [
+      `Cortex AI Gateway ${gw}: chat for c, g, o goes through it (c on /v1/messages; g on /v1/responses; o on /v1/chat/completions)`,
+      "Cortex AI Gateway: embeddings, inference:complete (cortex_api: complete: l) and the model list use the account's /api/v2/cortex (the gateway serves neither); those calls skip the gateway's allowlist, traces and budgets",
+    ]);
   });
 
   test('attack on the credential: a key pair with the gateway is refused at start with a clear message', () => {

@@ -12,9 +12,9 @@
 //     documented there, so they stay on the account's /api/v2/cortex (and model discovery uses its /models).
 // A gateway deployment keeps `apiBase` = the account's …/api/v2 (complete, embed, models, doctor) and gets `gateway`
 // = the gateway endpoint; only the v1 chat wires are sent there (gatewayTarget).
-import type { Config, Deployment } from '../config/types.js';
+import type { Config, Deployment, WireName } from '../config/types.js';
 import { ProxyError } from '../core/errors.js';
-import { WIRES, endpointEndings } from './wires.js';
+import { WIRES, endpointEndings, endpointOf, gatewayWire } from './wires.js';
 import { scrubSnowflakeText } from './snowflake-errors.js';
 import { AccountError, normaliseApiBase } from '../config/account.js';
 
@@ -173,11 +173,23 @@ export function gatewayNotes(config: Config): string[] {
   if (gw.length === 0) return [];
   const notes: string[] = [];
   const bases = [...new Set(gw.map((d) => d.gateway!))];
-  const chat = gw.filter((d) => d.wire !== 'complete').map((d) => d.modelName);
-  const complete = gw.filter((d) => d.wire === 'complete').map((d) => d.modelName);
-  if (chat.length) notes.push(`Cortex AI Gateway ${bases.join(', ')}: chat for ${chat.join(', ')} goes through it (Claude on /v1/messages, other models on /v1/chat/completions)`);
+  // Each deployment's chat goes to its wire's gateway path (cortex/wires.ts gatewayWire), or to the account for a wire
+  // without one (cortex_api: complete).
+  const chat: string[] = [];
+  const through = new Map<string, string[]>(); // gateway path → model names
+  const account = new Map<WireName, string[]>(); // wire without a gateway path → model names
+  for (const d of gw) {
+    const w = WIRES[gatewayWire(d)];
+    if (w.gatewayPath) {
+      chat.push(d.modelName);
+      through.set(w.gatewayPath, [...(through.get(w.gatewayPath) ?? []), d.modelName]);
+    } else account.set(w.name, [...(account.get(w.name) ?? []), d.modelName]);
+  }
+  const paths = [...through].map(([p, names]) => `${names.join(', ')} on ${p}`).join('; ');
+  if (chat.length) notes.push(`Cortex AI Gateway ${bases.join(', ')}: chat for ${chat.join(', ')} goes through it (${paths})`);
+  const direct = [...account].map(([w, names]) => `, ${endpointOf(WIRES[w]).replace(/^\//, '')} (cortex_api: ${w}: ${names.join(', ')})`).join('');
   notes.push(
-    `Cortex AI Gateway: embeddings${complete.length ? `, inference:complete (cortex_api: complete: ${complete.join(', ')})` : ''} and the model list use the account's /api/v2/cortex (the gateway serves neither); those calls skip the gateway's allowlist, traces and budgets`,
+    `Cortex AI Gateway: embeddings${direct} and the model list use the account's /api/v2/cortex (the gateway serves neither); those calls skip the gateway's allowlist, traces and budgets`,
   );
   return notes;
 }
