@@ -44,7 +44,7 @@ export async function serve(opts: ServeOptions): Promise<void> {
   // On a terminal, a live status line sits under the log (usage/status-line.ts); --quiet turns it off.
   // serve --workers: no status line (the workers' log lines share the terminal; /ui shows the figures).
   const status = createStatusLine(process.stderr, { enabled: !opts.quiet && !cluster.isWorker && (opts.workers ?? '1') === '1', color: pc.isColorSupported });
-  const log = createLogger(level, status.write);
+  const log = createLogger(level, status.write, { batch: true });
   reportCrashes(log); // through the logger, so registered secrets are redacted from the report
   const port = Number(opts.port);
   if (!Number.isInteger(port) || port < 0 || port > 65535) fail(`--port must be a number from 0 to 65535 (got '${opts.port}')`);
