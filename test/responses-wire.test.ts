@@ -109,7 +109,7 @@ describe('cortex_api: responses', () => {
     assert.equal((first.body as any).store, false);
     assert.equal(second.outcome, 'ok');
     assert.equal('store' in (second.body as any), false);
-    await rig.proxy.waitForLog("Cortex refused 'store' on the Responses API");
+    await rig.proxy.waitForLog("Cortex refused 'store' on /v1/responses; sent again without it");
     rig.emu.reset();
     await rig.openai.chat.completions.create({ model: 'gpt5', messages: [{ role: 'user', content: 'hi' }] });
     assert.equal('store' in only(), false, 'remembered for the endpoint');

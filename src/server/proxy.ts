@@ -110,9 +110,9 @@ export async function proxyChat(
         return;
       } catch (err) {
         if (!(err instanceof ProxyError) || res.headersSent || cancel.aborted) throw err;
-        const dropped = wire.dropRefusedField?.(deployment, err); // e.g. the Responses wire's optional fields
+        const dropped = wire.dropRefusedField?.(deployment, err); // a field the wire can do without (e.g. /v1/responses' store)
         if (dropped) {
-          ctx.log.warn(`${c.modelName} (${deployment.cortexModel}): Cortex refused '${dropped}' on the Responses API; sent again without it, and left out from now on`);
+          ctx.log.warn(`${c.modelName} (${deployment.cortexModel}): Cortex refused '${dropped}' on ${endpointOf(wire)}; sent again without it, and left out from now on`);
           i--; // the same deployment again, without the field
           continue;
         }
