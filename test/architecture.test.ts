@@ -1,5 +1,6 @@
 // The shape of src/ that keeps the code easy to carry on (issue 17): no import circle between source files (type-only
-// and lazy `import()` edges count: a circle shows code in the wrong place), and no source file over 700 lines.
+// and lazy `import()` edges count: a circle shows code in the wrong place), no source file over 700 lines, and
+// docs/ARCHITECTURE.md's Files table naming exactly the files under src/.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
@@ -147,6 +148,53 @@ test(`no source file over ${MAX_LINES} lines`, () => {
     if (lines > limit) over.push(`${rel(f)}: ${lines} lines (at most ${limit})`);
   }
   assert.deepEqual(over, [], 'split the file by what it owns (docs/ARCHITECTURE.md)');
+});
+
+// ─── docs/ARCHITECTURE.md's Files table stays true to src/ ───
+
+/**
+ * What docs/ARCHITECTURE.md gets wrong about `files` (paths under src/, as `server/app.ts`): the files it does not name
+ * and the files it names that do not exist. A file is named by its file name in backticks in its top folder's row
+ * (`| \`src/server/\` | \`app.ts\` (routes), …`; a nested file, as dialects/openai-chat/decode.ts, by its name too), or by
+ * its path anywhere in the doc (`server/proxy.ts`, `src/cortex/wires.ts`). Paths outside src/ (test/, dist/) are not its business.
+ */
+function docGaps(doc: string, files: string[]): { unnamed: string[]; absent: string[] } {
+  const folders = new Set(files.map((f) => f.split('/')[0]));
+  const rowNames = new Map<string, Set<string>>(); // folder → the bare file names its row gives in backticks
+  for (const [, folder, rest] of doc.matchAll(/^\| `src\/([\w-]+)\/` \|(.*)$/gm)) {
+    const names = rowNames.get(folder) ?? new Set<string>();
+    for (const [, t] of rest.matchAll(/`([^`]+)`/g)) if (/^[\w.-]+\.(?:ts|js|html|css)$/.test(t)) names.add(t);
+    rowNames.set(folder, names);
+  }
+  const paths = new Set<string>();
+  for (const [, p] of doc.matchAll(/(?<![\w./<-])(?:src\/)?((?:[\w-]+\/)+[\w.-]+\.(?:ts|js|html|css))(?![\w/])/g)) {
+    if (folders.has(p.split('/')[0]) || rowNames.has(p.split('/')[0])) paths.add(p);
+  }
+  const base = (f: string) => f.slice(f.lastIndexOf('/') + 1);
+  const unnamed = files.filter((f) => !paths.has(f) && !rowNames.get(f.split('/')[0])?.has(base(f))).map((f) => `src/${f}`);
+  const absent = [
+    ...[...rowNames].flatMap(([folder, names]) => [...names].filter((n) => !files.some((f) => f.startsWith(`${folder}/`) && base(f) === n)).map((n) => `${n} (in the src/${folder}/ row)`)),
+    ...[...paths].filter((p) => !files.includes(p)).map((p) => `src/${p}`),
+  ];
+  return { unnamed, absent };
+}
+
+test('the doc check finds a file the doc does not name and a name with no file', () => {
+  const doc = '| `src/core/` | `types.ts` (canonical types), `gone.ts` (removed) |\n| `src/cli/` | `serve.ts`; `core/old.ts` moved, see `test/x.test.ts` |\n';
+  assert.deepEqual(docGaps(doc, ['core/types.ts', 'core/cancel.ts', 'cli/serve.ts', 'server/app.ts']), {
+    unnamed: ['src/core/cancel.ts', 'src/server/app.ts'],
+    absent: ['gone.ts (in the src/core/ row)', 'src/core/old.ts'],
+  });
+});
+
+test('docs/ARCHITECTURE.md names every file under src/, and only files that exist', () => {
+  const files = (fs.readdirSync(SRC, { recursive: true }) as string[]).map((f) => f.split(path.sep).join('/')).filter((f) => fs.statSync(path.join(SRC, f)).isFile());
+  const { unnamed, absent } = docGaps(fs.readFileSync(path.join(ROOT, 'docs/ARCHITECTURE.md'), 'utf8'), files);
+  const say = [
+    unnamed.length ? `not named in docs/ARCHITECTURE.md: ${unnamed.join(', ')}; add each to its folder's row of the Files table as \`name.ts\` (what it owns)` : '',
+    absent.length ? `named in docs/ARCHITECTURE.md but absent from src/: ${absent.join(', ')}; rename or remove them in the doc` : '',
+  ].filter(Boolean);
+  assert.deepEqual(say, [], say.join('\n'));
 });
 
 // ─── the wire registry (issue 17): every wire name anywhere comes from src/cortex/wires.ts ───
