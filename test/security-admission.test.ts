@@ -3,61 +3,29 @@
 // no-master-key setups where a limited user leaves the key out or sends a made-up one. Each attack sits next to its
 // sanity twin (the legitimate use still works). The real HTTP app and the team gateway run against the strict
 // emulator on 127.0.0.1.
-import { test, describe, after } from 'node:test';
+import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import type { AddressInfo } from 'node:net';
-import { startEmulator, type Emulator } from '../src/emulator/index.js';
-import { createApp, type App } from '../src/server/app.js';
-import { createLogger } from '../src/server/log.js';
-import { DEFAULT_SETTINGS, type Config, type Settings } from '../src/config/types.js';
-import { startTeam, type TeamGateway } from '../src/team/gateway.js';
+import type { Emulator } from '../src/emulator/index.js';
+import type { Settings } from '../src/config/types.js';
 import { createKey, revokeKey } from '../src/team/admin.js';
-import { tempDir } from './helpers.js';
+import { useTeamApps, type TeamApp } from './team-app-rig.js';
 
 const MASTER = 'sk-adm-master-' + 'm'.repeat(32);
 const FIXTURES = path.join(import.meta.dirname, 'fixtures', 'cursor');
 
-interface Running {
-  url: string;
-  app: App;
-  team: TeamGateway;
-  emu: Emulator;
-}
-const running: Running[] = [];
-after(async () => {
-  for (const r of running) {
-    await r.app.close();
-    await r.team.close();
-    await r.emu.close();
-  }
-});
+const startApp = useTeamApps();
 
 /** cortex-claude (falls back to cortex-llama), cortex-llama, cortex-embed; cortex-opus is unavailable in the region and falls back to cortex-llama. */
-async function start(settings: Partial<Settings> = {}): Promise<Running> {
-  const emu = await startEmulator({ quiet: true, unavailableInRegion: ['claude-opus-4-5'] });
-  const dep = (modelName: string, cortexModel: string) => ({ modelName, cortexModel, apiBase: emu.apiBase, auth: { type: 'pat' as const, token: 'pat-x' }, wire: 'auto' as const });
-  const config: Config = {
-    deployments: [
-      dep('cortex-claude', 'claude-sonnet-4-5'),
-      dep('cortex-llama', 'llama3.1-70b'),
-      dep('cortex-embed', 'snowflake-arctic-embed-l-v2.0'),
-      dep('cortex-opus', 'claude-opus-4-5'),
-    ],
+function start(settings: Partial<Settings> = {}): Promise<TeamApp> {
+  return startApp({
+    master: MASTER,
+    models: { 'cortex-claude': 'claude-sonnet-4-5', 'cortex-llama': 'llama3.1-70b', 'cortex-embed': 'snowflake-arctic-embed-l-v2.0', 'cortex-opus': 'claude-opus-4-5' },
     routing: { fallbacks: { 'cortex-opus': ['cortex-llama'] }, cooldownMs: 30_000 },
-    settings: { ...DEFAULT_SETTINGS, masterKey: MASTER, databasePath: path.join(tempDir(), 'team'), ...settings },
-    source: 'test',
-    demo: false,
-    warnings: [],
-  };
-  const log = createLogger('silent');
-  const app = createApp(config, log);
-  const team = await startTeam(app.context, log);
-  await new Promise<void>((r) => app.server.listen(0, '127.0.0.1', () => r()));
-  const r = { url: `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`, app, team, emu };
-  running.push(r);
-  return r;
+    settings,
+    emulator: { unavailableInRegion: ['claude-opus-4-5'] },
+  });
 }
 
 const fixture = (name: string, model: string) => ({ ...JSON.parse(fs.readFileSync(path.join(FIXTURES, name), 'utf8')), model, stream: false });

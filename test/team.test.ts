@@ -1,22 +1,18 @@
 // The team gateway on one machine (embedded store, in-process limits): key input and generation, the limiter's
 // rules, the file store shared by two processes' worth of instances, and virtual keys through the real HTTP app
 // against the emulator — each dialect's envelope for 401/403/429/402, Retry-After, rotation and revocation.
-import { test, describe, after } from 'node:test';
+import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import type { AddressInfo } from 'node:net';
-import { startEmulator, type Emulator } from '../src/emulator/index.js';
-import { createApp, type App } from '../src/server/app.js';
-import { createLogger } from '../src/server/log.js';
-import { DEFAULT_SETTINGS, type Config, type Settings } from '../src/config/types.js';
-import { startTeam, type TeamGateway } from '../src/team/gateway.js';
+import type { Settings } from '../src/config/types.js';
 import { createKey, listKeys, revokeKey, rotateKey } from '../src/team/admin.js';
 import { MemoryLimiter } from '../src/team/limits.js';
 import { FileStore } from '../src/team/file-store.js';
 import { generateKey, hashKey, KeyInputError, parseKeyInput, periodEnd, periodKey } from '../src/team/keys.js';
 import { StoreConflict } from '../src/team/store.js';
 import { tempDir } from './helpers.js';
+import { useTeamApps } from './team-app-rig.js';
 
 const MASTER = 'sk-team-master-' + 'm'.repeat(32);
 
@@ -137,45 +133,8 @@ describe('embedded store', () => {
 
 // ───────────────────────────── through the HTTP app ─────────────────────────────
 
-interface Running {
-  url: string;
-  app: App;
-  team: TeamGateway;
-  emu: Emulator;
-}
-
-const running: Running[] = [];
-after(async () => {
-  for (const r of running) {
-    await r.app.close();
-    await r.team.close();
-    await r.emu.close();
-  }
-});
-
-async function start(settings: Partial<Settings> = {}): Promise<Running> {
-  const emu = await startEmulator({ quiet: true });
-  const config: Config = {
-    deployments: ['cortex-claude', 'cortex-llama'].map((name) => ({
-      modelName: name,
-      cortexModel: name === 'cortex-claude' ? 'claude-sonnet-4-5' : 'llama3.1-70b',
-      apiBase: emu.apiBase,
-      auth: { type: 'pat', token: 'pat-x' },
-      wire: 'auto',
-    })),
-    settings: { ...DEFAULT_SETTINGS, masterKey: MASTER, databasePath: path.join(tempDir(), 'team'), ...settings },
-    source: 'test',
-    demo: false,
-    warnings: [],
-  };
-  const log = createLogger('silent');
-  const app = createApp(config, log);
-  const team = await startTeam(app.context, log);
-  await new Promise<void>((r) => app.server.listen(0, '127.0.0.1', () => r()));
-  const r = { url: `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`, app, team, emu };
-  running.push(r);
-  return r;
-}
+const startApp = useTeamApps();
+const start = (settings: Partial<Settings> = {}) => startApp({ master: MASTER, models: { 'cortex-claude': 'claude-sonnet-4-5', 'cortex-llama': 'llama3.1-70b' }, settings });
 
 type Dialect = 'openai' | 'anthropic' | 'responses';
 async function call(url: string, key: string | undefined, dialect: Dialect, model = 'cortex-claude', headerStyle: 'bearer' | 'x-api-key' | 'api-key' = 'bearer') {
