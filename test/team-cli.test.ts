@@ -6,18 +6,13 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { startEmulator } from '../src/emulator/index.js';
-import { cleanEnv, runCli, startProxy, tempDir, writeFiles } from './helpers.js';
+import { cleanEnv, modelEntry, runCli, startProxy, tempDir, writeFiles } from './helpers.js';
 
 const PAT = 'team-cli-pat-' + 'p'.repeat(32);
 const MASTER = 'sk-team-cli-master-' + 'm'.repeat(32);
 
 const config = (apiBase: string) => `model_list:
-  - model_name: cortex-claude
-    litellm_params:
-      model: snowflake/claude-sonnet-4-5
-      api_base: ${apiBase}
-      api_key: os.environ/SNOWFLAKE_PAT
-general_settings:
+${modelEntry('cortex-claude', 'snowflake/claude-sonnet-4-5', apiBase)}general_settings:
   master_key: os.environ/LITELLM_MASTER_KEY
   database_path: ./team
 `;

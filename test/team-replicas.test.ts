@@ -9,7 +9,7 @@ import { once } from 'node:events';
 import pg from 'pg';
 import { startEmulator, type Emulator } from '../src/emulator/index.js';
 import { MIGRATIONS } from '../src/team/pg-store.js';
-import { cleanEnv, runCli, startProxy, tempDir, writeFiles, type RunningProxy } from './helpers.js';
+import { cleanEnv, modelEntry, runCli, startProxy, tempDir, writeFiles, type RunningProxy } from './helpers.js';
 
 const PG_URL = process.env.CORTEX_PROXY_TEST_PG_URL;
 const REDIS_URL = process.env.CORTEX_PROXY_TEST_REDIS_URL;
@@ -19,12 +19,7 @@ const PAT = 'replica-pat-' + 'r'.repeat(32);
 const MASTER = 'sk-replica-master-' + 'm'.repeat(32);
 
 const config = (apiBase: string) => `model_list:
-  - model_name: cortex-claude
-    litellm_params:
-      model: snowflake/claude-sonnet-4-5
-      api_base: ${apiBase}
-      api_key: os.environ/SNOWFLAKE_PAT
-general_settings:
+${modelEntry('cortex-claude', 'snowflake/claude-sonnet-4-5', apiBase)}general_settings:
   master_key: os.environ/LITELLM_MASTER_KEY
   database_url: os.environ/DATABASE_URL
   redis_url: os.environ/REDIS_URL
