@@ -2,56 +2,35 @@
 // Cortex answers, mid-stream, during a retry's backoff) releases the upstream request within 100 ms; a client that
 // stops reading slows the upstream read instead of growing the proxy's memory (a 50 MB answer); 1,000 concurrent
 // streams across the dialects all complete with their own content.
-import { test, before, after, beforeEach, afterEach } from 'node:test';
+import { test, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { request } from 'undici';
-import { startEmulator, type Emulator } from '../src/emulator/index.js';
-import { cleanEnv, startProxy, tempDir, writeFiles, type RunningProxy } from './helpers.js';
-import { DIALECTS, PATHS, agent, bodyFor, call, gauges, readStream, rssOf, waitUntil } from './reliability-helpers.js';
+import { wireModels } from './proxy-rig.js';
+import { DIALECTS, PATHS, agent, bodyFor, call, gauges, readStream, rssOf, useReliabilityRig, waitSettled, waitUntil } from './reliability-helpers.js';
 
 const PAT = 'client-pat-' + 'p'.repeat(40);
 const MASTER = 'sk-client-master-' + 'k'.repeat(32);
 const RELEASE_MS = 100;
 
-let emu: Emulator;
-let proxy: RunningProxy;
-
-before(async () => {
-  emu = await startEmulator({ pats: [PAT], quiet: true });
-  const dir = tempDir();
-  writeFiles(dir, {
-    'cortex-proxy.yaml':
-      `model_list:\n  - model_name: m\n    litellm_params:\n      model: snowflake/claude-sonnet-4-5\n      api_base: ${emu.apiBase}\n      api_key: os.environ/SNOWFLAKE_PAT\n      cortex_api: complete\n` +
-      'litellm_settings:\n  num_retries: 2\n  request_timeout: 30\n' +
-      'general_settings:\n  master_key: os.environ/CORTEX_PROXY_MASTER_KEY\n  disable_spend_logs: true\n',
-  });
-  proxy = await startProxy(['--quiet'], { cwd: dir, env: cleanEnv({ SNOWFLAKE_PAT: PAT, CORTEX_PROXY_MASTER_KEY: MASTER }) });
-});
-after(async () => {
-  await proxy?.stop();
-  await emu?.close();
-});
-beforeEach(() => emu.reset());
-afterEach(async () => {
-  await waitUntil(async () => {
-    if (emu.requests.some((r) => r.outcome === 'pending')) return false;
-    const g = await gauges(proxy.url, MASTER);
-    return g.inFlight === 0 && g.upstreamBusy === 0 && g.upstreamQueued === 0;
-  }, 5000, 'no upstream request pending, no busy upstream connection, nothing in flight');
-});
+const rig = useReliabilityRig(PAT, MASTER, (apiBase) =>
+  `model_list:\n${wireModels({ m: ['claude-sonnet-4-5', 'complete'] }, apiBase)}` +
+  'litellm_settings:\n  num_retries: 2\n  request_timeout: 30\n' +
+  'general_settings:\n  master_key: os.environ/CORTEX_PROXY_MASTER_KEY\n  disable_spend_logs: true\n'
+);
+afterEach(() => waitSettled(rig.emu, rig.proxy.url, MASTER, 5000));
 
 const headers = { authorization: `Bearer ${MASTER}`, 'content-type': 'application/json' };
 const send = (d: (typeof DIALECTS)[number], signal: AbortSignal, prompt = 'hi') =>
-  request(proxy.url + PATHS[d], { method: 'POST', headers, body: JSON.stringify(bodyFor(d, 'm', prompt, true)), signal });
+  request(rig.proxy.url + PATHS[d], { method: 'POST', headers, body: JSON.stringify(bodyFor(d, 'm', prompt, true)), signal });
 
 for (const d of DIALECTS) {
   test(`${d}: a client that leaves before Cortex answers releases the upstream request within ${RELEASE_MS} ms`, { timeout: 15_000 }, async (t) => {
-    emu.inject({ hangBeforeHeaders: true });
+    rig.emu.inject({ hangBeforeHeaders: true });
     const ac = new AbortController();
     const pending = send(d, ac.signal).catch((e: Error) => e);
-    await waitUntil(() => emu.requests.length === 1, 5000, 'the request to reach Cortex');
-    const aborted = emu.waitForAbort();
+    await waitUntil(() => rig.emu.requests.length === 1, 5000, 'the request to reach Cortex');
+    const aborted = rig.emu.waitForAbort();
     const t0 = performance.now();
     ac.abort();
     await aborted;
@@ -62,14 +41,14 @@ for (const d of DIALECTS) {
   });
 
   test(`${d}: a client that leaves mid-stream releases the upstream request within ${RELEASE_MS} ms`, { timeout: 15_000 }, async (t) => {
-    emu.setKnobs({ chunkChars: 4, chunkDelayMs: 30 });
-    emu.script({ text: 'a long answer that streams slowly enough for the client to leave part way through it' });
+    rig.emu.setKnobs({ chunkChars: 4, chunkDelayMs: 30 });
+    rig.emu.script({ text: 'a long answer that streams slowly enough for the client to leave part way through it' });
     const ac = new AbortController();
     const res = await send(d, ac.signal);
     assert.equal(res.statusCode, 200);
     const it = res.body[Symbol.asyncIterator]();
     await it.next(); // output has started
-    const aborted = emu.waitForAbort();
+    const aborted = rig.emu.waitForAbort();
     const t0 = performance.now();
     ac.abort();
     await aborted;
@@ -81,29 +60,29 @@ for (const d of DIALECTS) {
 }
 
 test(`a client that leaves during a retry's backoff ends the exchange within ${RELEASE_MS} ms and no retry is sent`, { timeout: 15_000 }, async () => {
-  emu.inject({ status: 429, retryAfter: 5 });
+  rig.emu.inject({ status: 429, retryAfter: 5 });
   for (const d of DIALECTS) {
-    emu.reset();
-    emu.inject({ status: 429, retryAfter: 5 });
+    rig.emu.reset();
+    rig.emu.inject({ status: 429, retryAfter: 5 });
     const ac = new AbortController();
     const pending = send(d, ac.signal).catch((e: Error) => e);
-    await waitUntil(() => emu.requests[0]?.outcome === 'rejected', 5000, 'the first attempt to be refused with 429');
-    const before = proxy.stderr().split('\n').length;
+    await waitUntil(() => rig.emu.requests[0]?.outcome === 'rejected', 5000, 'the first attempt to be refused with 429');
+    const before = rig.proxy.stderr().split('\n').length;
     const t0 = performance.now();
     ac.abort();
     // The request log line is written when the exchange ends (its finally): the backoff wait was cut short.
     await new Promise<void>((resolve, reject) => {
-      const look = () => proxy.stderr().split('\n').slice(before - 1).some((l) => /client_closed=true/.test(l));
-      const onData = () => look() && (proxy.child.stderr!.off('data', onData), resolve());
+      const look = () => rig.proxy.stderr().split('\n').slice(before - 1).some((l) => /client_closed=true/.test(l));
+      const onData = () => look() && (rig.proxy.child.stderr!.off('data', onData), resolve());
       if (look()) return resolve();
-      proxy.child.stderr!.on('data', onData);
+      rig.proxy.child.stderr!.on('data', onData);
       setTimeout(() => reject(new Error('no request log line with client_closed=true')), 3000).unref();
     });
     const ms = performance.now() - t0;
     assert.ok(ms <= RELEASE_MS, `${d}: exchange ended ${ms.toFixed(1)} ms after the client left`);
     assert.ok((await pending) instanceof Error);
-    assert.equal(emu.requests.length, 1, `${d}: no retry after the client left`);
-    assert.equal((await gauges(proxy.url, MASTER)).inFlight, 0);
+    assert.equal(rig.emu.requests.length, 1, `${d}: no retry after the client left`);
+    assert.equal((await gauges(rig.proxy.url, MASTER)).inFlight, 0);
   }
 });
 
@@ -112,24 +91,24 @@ const bytesRead = (pid: number) => Number(/rchar:\s+(\d+)/.exec(readFileSync(`/p
 
 test('a client that stops reading slows the upstream read: a 50 MB answer never piles up in the proxy', { timeout: 50_000 }, async (t) => {
   // The emulator's own frame for this wire, repeated with 1,000-character texts up to 50 MB.
-  emu.script({ text: 'x' });
-  const probe = await request(`${emu.apiBase}/cortex/inference:complete`, {
+  rig.emu.script({ text: 'x' });
+  const probe = await request(`${rig.emu.apiBase}/cortex/inference:complete`, {
     method: 'POST',
     headers: { authorization: `Bearer ${PAT}`, 'content-type': 'application/json' },
     body: JSON.stringify({ model: 'claude-sonnet-4-5', messages: [{ role: 'user', content: 'hi' }], stream: true }),
   });
   const sample = (await probe.body.text()).split('\n\n').find((f) => f.includes('"x"'))!;
-  emu.reset();
+  rig.emu.reset();
   const piece = 'abcdefghij'.repeat(100);
   const frame = sample.replace(/"x"/g, JSON.stringify(piece)) + '\n\n';
   const frames = Math.ceil((50 * 1024 * 1024) / frame.length);
-  emu.inject({ raw: { headers: { 'content-type': 'text/event-stream' }, body: frame.repeat(frames) } });
+  rig.emu.inject({ raw: { headers: { 'content-type': 'text/event-stream' }, body: frame.repeat(frames) } });
 
-  const pid = proxy.child.pid!;
+  const pid = rig.proxy.child.pid!;
   const rss0 = rssOf(pid);
   const read0 = bytesRead(pid);
   const dispatcher = agent(1);
-  const res = await request(proxy.url + PATHS.chat, { method: 'POST', headers, body: JSON.stringify(bodyFor('chat', 'm', 'big', true)), dispatcher });
+  const res = await request(rig.proxy.url + PATHS.chat, { method: 'POST', headers, body: JSON.stringify(bodyFor('chat', 'm', 'big', true)), dispatcher });
   assert.equal(res.statusCode, 200);
   // The client reads nothing: wait until the proxy stops reading from Cortex (its read count is still for 300 ms).
   let peak = rss0;
@@ -172,7 +151,7 @@ test('1,000 concurrent streams across the dialects all complete with their own c
   try {
     const t0 = Date.now();
     const answers = await Promise.all(
-      Array.from({ length: 1000 }, (_, i) => call(proxy.url, DIALECTS[i % 3], { key: MASTER, model: 'm', prompt: `question number ${i} please`, dispatcher })),
+      Array.from({ length: 1000 }, (_, i) => call(rig.proxy.url, DIALECTS[i % 3], { key: MASTER, model: 'm', prompt: `question number ${i} please`, dispatcher })),
     );
     const ms = Date.now() - t0;
     answers.forEach((a, i) => {
@@ -180,7 +159,7 @@ test('1,000 concurrent streams across the dialects all complete with their own c
       assert.equal(a.clean, true, `stream ${i} ended cleanly`);
       assert.match(a.text, new RegExp(`You asked: "question number ${i} please"`), `stream ${i} got its own answer`);
     });
-    assert.equal(emu.requests.filter((r) => r.outcome === 'ok').length, 1000);
+    assert.equal(rig.emu.requests.filter((r) => r.outcome === 'ok').length, 1000);
     t.diagnostic(`1,000 concurrent streams in ${ms} ms`);
   } finally {
     await dispatcher.close();

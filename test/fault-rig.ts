@@ -3,26 +3,17 @@
 // reset before each test, and after each
 // test the check that every exchange let go of its upstream request and connection (the emulator has nothing
 // pending; the proxy's in-flight and busy-connection gauges are back to zero).
-import { before, after, beforeEach, afterEach } from 'node:test';
+import { afterEach } from 'node:test';
 import assert from 'node:assert/strict';
-import { startEmulator, type Emulator } from '../src/emulator/index.js';
 import { WIRES } from '../src/cortex/wires.js';
 import { deploymentInfo } from '../src/cortex/models.js';
 import type { Wire } from '../src/cortex/wire.js';
-import { cleanEnv, startProxy, tempDir, writeFiles, type RunningProxy } from './helpers.js';
-import { call, gauges, waitUntil, type DialectName } from './reliability-helpers.js';
+import { wireModels, type ProxyRig } from './proxy-rig.js';
+import { call, useReliabilityRig, waitSettled, type DialectName } from './reliability-helpers.js';
 
 export const PAT = 'faults-pat-' + 'p'.repeat(40);
 export const MASTER = 'sk-faults-master-' + 'k'.repeat(32);
 export const TEXT = 'The first words arrive, and then the upstream misbehaves in one way or another.';
-
-export interface Rig {
-  emu: Emulator;
-  proxy: RunningProxy;
-}
-
-const model = (name: string, cortex: string, api: string, base: string) =>
-  `  - model_name: ${name}\n    litellm_params:\n      model: snowflake/${cortex}\n      api_base: ${base}\n      api_key: os.environ/SNOWFLAKE_PAT\n      cortex_api: ${api}\n`;
 
 /** One model per registered wire, named m-<wire> (Claude where the wire serves it): a new wire is in the matrix at once. */
 export const WIRE_MODELS: ReadonlyArray<{ wire: Wire; model: string; cortexModel: string }> = Object.values(WIRES).map((wire) => ({
@@ -32,34 +23,15 @@ export const WIRE_MODELS: ReadonlyArray<{ wire: Wire; model: string; cortexModel
 }));
 
 /** Registers the hooks; the returned object is filled in before the first test. */
-export function useFaultRig(): Rig {
-  const rig = {} as Rig;
-  before(async () => {
-    rig.emu = await startEmulator({ pats: [PAT], quiet: true });
-    const dir = tempDir();
-    writeFiles(dir, {
-      'cortex-proxy.yaml':
-        'model_list:\n' +
-        model('m', 'claude-sonnet-4-5', 'complete', rig.emu.apiBase) +
-        WIRE_MODELS.map((w) => model(w.model, w.cortexModel, w.wire.name, rig.emu.apiBase)).join('') +
-        'litellm_settings:\n  num_retries: 1\n  request_timeout: 1\n' +
-        'general_settings:\n  master_key: os.environ/CORTEX_PROXY_MASTER_KEY\n  disable_spend_logs: true\n',
-    });
-    rig.proxy = await startProxy(['--quiet'], { cwd: dir, env: cleanEnv({ SNOWFLAKE_PAT: PAT, CORTEX_PROXY_MASTER_KEY: MASTER }) });
-  });
-  after(async () => {
-    await rig.proxy?.stop();
-    await rig.emu?.close();
-  });
-  beforeEach(() => rig.emu.reset());
+export function useFaultRig(): ProxyRig {
+  const rig = useReliabilityRig(PAT, MASTER, (apiBase) =>
+    'model_list:\n' +
+    wireModels({ m: ['claude-sonnet-4-5', 'complete'], ...Object.fromEntries(WIRE_MODELS.map((w) => [w.model, [w.cortexModel, w.wire.name]])) }, apiBase) +
+    'litellm_settings:\n  num_retries: 1\n  request_timeout: 1\n' +
+    'general_settings:\n  master_key: os.environ/CORTEX_PROXY_MASTER_KEY\n  disable_spend_logs: true\n'
+  );
   // Every exchange lets go of its upstream request and connection.
-  afterEach(async () => {
-    await waitUntil(async () => {
-      if (rig.emu.requests.some((r) => r.outcome === 'pending')) return false;
-      const g = await gauges(rig.proxy.url, MASTER);
-      return g.inFlight === 0 && g.upstreamBusy === 0 && g.upstreamQueued === 0;
-    }, 3000, 'no upstream request pending, no busy upstream connection, nothing in flight');
-  });
+  afterEach(() => waitSettled(rig.emu, rig.proxy.url, MASTER, 3000));
   return rig;
 }
 

@@ -3,41 +3,26 @@
 // UTF-8, broken JSON, wrong content types — and hostile connections (huge headers, slow headers, slow bodies,
 // pipelining). Every answer is a 2xx or a 4xx with a message in the route's own error envelope: never a 5xx, a crash
 // or a hang.
-import { test, before, after } from 'node:test';
+import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { connect, type Socket } from 'node:net';
 import { request, type Dispatcher } from 'undici';
-import { startEmulator, type Emulator } from '../src/emulator/index.js';
-import { cleanEnv, startProxy, tempDir, writeFiles, type RunningProxy } from './helpers.js';
-import { agent, envelopeError, type DialectName } from './reliability-helpers.js';
+import { modelEntry } from './helpers.js';
+import { wireModels } from './proxy-rig.js';
+import { agent, envelopeError, useReliabilityRig, type DialectName } from './reliability-helpers.js';
 
 const PAT = 'fuzz-pat-' + 'p'.repeat(40);
 const MASTER = 'sk-fuzz-master-' + 'k'.repeat(32);
 const SEED = Number(process.env.FUZZ_SEED ?? 0xc0ffee);
 const CASES = Number(process.env.FUZZ_CASES ?? 3000);
 
-let emu: Emulator;
-let proxy: RunningProxy;
-let dispatcher: Dispatcher;
-
-before(async () => {
-  emu = await startEmulator({ pats: [PAT], quiet: true });
-  const dir = tempDir();
-  writeFiles(dir, {
-    'cortex-proxy.yaml':
-      `model_list:\n  - model_name: m\n    litellm_params:\n      model: snowflake/claude-sonnet-4-5\n      api_base: ${emu.apiBase}\n      api_key: os.environ/SNOWFLAKE_PAT\n      cortex_api: complete\n` +
-      `  - model_name: e\n    litellm_params:\n      model: snowflake/snowflake-arctic-embed-m-v1.5\n      api_base: ${emu.apiBase}\n      api_key: os.environ/SNOWFLAKE_PAT\n` +
-      'litellm_settings:\n  num_retries: 0\n  request_timeout: 10\n' +
-      'general_settings:\n  master_key: os.environ/CORTEX_PROXY_MASTER_KEY\n  disable_spend_logs: true\n  client_header_timeout: 1\n  client_body_timeout: 2\n',
-  });
-  proxy = await startProxy(['--quiet'], { cwd: dir, env: cleanEnv({ SNOWFLAKE_PAT: PAT, CORTEX_PROXY_MASTER_KEY: MASTER }) });
-  dispatcher = agent(8);
-});
-after(async () => {
-  await dispatcher?.close();
-  await proxy?.stop();
-  await emu?.close();
-});
+const rig = useReliabilityRig(PAT, MASTER, (apiBase) =>
+  `model_list:\n${wireModels({ m: ['claude-sonnet-4-5', 'complete'] }, apiBase)}${modelEntry('e', 'snowflake/snowflake-arctic-embed-m-v1.5', apiBase)}` +
+  'litellm_settings:\n  num_retries: 0\n  request_timeout: 10\n' +
+  'general_settings:\n  master_key: os.environ/CORTEX_PROXY_MASTER_KEY\n  disable_spend_logs: true\n  client_header_timeout: 1\n  client_body_timeout: 2\n'
+);
+const dispatcher = agent(8);
+after(() => dispatcher.close());
 
 // ---- a seeded generator (mulberry32) ----
 function prng(seed: number): () => number {
@@ -218,7 +203,7 @@ interface Outcome {
 }
 
 async function send(path: string, method: string, body: Buffer | string | undefined, headers: Record<string, string>): Promise<Outcome> {
-  const r = await request(proxy.url + path, { method: method as Dispatcher.HttpMethod, headers, body, dispatcher, headersTimeout: 20_000, bodyTimeout: 20_000 });
+  const r = await request(rig.proxy.url + path, { method: method as Dispatcher.HttpMethod, headers, body, dispatcher, headersTimeout: 20_000, bodyTimeout: 20_000 });
   return { status: r.statusCode, body: await r.body.text() };
 }
 
@@ -300,14 +285,14 @@ test('a model name with a newline or terminal escapes cannot forge or colour a r
   const model = 'nope\n2026-01-01T00:00:00.000Z INFO  POST /v1/chat/completions status=200 forged=yes \u001b[2J';
   const o = await send('/v1/chat/completions', 'POST', JSON.stringify({ model, messages: [{ role: 'user', content: 'hi' }] }), { 'content-type': 'application/json', authorization: `Bearer ${MASTER}` });
   assert.equal(o.status, 404);
-  await proxy.waitForLog('model=nope');
-  assert.ok(!proxy.stderr().split('\n').some((l) => l.startsWith('2026-01-01T00:00:00.000Z')), 'no forged line');
-  assert.ok(!proxy.stderr().includes('\u001b[2J'), 'no terminal escape from a client reaches the log');
+  await rig.proxy.waitForLog('model=nope');
+  assert.ok(!rig.proxy.stderr().split('\n').some((l) => l.startsWith('2026-01-01T00:00:00.000Z')), 'no forged line');
+  assert.ok(!rig.proxy.stderr().includes('\u001b[2J'), 'no terminal escape from a client reaches the log');
 });
 
 // ---- hostile connections ----
 function raw(): Promise<Socket> {
-  const u = new URL(proxy.url);
+  const u = new URL(rig.proxy.url);
   return new Promise((resolve, reject) => {
     const s = connect(Number(u.port), u.hostname, () => resolve(s));
     s.once('error', reject);
@@ -329,11 +314,11 @@ function untilClosed(s: Socket, limitMs: number): Promise<{ data: string; ms: nu
 }
 
 test('headers over 16 KB get 431; a huge or odd Authorization header is a 401; the proxy keeps serving', { timeout: 15_000 }, async () => {
-  const big = await request(`${proxy.url}/v1/models`, { headers: { authorization: `Bearer ${MASTER}`, 'x-junk': 'j'.repeat(20 * 1024) }, dispatcher: agent(1) }).catch((e: Error) => e);
+  const big = await request(`${rig.proxy.url}/v1/models`, { headers: { authorization: `Bearer ${MASTER}`, 'x-junk': 'j'.repeat(20 * 1024) }, dispatcher: agent(1) }).catch((e: Error) => e);
   if (big instanceof Error) assert.match(big.message, /closed|reset|socket/i);
   else assert.equal(big.statusCode, 431);
   for (const authorization of ['Bearer ' + 'x'.repeat(8000), 'Bearer', 'Basic Zm9vOmJhcg==', 'bearer  ' + MASTER + ' ', 'Bearer ' + MASTER.slice(0, -1) + '\u00e9']) {
-    const r = await request(`${proxy.url}/v1/models`, { headers: { authorization }, dispatcher }).catch((e: Error) => e);
+    const r = await request(`${rig.proxy.url}/v1/models`, { headers: { authorization }, dispatcher }).catch((e: Error) => e);
     if (r instanceof Error) continue; // a header the client itself refuses to send
     const body = await r.body.text();
     assert.ok(r.statusCode === 401 || r.statusCode === 200, `${authorization.slice(0, 30)}: ${r.statusCode} ${body.slice(0, 100)}`);
@@ -341,7 +326,7 @@ test('headers over 16 KB get 431; a huge or odd Authorization header is a 401; t
   }
   const many: Record<string, string> = { authorization: `Bearer ${MASTER}` };
   for (let k = 0; k < 90; k++) many[`x-h${k}`] = String(k);
-  const r = await request(`${proxy.url}/v1/models`, { headers: many, dispatcher });
+  const r = await request(`${rig.proxy.url}/v1/models`, { headers: many, dispatcher });
   assert.equal(r.statusCode, 200);
   await r.body.dump();
 });
@@ -367,7 +352,7 @@ test('slow headers (slowloris), a silent connection and a stalled body are close
   const c = await closedStalled;
   assert.ok(c.ms < 4500, `stalled body closed after ${c.ms} ms`);
   assert.match(c.data, /^HTTP\/1\.1 408/);
-  const ok = await request(`${proxy.url}/health`, { dispatcher });
+  const ok = await request(`${rig.proxy.url}/health`, { dispatcher });
   assert.equal(ok.statusCode, 200, 'still serving');
   await ok.body.dump();
 });
@@ -394,10 +379,10 @@ test('500 pipelined requests on one connection are all answered, in order', { ti
 });
 
 test('after all of that the proxy is alive, logged no internal error and no crash', async () => {
-  const r = await request(`${proxy.url}/health`, { dispatcher });
+  const r = await request(`${rig.proxy.url}/health`, { dispatcher });
   assert.equal(r.statusCode, 200);
   await r.body.dump();
-  assert.equal(proxy.child.exitCode, null);
-  const errors = proxy.stderr().split('\n').filter((l) => / ERROR /.test(l) || /Unhandled|uncaught/i.test(l));
+  assert.equal(rig.proxy.child.exitCode, null);
+  const errors = rig.proxy.stderr().split('\n').filter((l) => / ERROR /.test(l) || /Unhandled|uncaught/i.test(l));
   assert.deepEqual(errors, []);
 });

@@ -25,8 +25,12 @@ export interface ProxyRig {
 export interface ProxyRigOptions {
   /** The PAT the emulator accepts, given to the proxy as SNOWFLAKE_PAT. */
   pat: string;
-  /** Given to the proxy as LITELLM_MASTER_KEY (the config names it) and used by both SDK clients. */
+  /** Given to the proxy as `masterEnv` (the config names it) and used by both SDK clients. */
   master?: string;
+  /** The environment variable that carries `master`; LITELLM_MASTER_KEY unless said otherwise. */
+  masterEnv?: string;
+  /** More environment variables for the proxy (over cleanEnv). */
+  env?: Record<string, string>;
   /** The cortex-proxy.yaml text for the emulator at `apiBase`. */
   config(apiBase: string): string;
   /** Extra `serve` arguments (e.g. --quiet). */
@@ -40,7 +44,7 @@ export function useProxyRig(o: ProxyRigOptions): ProxyRig {
     rig.emu = await startEmulator({ pats: [o.pat], quiet: true });
     rig.dir = tempDir();
     writeFiles(rig.dir, { 'cortex-proxy.yaml': o.config(rig.emu.apiBase) });
-    const env = cleanEnv({ SNOWFLAKE_PAT: o.pat, ...(o.master === undefined ? {} : { LITELLM_MASTER_KEY: o.master }) });
+    const env = cleanEnv({ SNOWFLAKE_PAT: o.pat, ...(o.master === undefined ? {} : { [o.masterEnv ?? 'LITELLM_MASTER_KEY']: o.master }), ...o.env });
     rig.proxy = await startProxy(o.args ?? [], { cwd: rig.dir, env });
     const apiKey = o.master ?? 'no-master-key';
     rig.openai = new OpenAI({ baseURL: `${rig.proxy.url}/v1`, apiKey, maxRetries: 0 });

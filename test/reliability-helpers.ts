@@ -3,6 +3,13 @@
 // and terminal event), the proxy's gauges from /metrics, and its memory and descriptors from /proc.
 import { readFileSync, readdirSync } from 'node:fs';
 import { request, Agent, type Dispatcher } from 'undici';
+import type { Emulator } from '../src/emulator/index.js';
+import { useProxyRig, type ProxyRig } from './proxy-rig.js';
+
+/** The reliability tests' rig (test/proxy-rig.ts): the CLI with --quiet, its master key in CORTEX_PROXY_MASTER_KEY. */
+export function useReliabilityRig(pat: string, master: string, config: (apiBase: string) => string): ProxyRig {
+  return useProxyRig({ pat, master, masterEnv: 'CORTEX_PROXY_MASTER_KEY', args: ['--quiet'], config });
+}
 
 export type DialectName = 'chat' | 'messages' | 'responses';
 export const DIALECTS: DialectName[] = ['chat', 'messages', 'responses'];
@@ -149,6 +156,16 @@ export async function waitUntil(check: () => boolean | Promise<boolean>, ms: num
     if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 20));
   }
+}
+
+/** Waits until every exchange has let go of its upstream request and connection: the emulator has nothing pending and
+ * the proxy's in-flight, busy-connection and queued-request gauges are back to zero. */
+export async function waitSettled(emu: Pick<Emulator, 'requests'>, base: string, key: string, ms: number): Promise<void> {
+  await waitUntil(async () => {
+    if (emu.requests.some((r) => r.outcome === 'pending')) return false;
+    const g = await gauges(base, key);
+    return g.inFlight === 0 && g.upstreamBusy === 0 && g.upstreamQueued === 0;
+  }, ms, 'no upstream request pending, no busy upstream connection, nothing in flight');
 }
 
 export interface ProxyGauges {

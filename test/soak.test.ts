@@ -3,38 +3,23 @@
 // clients that leave, upstream faults (429, 500, mid-stream errors, cut and stalled streams, errors dressed as 200),
 // bad input, wrong keys and the read-only routes. Every answer is a proper one; afterwards nothing is in flight,
 // the open descriptors are back to where they were, and memory did not keep growing.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { request } from 'undici';
-import { startEmulator, type Emulator } from '../src/emulator/index.js';
 import type { Fault } from '../src/emulator/types.js';
-import { cleanEnv, startProxy, tempDir, writeFiles, type RunningProxy } from './helpers.js';
-import { DIALECTS, agent, call, fdCount, gauges, rssOf, waitUntil, type Answer, type DialectName } from './reliability-helpers.js';
+import { wireModels } from './proxy-rig.js';
+import { DIALECTS, agent, call, fdCount, gauges, rssOf, useReliabilityRig, waitSettled, waitUntil, type Answer, type DialectName } from './reliability-helpers.js';
 
 const SECONDS = Number(process.env.SOAK_SECONDS ?? 30);
 const WORKERS = 16;
 const PAT = 'soak-pat-' + 'p'.repeat(40);
 const MASTER = 'sk-soak-master-' + 'k'.repeat(32);
 
-let emu: Emulator;
-let proxy: RunningProxy;
-
-before(async () => {
-  emu = await startEmulator({ pats: [PAT], quiet: true });
-  const dir = tempDir();
-  writeFiles(dir, {
-    'cortex-proxy.yaml':
-      `model_list:\n  - model_name: m\n    litellm_params:\n      model: snowflake/claude-sonnet-4-5\n      api_base: ${emu.apiBase}\n      api_key: os.environ/SNOWFLAKE_PAT\n      cortex_api: complete\n` +
-      `  - model_name: m-openai\n    litellm_params:\n      model: snowflake/openai-gpt-4.1\n      api_base: ${emu.apiBase}\n      api_key: os.environ/SNOWFLAKE_PAT\n      cortex_api: openai\n` +
-      'litellm_settings:\n  num_retries: 1\n  request_timeout: 2\n' +
-      'general_settings:\n  master_key: os.environ/CORTEX_PROXY_MASTER_KEY\n  usage_log_dir: ./usage\n',
-  });
-  proxy = await startProxy(['--quiet'], { cwd: dir, env: cleanEnv({ SNOWFLAKE_PAT: PAT, CORTEX_PROXY_MASTER_KEY: MASTER }) });
-});
-after(async () => {
-  await proxy?.stop();
-  await emu?.close();
-});
+const rig = useReliabilityRig(PAT, MASTER, (apiBase) =>
+  `model_list:\n${wireModels({ m: ['claude-sonnet-4-5', 'complete'], 'm-openai': ['openai-gpt-4.1', 'openai'] }, apiBase)}` +
+  'litellm_settings:\n  num_retries: 1\n  request_timeout: 2\n' +
+  'general_settings:\n  master_key: os.environ/CORTEX_PROXY_MASTER_KEY\n  usage_log_dir: ./usage\n'
+);
 
 const FAULTS: Fault[] = [
   { status: 429, retryAfter: 0 },
@@ -63,18 +48,18 @@ async function step(n: number, counts: Map<string, number>, dispatcher: ReturnTy
   const d = DIALECTS[n % 3];
   const bump = (k: string) => counts.set(k, (counts.get(k) ?? 0) + 1);
   if (kind < 8) {
-    const a = await call(proxy.url, d, { key: MASTER, model: n % 7 === 0 ? 'm-openai' : 'm', stream: kind < 5, prompt: `soak ${n}`, dispatcher });
+    const a = await call(rig.proxy.url, d, { key: MASTER, model: n % 7 === 0 ? 'm-openai' : 'm', stream: kind < 5, prompt: `soak ${n}`, dispatcher });
     proper(d, a, `request ${n}`);
     bump(a.status === 200 && a.clean ? 'ok' : 'error');
   } else if (kind < 10) {
     // A tool call forced by tool_choice, then the round trip with its result.
     const messages: unknown[] = [{ role: 'user', content: `weather ${n}` }];
-    const first = await call(proxy.url, 'chat', { key: MASTER, dispatcher, body: { model: 'm', messages, tools: TOOLS, tool_choice: { type: 'function', function: { name: 'get_weather' } } } });
+    const first = await call(rig.proxy.url, 'chat', { key: MASTER, dispatcher, body: { model: 'm', messages, tools: TOOLS, tool_choice: { type: 'function', function: { name: 'get_weather' } } } });
     proper('chat', first, `tool call ${n}`);
     const calls = first.status === 200 ? JSON.parse(first.raw).choices?.[0]?.message?.tool_calls : undefined;
     if (calls?.length) {
       messages.push({ role: 'assistant', content: null, tool_calls: calls }, { role: 'tool', tool_call_id: calls[0].id, content: '18 degrees' });
-      const second = await call(proxy.url, 'chat', { key: MASTER, dispatcher, body: { model: 'm', messages, tools: TOOLS, stream: true } });
+      const second = await call(rig.proxy.url, 'chat', { key: MASTER, dispatcher, body: { model: 'm', messages, tools: TOOLS, stream: true } });
       proper('chat', second, `tool result ${n}`);
     }
     bump('tools');
@@ -82,21 +67,21 @@ async function step(n: number, counts: Map<string, number>, dispatcher: ReturnTy
     // A client that leaves part way.
     const ac = new AbortController();
     setTimeout(() => ac.abort(), 1 + (n % 40)).unref();
-    await call(proxy.url, d, { key: MASTER, model: 'm', prompt: `leave ${n}`, signal: ac.signal, dispatcher }).catch(() => undefined);
+    await call(rig.proxy.url, d, { key: MASTER, model: 'm', prompt: `leave ${n}`, signal: ac.signal, dispatcher }).catch(() => undefined);
     bump('aborted');
   } else if (kind < 15) {
-    emu.inject(FAULTS[n % FAULTS.length]); // taken by whichever request comes next
-    const a = await call(proxy.url, d, { key: MASTER, model: 'm', stream: n % 2 === 0, prompt: `fault ${n}`, dispatcher });
+    rig.emu.inject(FAULTS[n % FAULTS.length]); // taken by whichever request comes next
+    const a = await call(rig.proxy.url, d, { key: MASTER, model: 'm', stream: n % 2 === 0, prompt: `fault ${n}`, dispatcher });
     proper(d, a, `fault request ${n}`);
     bump('fault');
   } else if (kind < 17) {
-    const a = await call(proxy.url, d, { key: n % 2 ? MASTER : 'sk-wrong', dispatcher, body: n % 2 ? { model: 'm', messages: 42 } : { model: 'm' } });
+    const a = await call(rig.proxy.url, d, { key: n % 2 ? MASTER : 'sk-wrong', dispatcher, body: n % 2 ? { model: 'm', messages: 42 } : { model: 'm' } });
     assert.ok(a.status === 400 || a.status === 401, `bad input ${n}: ${a.status} ${a.raw.slice(0, 200)}`);
     assert.ok(a.httpError, `bad input ${n}: envelope`);
     bump('refused');
   } else {
     const p = ['/health', '/metrics', '/v1/models', '/ui/api/stats'][n % 4];
-    const r = await request(proxy.url + p, { headers: { authorization: `Bearer ${MASTER}` }, dispatcher });
+    const r = await request(rig.proxy.url + p, { headers: { authorization: `Bearer ${MASTER}` }, dispatcher });
     assert.equal(r.statusCode, 200, p);
     await r.body.dump();
     bump('read');
@@ -120,20 +105,14 @@ async function traffic(seconds: number, counts: Map<string, number>): Promise<vo
 
 /** The proxy's open descriptors, not counting upstream connections kept alive for reuse (they close when idle). */
 async function ownDescriptors(): Promise<number> {
-  const g = await gauges(proxy.url, MASTER);
-  return fdCount(proxy.child.pid!) - g.upstreamIdle - 1; // - 1: the connection of this very /metrics request
+  const g = await gauges(rig.proxy.url, MASTER);
+  return fdCount(rig.proxy.child.pid!) - g.upstreamIdle - 1; // - 1: the connection of this very /metrics request
 }
 
-async function settled(): Promise<void> {
-  await waitUntil(async () => {
-    if (emu.requests.some((r) => r.outcome === 'pending')) return false;
-    const g = await gauges(proxy.url, MASTER);
-    return g.inFlight === 0 && g.upstreamBusy === 0 && g.upstreamQueued === 0;
-  }, 10_000, 'nothing in flight and no busy upstream connection');
-}
+const settled = () => waitSettled(rig.emu, rig.proxy.url, MASTER, 10_000);
 
 test(`soak: ${SECONDS} s of mixed traffic; descriptors back to baseline, memory flat, nothing in flight`, { timeout: (SECONDS + 45) * 1000 }, async (t) => {
-  const pid = proxy.child.pid!;
+  const pid = rig.proxy.child.pid!;
   // Warm-up: the same mix, so lazily created pools, caches and JIT code are in the baseline.
   const counts = new Map<string, number>();
   await traffic(Math.min(5, Math.max(2, SECONDS / 10)), counts);
@@ -173,10 +152,10 @@ test(`soak: ${SECONDS} s of mixed traffic; descriptors back to baseline, memory 
   // mix (40-50 MB on Node 20, seen 112-135 MB from an 86 MB start) until a major GC that an idle process may not run.
   assert.ok(rss1 - rss0 < 64 * 1048576, `RSS ${mb(rss0)} → ${mb(rss1)} MB`);
 
-  const errors = proxy.stderr().split('\n').filter((l) => / ERROR /.test(l) || /Unhandled|uncaught|crashed/i.test(l));
+  const errors = rig.proxy.stderr().split('\n').filter((l) => / ERROR /.test(l) || /Unhandled|uncaught|crashed/i.test(l));
   assert.deepEqual(errors.map((l) => l.slice(0, 400)), []);
-  assert.equal(proxy.child.exitCode, null, 'still running');
-  const health = await request(`${proxy.url}/health`);
+  assert.equal(rig.proxy.child.exitCode, null, 'still running');
+  const health = await request(`${rig.proxy.url}/health`);
   assert.equal(health.statusCode, 200);
   await health.body.dump();
 });
