@@ -2,7 +2,7 @@
 // Cortex answers, mid-stream, during a retry's backoff) releases the upstream request within 100 ms; a client that
 // stops reading slows the upstream read instead of growing the proxy's memory (a 50 MB answer); 1,000 concurrent
 // streams across the dialects all complete with their own content.
-import { test, afterEach } from 'node:test';
+import { test, afterEach, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { request } from 'undici';
@@ -24,19 +24,24 @@ const headers = { authorization: `Bearer ${MASTER}`, 'content-type': 'applicatio
 const send = (d: (typeof DIALECTS)[number], signal: AbortSignal, prompt = 'hi') =>
   request(rig.proxy.url + PATHS[d], { method: 'POST', headers, body: JSON.stringify(bodyFor(d, 'm', prompt, true)), signal });
 
+/** Aborts the client's request and asserts the emulator sees its upstream request released within RELEASE_MS. */
+async function assertReleasedOnAbort(t: TestContext, ac: AbortController): Promise<void> {
+  const aborted = rig.emu.waitForAbort();
+  const t0 = performance.now();
+  ac.abort();
+  await aborted;
+  const ms = performance.now() - t0;
+  t.diagnostic(`released in ${ms.toFixed(1)} ms`);
+  assert.ok(ms <= RELEASE_MS, `released after ${ms.toFixed(1)} ms`);
+}
+
 for (const d of DIALECTS) {
   test(`${d}: a client that leaves before Cortex answers releases the upstream request within ${RELEASE_MS} ms`, { timeout: 15_000 }, async (t) => {
     rig.emu.inject({ hangBeforeHeaders: true });
     const ac = new AbortController();
     const pending = send(d, ac.signal).catch((e: Error) => e);
     await waitUntil(() => rig.emu.requests.length === 1, 5000, 'the request to reach Cortex');
-    const aborted = rig.emu.waitForAbort();
-    const t0 = performance.now();
-    ac.abort();
-    await aborted;
-    const ms = performance.now() - t0;
-    t.diagnostic(`released in ${ms.toFixed(1)} ms`);
-    assert.ok(ms <= RELEASE_MS, `released after ${ms.toFixed(1)} ms`);
+    await assertReleasedOnAbort(t, ac);
     assert.ok((await pending) instanceof Error);
   });
 
@@ -48,13 +53,7 @@ for (const d of DIALECTS) {
     assert.equal(res.statusCode, 200);
     const it = res.body[Symbol.asyncIterator]();
     await it.next(); // output has started
-    const aborted = rig.emu.waitForAbort();
-    const t0 = performance.now();
-    ac.abort();
-    await aborted;
-    const ms = performance.now() - t0;
-    t.diagnostic(`released in ${ms.toFixed(1)} ms`);
-    assert.ok(ms <= RELEASE_MS, `released after ${ms.toFixed(1)} ms`);
+    await assertReleasedOnAbort(t, ac);
     await it.return?.().catch(() => undefined);
   });
 }
