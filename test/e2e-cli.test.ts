@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import net from 'node:net';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { ROOT, cleanEnv, runCli, startProxy, tempDir, writeFiles } from './helpers.js';
+import { BIN, ROOT, cleanEnv, runCli, startProxy, tempDir, waitListening, writeFiles } from './helpers.js';
 
 test('with no config and no credentials, serve starts in demo mode and says so loudly', async () => {
   const dir = tempDir();
@@ -70,19 +70,9 @@ test('--help lists the commands and --version prints the version', async () => {
 });
 
 test('`cortex-proxy emulate` serves a strict Cortex stand-in that a proxy can use', async () => {
-  const { spawn } = await import('node:child_process');
-  const { BIN } = await import('./helpers.js');
   const child = spawn(process.execPath, [BIN, 'emulate', '--port', '0', '--pat', 'emu-pat-1234567890'], { stdio: ['ignore', 'pipe', 'pipe'] });
   try {
-    const url = await new Promise<string>((resolve, reject) => {
-      let out = '';
-      child.stdout.setEncoding('utf8').on('data', (d: string) => {
-        out += d;
-        const m = /listening on (\S+)/.exec(out);
-        if (m) resolve(m[1]);
-      });
-      child.once('exit', (code) => reject(new Error(`emulate exited ${code}`)));
-    });
+    const { url } = await waitListening(child, 'emulate');
     const bad = await request(`${url}/api/v2/cortex/inference:complete`, {
       method: 'POST',
       headers: { authorization: 'Bearer emu-pat-1234567890', 'content-type': 'application/json' },
@@ -160,23 +150,13 @@ test('`emulate` (and `serve`) on a busy port print one clear line, no stack trac
 
 test('`npm start` stops the server on SIGTERM (npm signals its shell, not the server)', { skip: process.platform === 'win32' }, async () => {
   const child = spawn('npm', ['start', '--', '--port', '0', '--quiet'], { cwd: ROOT, env: cleanEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  let err = '';
-  child.stderr!.setEncoding('utf8').on('data', (d: string) => (err += d));
-  const url = await new Promise<string>((resolve, reject) => {
-    child.stdout!.setEncoding('utf8').on('data', (d: string) => {
-      out += d;
-      const m = /listening on (http:\/\/\S+)/.exec(out);
-      if (m) resolve(m[1]);
-    });
-    child.once('exit', (code) => reject(new Error(`npm start exited ${code}:\n${err}`)));
-  });
+  const { url, stderr } = await waitListening(child, 'npm start');
   assert.equal((await fetch(`${url}/health`)).status, 200);
   const closed = once(child, 'close'); // every holder of its stdout and stderr, the server included, has exited
   child.kill('SIGTERM');
   await closed;
   await assert.rejects(fetch(`${url}/health`), 'nothing listens any more');
-  assert.match(err, /npm start exited: finishing in-flight requests, then stopping/);
+  assert.match(stderr(), /npm start exited: finishing in-flight requests, then stopping/);
 });
 
 test('/favicon.ico is answered quietly (204, no key needed, no log line), next to a request that is logged', async () => {

@@ -53,23 +53,13 @@ export async function startProxy(args: string[], opts: { cwd: string; env?: Node
     env: opts.env ?? cleanEnv(),
     stdio: ['ignore', 'pipe', 'pipe'],
   });
-  let err = '';
-  let out = '';
-  child.stderr!.setEncoding('utf8').on('data', (d: string) => (err += d));
+  const { url, stderr } = await waitListening(child, 'proxy');
   const findLine = (pattern: RegExp | string) =>
-    err.split('\n').find((l) => (typeof pattern === 'string' ? l.includes(pattern) : pattern.test(l)));
-  const url = await new Promise<string>((resolveUrl, reject) => {
-    child.stdout!.setEncoding('utf8').on('data', (d: string) => {
-      out += d;
-      const m = /listening on (http:\/\/\S+)/.exec(out);
-      if (m) resolveUrl(m[1]);
-    });
-    child.once('exit', (code) => reject(new Error(`proxy exited with ${code} before listening:\n${err}`)));
-  });
+    stderr().split('\n').find((l) => (typeof pattern === 'string' ? l.includes(pattern) : pattern.test(l)));
   return {
     url,
     child,
-    stderr: () => err,
+    stderr,
     waitForLog(pattern) {
       const found = findLine(pattern);
       if (found) return Promise.resolve(found);
@@ -95,13 +85,34 @@ export async function startProxy(args: string[], opts: { cwd: string; env?: Node
 
 /** Runs the CLI to completion and returns its exit code and output. */
 export async function runCli(args: string[], opts: { cwd: string; env?: NodeJS.ProcessEnv }): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const child = spawn(process.execPath, [BIN, ...args], { cwd: opts.cwd, env: opts.env ?? cleanEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
+  return runToExit(spawn(process.execPath, [BIN, ...args], { cwd: opts.cwd, env: opts.env ?? cleanEnv(), stdio: ['ignore', 'pipe', 'pipe'] }));
+}
+
+/** Waits for a started child (stdio piped) to exit; its exit code and everything it wrote. */
+export async function runToExit(child: ChildProcess): Promise<{ code: number | null; stdout: string; stderr: string }> {
   let stdout = '';
   let stderr = '';
   child.stdout!.setEncoding('utf8').on('data', (d: string) => (stdout += d));
   child.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d));
   const [code] = (await once(child, 'exit')) as [number | null];
   return { code, stdout, stderr };
+}
+
+/** Resolves with the URL a starting server child (stdio piped) prints on stdout (`listening on http://…`); rejects with
+ * its stderr when it exits first. `stderr()` reads everything the child wrote there so far, then and later. */
+export async function waitListening(child: ChildProcess, what: string): Promise<{ url: string; stderr: () => string }> {
+  let err = '';
+  let out = '';
+  child.stderr!.setEncoding('utf8').on('data', (d: string) => (err += d));
+  const url = await new Promise<string>((resolveUrl, reject) => {
+    child.stdout!.setEncoding('utf8').on('data', (d: string) => {
+      out += d;
+      const m = /listening on (http:\/\/\S+)/.exec(out);
+      if (m) resolveUrl(m[1]);
+    });
+    child.once('exit', (code) => reject(new Error(`${what} exited with ${code} before listening:\n${err}`)));
+  });
+  return { url, stderr: () => err };
 }
 
 /** One model_list entry of a LiteLLM-style config (`model` as written, e.g. snowflake/claude-sonnet-4-5; no api_base when base is ''). */

@@ -9,7 +9,7 @@ import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ROOT, cleanEnv, tempDir } from './helpers.js';
+import { ROOT, cleanEnv, runToExit, tempDir, waitListening } from './helpers.js';
 import { jwtPat } from './setup-helpers.js';
 
 const children: ChildProcess[] = [];
@@ -29,33 +29,17 @@ function du(dir: string): number {
 
 /** Runs the installed command to completion. */
 async function run(bin: string, args: string[], cwd: string, env: NodeJS.ProcessEnv) {
-  const child = spawn(process.execPath, [bin, ...args], { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
-  let stdout = '';
-  let stderr = '';
-  child.stdout!.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-  child.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-  const [code] = (await once(child, 'exit')) as [number | null];
-  return { code, stdout, stderr };
+  return runToExit(spawn(process.execPath, [bin, ...args], { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] }));
 }
 
 /** Starts a long-running command (serve, emulate) and resolves with the URL it prints on stdout. */
 async function start(bin: string, args: string[], cwd: string, env: NodeJS.ProcessEnv) {
   const child = spawn(process.execPath, [bin, ...args], { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
   children.push(child);
-  let out = '';
-  let err = '';
-  child.stderr!.setEncoding('utf8').on('data', (d: string) => (err += d));
-  const url = await new Promise<string>((resolve, reject) => {
-    child.stdout!.setEncoding('utf8').on('data', (d: string) => {
-      out += d;
-      const m = /listening on (http:\/\/\S+)/.exec(out);
-      if (m) resolve(m[1]);
-    });
-    child.once('exit', (code) => reject(new Error(`${args[0]} exited with ${code}:\n${err}`)));
-  });
+  const { url, stderr } = await waitListening(child, args[0]);
   return {
     url,
-    stderr: () => err,
+    stderr,
     async stop() {
       if (child.exitCode !== null) return;
       child.kill('SIGTERM');
