@@ -10,7 +10,7 @@ import { generateKeyPairSync } from 'node:crypto';
 import Anthropic from '@anthropic-ai/sdk';
 import { ConfigError, loadConfig } from '../src/config/load.js';
 import { gatewayNotes } from '../src/cortex/gateway.js';
-import { cleanEnv, modelEntry, startProxy, tempDir, writeFiles } from './helpers.js';
+import { cleanEnv, loadYaml, modelEntry, startProxy, tempDir } from './helpers.js';
 import { useProxyRig } from './proxy-rig.js';
 
 const PAT = 'gateway-pat-' + 'g'.repeat(40);
@@ -168,11 +168,7 @@ describe('the emulator gateway', () => {
 
 describe('config forms', () => {
   const ACCOUNT = 'https://myorg-myaccount.snowflakecomputing.com/api/v2';
-  const load = (yaml: string, env: Record<string, string> = {}, files: Record<string, string> = {}) => {
-    const dir = tempDir();
-    writeFiles(dir, { 'cortex-proxy.yaml': yaml, ...files });
-    return loadConfig({ cwd: dir, env: { SNOWFLAKE_PAT: PAT, ...env } });
-  };
+  const load = (yaml: string, env: Record<string, string> = {}, files: Record<string, string> = {}) => loadYaml(yaml, { SNOWFLAKE_PAT: PAT, ...env }, files);
   const one = (base: string, extra = '') => `model_list:\n${model('m', 'openai-gpt-4.1', base, extra)}`;
 
   test('a gateway api_base on any host (private connectivity), with or without /v1…, keeps the account path beside it', () => {

@@ -12,7 +12,7 @@ import { NO_PARAMS, resolveAuth } from '../src/config/auth-config.js';
 import { ConfigError, loadConfig } from '../src/config/load.js';
 import type { KeyPairAuth, UpstreamAuth } from '../src/config/types.js';
 import { ProxyError } from '../src/core/errors.js';
-import { tempDir, writeFiles } from './helpers.js';
+import { hasOpenssl, tempDir, writeFiles } from './helpers.js';
 
 const PASS = 'correct horse battery staple';
 const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
@@ -32,15 +32,6 @@ function fingerprintFromPem(pem: string): string {
 
 const decode = (jwt: string) => jwt.split('.').slice(0, 2).map((p) => JSON.parse(Buffer.from(p, 'base64url').toString('utf8')));
 const bearer = (h: AuthHeaders) => h.authorization.slice('Bearer '.length);
-
-function hasOpenssl(): boolean {
-  try {
-    execFileSync('openssl', ['version'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 function captureLog(): AuthLog & { secrets: string[]; lines: string[] } {
   const secrets: string[] = [];

@@ -12,7 +12,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { request } from 'undici';
-import { ROOT, cleanEnv, startProxy, tempDir, writeFiles, type RunningProxy } from './helpers.js';
+import { ROOT, cleanEnv, hasOpenssl, startProxy, tempDir, writeFiles, type RunningProxy } from './helpers.js';
 import { DIALECTS, call, gauges, waitUntil } from './reliability-helpers.js';
 
 const PAT = 'transport-pat-' + 'p'.repeat(40);
@@ -23,15 +23,6 @@ let tls: Server | undefined;
 let tlsConnections = 0;
 let tlsRequests = 0;
 let closedPort = 0;
-
-function hasOpenssl(): boolean {
-  try {
-    execFileSync('openssl', ['version'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 const model = (name: string, cortex: string, base: string) =>
   `  - model_name: ${name}\n    litellm_params:\n      model: snowflake/${cortex}\n      api_base: ${base}\n      api_key: os.environ/SNOWFLAKE_PAT\n      cortex_api: complete\n`;

@@ -1,12 +1,14 @@
 // Shared test plumbing: start the real CLI (bin/cortex-proxy.js) as a child process on port 0
 // and wait for the line it prints when it listens.
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { once } from 'node:events';
 import assert from 'node:assert/strict';
 import { ConfigError } from '../src/config/errors.js';
+import { loadConfig } from '../src/config/load.js';
+import type { Config } from '../src/config/types.js';
 
 export const ROOT = resolve(import.meta.dirname, '..');
 export const BIN = join(ROOT, 'bin', 'cortex-proxy.js');
@@ -118,6 +120,23 @@ export async function waitListening(child: ChildProcess, what: string): Promise<
 /** One model_list entry of a LiteLLM-style config (`model` as written, e.g. snowflake/claude-sonnet-4-5; no api_base when base is ''). */
 export function modelEntry(name: string, model: string, base: string, extra = ''): string {
   return `  - model_name: ${JSON.stringify(name)}\n    litellm_params:\n      model: ${model}\n${base ? `      api_base: ${base}\n` : ''}      api_key: os.environ/SNOWFLAKE_PAT\n${extra}`;
+}
+
+/** loadConfig in a fresh folder holding `yaml` as cortex-proxy.yaml (and any other `files`), with exactly `env`. */
+export function loadYaml(yaml: string, env: Record<string, string>, files: Record<string, string> = {}): Config {
+  const dir = tempDir();
+  writeFiles(dir, { 'cortex-proxy.yaml': yaml, ...files });
+  return loadConfig({ cwd: dir, env });
+}
+
+/** Whether an `openssl` command is on PATH (tests that need one skip without it). */
+export function hasOpenssl(): boolean {
+  try {
+    execFileSync('openssl', ['version'], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /** The ConfigError `load` throws (fails the test when it throws something else or nothing). */

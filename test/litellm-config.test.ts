@@ -6,19 +6,15 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import OpenAI from 'openai';
 import Anthropic from '@anthropic-ai/sdk';
-import { ConfigError, loadConfig } from '../src/config/load.js';
+import type { ConfigError } from '../src/config/load.js';
 import { Router } from '../src/cortex/router.js';
 import { startEmulator, type Emulator } from '../src/emulator/index.js';
-import { cleanEnv, configErrorOf, modelEntry, startProxy, tempDir, writeFiles, type RunningProxy } from './helpers.js';
+import { cleanEnv, configErrorOf, loadYaml, modelEntry, startProxy, tempDir, writeFiles, type RunningProxy } from './helpers.js';
 
 const PAT = 'litellm-pat-' + 'l'.repeat(40);
 const BASE = 'https://acme-main.snowflakecomputing.com/api/v2';
 
-function load(yaml: string, env: Record<string, string> = {}) {
-  const dir = tempDir();
-  writeFiles(dir, { 'cortex-proxy.yaml': yaml });
-  return loadConfig({ cwd: dir, env: { SNOWFLAKE_PAT: PAT, ...env } });
-}
+const load = (yaml: string, env: Record<string, string> = {}) => loadYaml(yaml, { SNOWFLAKE_PAT: PAT, ...env });
 const loadError = (yaml: string): ConfigError => configErrorOf(() => load(yaml));
 const entry = (name: string, model: string, extra = '') => modelEntry(name, model, BASE, extra);
 

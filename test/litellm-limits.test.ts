@@ -6,18 +6,14 @@ import { after, before, beforeEach, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import OpenAI from 'openai';
 import { request } from 'undici';
-import { ConfigError, loadConfig } from '../src/config/load.js';
+import type { ConfigError } from '../src/config/load.js';
 import { startEmulator, type Emulator } from '../src/emulator/index.js';
-import { cleanEnv, configErrorOf, modelEntry, startProxy, tempDir, writeFiles, type RunningProxy } from './helpers.js';
+import { cleanEnv, configErrorOf, loadYaml, modelEntry, startProxy, tempDir, writeFiles, type RunningProxy } from './helpers.js';
 
 const PAT = 'limits-pat-' + 'm'.repeat(40);
 const BASE = 'https://acme-main.snowflakecomputing.com/api/v2';
 
-function load(yaml: string, env: Record<string, string> = {}) {
-  const dir = tempDir();
-  writeFiles(dir, { 'cortex-proxy.yaml': yaml });
-  return loadConfig({ cwd: dir, env: { SNOWFLAKE_PAT: PAT, ...env } });
-}
+const load = (yaml: string, env: Record<string, string> = {}) => loadYaml(yaml, { SNOWFLAKE_PAT: PAT, ...env });
 const loadError = (yaml: string): ConfigError => configErrorOf(() => load(yaml));
 const entry = (name: string, extra = '', top = '') =>
   `  - model_name: ${name}\n${top}    litellm_params:\n      model: snowflake/claude-4-sonnet\n      api_base: ${BASE}\n      api_key: os.environ/SNOWFLAKE_PAT\n${extra}`;
