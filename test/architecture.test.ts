@@ -338,3 +338,22 @@ test('every wire: tool_choice naming a tool the request lacks is a 400 on tool_c
     assert.equal(w.encodeRequest(chat({ type: 'none' }), d).body.tools, undefined, `${w.name}: tool_choice none, no tool turns: no tools`);
   }
 });
+
+test('every wire: decodeJson reads a 200 body given as text as it reads the parsed body, and text that is not JSON is one upstream error (cortex/decoder.ts bodyJson)', async () => {
+  const { WIRES } = await import('../src/cortex/wires.js');
+  type Event = { type: string; error?: { kind: string; message: string } };
+  const decode = (w: (typeof WIRES)[keyof typeof WIRES], body: unknown) => {
+    const events: Event[] = [];
+    w.decodeJson(body, { requestId: 'r1' }, (e) => events.push(e as Event));
+    return events.map((e) => (e.error ? { type: e.type, kind: e.error.kind, message: e.error.message } : e));
+  };
+  const expired = { code: '390112', message: 'Your session has expired. Please login again.' };
+  for (const w of Object.values(WIRES)) {
+    const parsed = decode(w, expired);
+    assert.equal(parsed.length, 1, `${w.name}: one event for an error dressed as 200`);
+    assert.equal(parsed[0].type, 'error', w.name);
+    assert.deepEqual(decode(w, JSON.stringify(expired)), parsed, `${w.name}: the same from the text`);
+    assert.deepEqual(decode(w, Buffer.from(JSON.stringify(expired))), parsed, `${w.name}: the same from a Buffer`);
+    assert.deepEqual(decode(w, '<html>502 Bad Gateway</html>'), [{ type: 'error', kind: 'upstream', message: 'Cortex answered 200 with a body that is not JSON (Snowflake request id: r1)' }], w.name);
+  }
+});

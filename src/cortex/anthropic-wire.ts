@@ -13,7 +13,7 @@ import { oneTokenProbe, type DecoderContext, type Emit, type EncodedRequest, typ
 import { ProxyError, invalidRequest } from '../core/errors.js';
 import { randomId } from '../core/ids.js';
 import { anthropicOutputFormat } from './response-format.js';
-import { WireDecoder } from './decoder.js';
+import { WireDecoder, bodyJson } from './decoder.js';
 import { snowflakeError, upstreamError } from './snowflake-errors.js';
 import { EMPTY_TOOL_RESULT_TEXT, PLACEHOLDER_USER_TEXT, V1_MAX_COMPLETION_TOKENS, argumentsObject, clampTemperature, cleanToolId, inputSchema, planV1, toolsToSend, V1_MAX_IMAGES } from './plan.js';
 import { inBandError, num, usageFrom } from './v1-common.js';
@@ -382,14 +382,9 @@ function createStreamDecoder(ctx: DecoderContext): StreamDecoder {
 
 /** A whole 200 JSON body: an Anthropic message, an Anthropic error object, or a Snowflake error dressed as 200. */
 function decodeJson(body: unknown, ctx: DecoderContext, emit: Emit): void {
-  let obj: unknown = body;
-  if (typeof body === 'string') {
-    try {
-      obj = JSON.parse(body);
-    } catch {
-      obj = undefined;
-    }
-  }
+  const parsed = bodyJson(body, ctx, emit);
+  if (!parsed) return;
+  const obj = parsed.json;
   if (!isObj(obj)) {
     emit({ type: 'error', error: upstreamError('Cortex answered 200 with a body that is not a JSON object', ctx.requestId) });
     return;

@@ -11,7 +11,7 @@ import { normalizeUsage } from '../core/finish.js';
 import { randomId } from '../core/ids.js';
 import { COMPLETE_MAX_TOKENS, deploymentInfo, type ModelInfo } from './models.js';
 import { cortexResponseFormat } from './response-format.js';
-import { WireDecoder } from './decoder.js';
+import { WireDecoder, decodeChoicesJson } from './decoder.js';
 import { scrubSnowflakeText, snowflakeError, upstreamError } from './snowflake-errors.js';
 import { sniffImageType } from './images.js';
 import {
@@ -592,27 +592,7 @@ function createStreamDecoder(ctx: DecoderContext): StreamDecoder {
 
 /** A whole 200 JSON body: the §3.7 non-stream answer, or an error dressed as 200 (390112 session expired). */
 function decodeJson(body: unknown, ctx: DecoderContext, emit: Emit): void {
-  const dec = new CompleteDecoder(ctx);
-  let obj: unknown = body;
-  if (typeof body === 'string' || Buffer.isBuffer(body)) {
-    try {
-      obj = JSON.parse(body.toString());
-    } catch {
-      obj = undefined;
-    }
-    if (obj === undefined) {
-      emit({ type: 'error', error: upstreamError('Cortex answered 200 with a body that is not JSON', ctx.requestId) });
-      return;
-    }
-  }
-  dec.attach(emit);
-  const o = obj as Json;
-  if (o && typeof o === 'object' && !Array.isArray(o) && o.choices === undefined && o.error === undefined && o.code === undefined && o.message === undefined) {
-    emit({ type: 'error', error: upstreamError('Cortex answered 200 with JSON that has no choices', ctx.requestId) });
-    return;
-  }
-  dec.chunk(o);
-  dec.finish();
+  decodeChoicesJson(body, new CompleteDecoder(ctx), ctx, emit);
 }
 
 

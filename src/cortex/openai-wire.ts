@@ -15,7 +15,7 @@ import { oneTokenProbe, type DecoderContext, type Emit, type EncodedRequest, typ
 import { ProxyError } from '../core/errors.js';
 import { randomId } from '../core/ids.js';
 import { openaiResponseFormat } from './response-format.js';
-import { WireDecoder } from './decoder.js';
+import { WireDecoder, decodeChoicesJson } from './decoder.js';
 import { snowflakeError, upstreamError } from './snowflake-errors.js';
 import { deploymentInfo, type ModelInfo } from './models.js';
 import { EMPTY_TOOL_RESULT_TEXT, PLACEHOLDER_USER_TEXT, V1_MAX_COMPLETION_TOKENS, argumentsObject, clampTemperature, cleanToolId, inputSchema, planV1, toolsToSend, V1_MAX_IMAGES } from './plan.js';
@@ -403,23 +403,7 @@ function createStreamDecoder(ctx: DecoderContext): StreamDecoder {
 
 /** A whole 200 JSON body: a chat.completion (stream:false answer) or a Snowflake error dressed as 200. */
 function decodeJson(body: unknown, ctx: DecoderContext, emit: Emit): void {
-  let obj: unknown = body;
-  if (typeof body === 'string') {
-    try {
-      obj = JSON.parse(body);
-    } catch {
-      emit({ type: 'error', error: upstreamError('Cortex answered 200 with a body that is not JSON', ctx.requestId) });
-      return;
-    }
-  }
-  if (isObj(obj) && obj.choices === undefined && obj.error === undefined && obj.code === undefined && obj.message === undefined) {
-    emit({ type: 'error', error: upstreamError('Cortex answered 200 with JSON that has no choices', ctx.requestId) });
-    return;
-  }
-  const dec = new OpenAIDecoder(ctx);
-  dec.attach(emit);
-  dec.chunk(obj);
-  dec.finish();
+  decodeChoicesJson(body, new OpenAIDecoder(ctx), ctx, emit);
 }
 
 

@@ -13,7 +13,7 @@ import type { Deployment } from '../config/types.js';
 import { oneTokenProbe, type AutoState, type DecoderContext, type Emit, type EncodedRequest, type StreamDecoder, type Wire } from './wire.js';
 import { ProxyError, invalidRequest } from '../core/errors.js';
 import { openaiResponseFormat } from './response-format.js';
-import { WireDecoder } from './decoder.js';
+import { WireDecoder, bodyJson } from './decoder.js';
 import { snowflakeError, upstreamError } from './snowflake-errors.js';
 import { PLACEHOLDER_USER_TEXT, V1_MAX_COMPLETION_TOKENS, clampTemperature, cleanToolId, inputSchema, planV1, toolsToSend, V1_MAX_IMAGES } from './plan.js';
 import { inBandError, num, usageFrom } from './v1-common.js';
@@ -294,7 +294,10 @@ function createStreamDecoder(ctx: DecoderContext): StreamDecoder {
   return new ResponsesDecoder(ctx);
 }
 
-function decodeJson(body: unknown, ctx: DecoderContext, emit: Emit): void {
+function decodeJson(raw: unknown, ctx: DecoderContext, emit: Emit): void {
+  const parsed = bodyJson(raw, ctx, emit);
+  if (!parsed) return;
+  const body = parsed.json;
   if (!isObj(body) || body.object !== 'response') {
     emit({ type: 'error', error: isObj(body) && (body.code !== undefined || body.message !== undefined) ? snowflakeError(200, body, ctx.requestId) : upstreamError('Cortex answered 200 with JSON that is not a Response', ctx.requestId) });
     return;
