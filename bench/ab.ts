@@ -25,8 +25,8 @@ const runs = Number(argv.includes('--runs') ? argv[argv.indexOf('--runs') + 1] :
 const concurrency = Number(argv.includes('--concurrency') ? argv[argv.indexOf('--concurrency') + 1] : 32);
 // --startup: only the cold start (wall and CPU) and the idle RSS 1 s after the first request (fast; for start-up work).
 const startupOnly = argv.includes('--startup');
-const builds = argv.filter((a) => /\.mjs(#quiet|#workers=\d+)?$/.test(a)).map((b) => path.resolve(b));
-if (builds.length < 2) throw new Error('usage: bench/ab.ts <a/cli.mjs> <b/cli.mjs[#quiet|#workers=N]> [--runs N] [--concurrency N]');
+const builds = argv.filter((a) => /\.m?js(#quiet|#workers=\d+)?$/.test(a)).map((b) => path.resolve(b));
+if (builds.length < 2) throw new Error('usage: bench/ab.ts <a/cli.mjs|a/bin/cortex-proxy.js> <b/…[#quiet|#workers=N]> [--runs N] [--concurrency N] [--startup]');
 if (hasTaskset) execFileSync('taskset', ['-a', '-p', '-c', os.cpus().length > 1 ? '1' : '0', String(process.pid)], { stdio: 'ignore' });
 
 const tmp = mkdtempSync(path.join(os.tmpdir(), 'cortex-ab-'));

@@ -68,7 +68,7 @@ export function analyse(file: string, top = 25): string {
     const { functionName, url, lineNumber } = n.callFrame;
     let where: string;
     const file = url.replace(/^file:\/\//, '');
-    if (file.startsWith(DIST) && file.endsWith('.mjs')) where = moduleOf(file, lineNumber);
+    if (file.startsWith(DIST) && /\.[cm]js$/.test(file)) where = moduleOf(file, lineNumber); // serve.cjs: `serve`'s fast path
     else if (!url) where = functionName.startsWith('(') ? functionName : '(native)';
     else if (url.startsWith('node:')) where = url;
     else where = path.relative(ROOT, file);

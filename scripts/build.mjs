@@ -3,7 +3,8 @@
 // chunks next to it, so `serve` never reads or compiles them; undici comes in slim (scripts/undici-slim.cjs).
 // bench/README.md has the before/after.
 import { build } from 'esbuild';
-import { readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 
 const UNDICI_SLIM = path.resolve('scripts/undici-slim.cjs');
@@ -42,24 +43,47 @@ const undiciSlim = {
 // load; package.json "files" leaves them out of the tarball in any case) and no chunk of an earlier build left in
 // dist/. Both builds are then identical (same chunk names), so the second one changes nothing.
 const packing = ['pack', 'publish'].includes(process.env.npm_command ?? '');
-const result = await build({
-  entryPoints: { cli: 'src/cli/index.ts' },
+const common = {
   outdir: 'dist',
-  splitting: true,
-  chunkNames: '[name]-[hash]', // next to cli.mjs: src/ui/assets.ts finds dist/ui/ from any of them
-  outExtension: { '.js': '.mjs' },
   bundle: true,
   platform: 'node',
   target: 'node20',
-  format: 'esm',
   sourcemap: packing ? false : 'linked',
   logLevel: 'warning',
-  metafile: true,
   plugins: [undiciSlim],
   // The team gateway's database and Redis drivers stay in node_modules, imported only when configured (team/).
   external: ['pg', '@redis/client'],
+};
+const result = await build({
+  ...common,
+  entryPoints: { cli: 'src/cli/index.ts' },
+  splitting: true,
+  chunkNames: '[name]-[hash]', // next to cli.mjs: src/ui/assets.ts finds dist/ui/ from any of them
+  outExtension: { '.js': '.mjs' },
+  format: 'esm',
+  metafile: true,
   banner: { js: "import { createRequire as __cpCreateRequire } from 'node:module'; const require = __cpCreateRequire(import.meta.url);" },
 });
+// `serve`'s fast path (bin/cortex-proxy.js): the same code as one CommonJS file, which Node 20 can compile from a V8
+// code cache (vm.Script cachedData; its ESM loader cannot): bin/cortex-proxy.js loads it with the cache for a plain
+// `serve`. Its last line is the hash of its content, the cache's key. bench/README.md has the before/after.
+await build({
+  ...common,
+  entryPoints: { serve: 'src/cli/serve.ts' },
+  outExtension: { '.js': '.cjs' },
+  format: 'cjs',
+  supported: { 'dynamic-import': false }, // import('pg') becomes require('pg'): no vm import callback needed
+  legalComments: 'external', // dist/serve.cjs.LEGAL.txt: the bundled packages' license notices, unaltered
+  define: { 'import.meta.url': '__cpImportMetaUrl' },
+  banner: { js: "var __cpImportMetaUrl = require('node:url').pathToFileURL(__filename).href;" },
+});
+{
+  // Non-ASCII characters (in comments and regular expressions; esbuild escapes strings) as \\uXXXX, which means the
+  // same there: one such character would make V8 keep the whole 1.5 MB text as UTF-16 (≈ 2.5 MB more RSS, measured).
+  const text = readFileSync('dist/serve.cjs', 'utf8').replace(/[^\0-\x7f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  writeFileSync('dist/serve.cjs', `${text}${text.endsWith('\n') ? '' : '\n'}// cortex-proxy-bundle-hash: ${createHash('sha256').update(text).digest('hex').slice(0, 32)}\n`);
+}
+
 // Chunks of earlier builds (hashed names) go once the new set is written — a minute later, so a process started
 // from the previous build can still load its lazy chunks (tests spawn the CLI while others rebuild).
 const outputs = new Set(Object.keys(result.metafile.outputs).map((f) => path.resolve(f)));

@@ -38,6 +38,8 @@ export function cleanEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv 
   env.APPDATA = emptyConfigHome;
   // Usage logs of spawned proxies (usage/log.ts defaultUsageDir) land in that temporary folder too.
   env.XDG_DATA_HOME = env.LOCALAPPDATA = emptyConfigHome;
+  // serve's code cache (bin/cortex-proxy.js) too, not the developer's ~/.cache.
+  env.XDG_CACHE_HOME = emptyConfigHome;
   return { ...env, ...extra };
 }
 
