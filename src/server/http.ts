@@ -53,6 +53,9 @@ export function sendJson(res: ServerResponse, status: number, body: unknown, hea
     'content-length': Buffer.byteLength(text),
   });
   res.end(text);
+  // node:http corks the socket and writes on the next tick, which waits for every pending promise job first — here
+  // the exchange's bookkeeping (usage record, metrics, log line): write the answer now instead.
+  res.socket?.uncork();
 }
 
 export const SSE_HEADERS = {
