@@ -96,7 +96,7 @@ test('the master key: every wrong key (each length, one character off, prefix, s
   }
   // Loopback clients are never locked out by their own wrong keys (all the above came from 127.0.0.1).
   const source = fs.readFileSync(path.join(ROOT, 'src/team/auth.ts'), 'utf8');
-  assert.match(source, /createHash\('sha256'\)[\s\S]*timingSafeEqual\(digest, master\)/, 'the comparison is over fixed-length digests, in constant time');
+  assert.match(source, /hash\('sha256', s, 'buffer'\)[\s\S]*const digest = sha256\(key\)[\s\S]*timingSafeEqual\(digest, master\)/, 'the comparison is over fixed-length digests, in constant time');
 });
 
 test('wrong keys from another machine: 429 in the route envelope after 10 until they age out, but the right key still passes; loopback exempt', { timeout: 15_000 }, async () => {
