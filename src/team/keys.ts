@@ -189,12 +189,7 @@ export function publicKey(k: KeyRecord, spend?: { tokens: number; credits: numbe
     owner: k.owner ?? null,
     key_hint: k.hint,
     status: keyState(k, now),
-    models: k.models ?? null,
-    rpm: k.rpm ?? null,
-    tpm: k.tpm ?? null,
-    max_parallel: k.maxParallel ?? null,
-    budget_tokens: k.budgetTokens ?? null,
-    budget_credits: k.budgetCredits ?? null,
+    ...limitColumns(k),
     budget_period: k.budgetTokens !== undefined || k.budgetCredits !== undefined ? (k.budgetPeriod ?? 'month') : null,
     ...(spend ? { spent_tokens: spend.tokens, spent_credits: round6(spend.credits) } : {}),
     expires_at: k.expiresAt !== undefined ? new Date(k.expiresAt).toISOString() : null,
@@ -205,6 +200,19 @@ export function publicKey(k: KeyRecord, spend?: { tokens: number; credits: numbe
 }
 
 const round6 = (n: number) => Math.round(n * 1e6) / 1e6;
+
+/** A key's limits under their snake_case names, null where unset: the admin API, the CLI's --json and the PostgreSQL
+ * row (team/pg-store.ts) name them alike. */
+export function limitColumns(k: KeyPolicy) {
+  return {
+    models: k.models ?? null,
+    rpm: k.rpm ?? null,
+    tpm: k.tpm ?? null,
+    max_parallel: k.maxParallel ?? null,
+    budget_tokens: k.budgetTokens ?? null,
+    budget_credits: k.budgetCredits ?? null,
+  };
+}
 
 /** Has a budget: which unit, and the period. */
 export function budgetOf(k: KeyPolicy): { unit: 'tokens' | 'credits'; limit: number; period: BudgetPeriod } | undefined {

@@ -11,7 +11,7 @@
 // The `pg` driver is imported here only, and this module only when database_url is set.
 import type { Pool, PoolClient } from 'pg';
 import { importDriver } from './drivers.js';
-import type { KeyRecord } from './keys.js';
+import { limitColumns, type KeyRecord } from './keys.js';
 import { redactUrl, StoreConflict, StoreNotFound, type KeyChanges, type Spend, type TeamStore, type UsageRow } from './store.js';
 import type { UsageRecord } from '../usage/record.js';
 import { RECORD_VERSION } from '../usage/record.js';
@@ -357,12 +357,7 @@ function toRow(k: KeyRecord): Record<string, unknown> {
     hint: k.hint,
     label: k.label,
     owner: k.owner ?? null,
-    models: k.models ?? null,
-    rpm: k.rpm ?? null,
-    tpm: k.tpm ?? null,
-    max_parallel: k.maxParallel ?? null,
-    budget_tokens: k.budgetTokens ?? null,
-    budget_credits: k.budgetCredits ?? null,
+    ...limitColumns(k),
     budget_period: k.budgetPeriod ?? null,
     expires_at: t(k.expiresAt),
     created_at: t(k.createdAt),
