@@ -4,6 +4,7 @@
 import path from 'node:path';
 import { isAlias, isMap, isScalar, isSeq } from 'yaml';
 import type { Document, LineCounter, Node } from 'yaml';
+import { editDistance } from '../core/edit-distance.js';
 import { ConfigError } from './errors.js';
 import { AccountError } from './account.js';
 import type { Credentials } from './credentials.js';
@@ -229,16 +230,4 @@ export function closest(word: string, candidates: readonly string[]): string | u
     }
   }
   return best;
-}
-
-export function editDistance(a: string, b: string, limit: number): number {
-  if (Math.abs(a.length - b.length) >= limit) return limit;
-  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    const cur = [i];
-    for (let j = 1; j <= b.length; j++)
-      cur[j] = Math.min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
-    prev = cur;
-  }
-  return prev[b.length];
 }

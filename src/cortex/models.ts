@@ -4,6 +4,7 @@
 // describe models on GET /v1/models. Unknown models get permissive defaults so Cortex decides; a config's
 // `model_info:` overrides any field per deployment (config/model-info.ts → Deployment.info → deploymentInfo).
 import type { Deployment } from '../config/types.js';
+import { editDistance } from '../core/edit-distance.js';
 import { aliasCandidates } from '../config/model-names.js';
 import type { ModelFamily, ModelInfo, ModelInfoOverride } from './model-types.js';
 
@@ -138,18 +139,6 @@ export function suggestModelId(id: string): string | undefined {
     }
   }
   return best;
-}
-
-/** Levenshtein distance, or `limit` once it cannot be lower (length difference alone). */
-export function editDistance(a: string, b: string, limit: number): number {
-  if (Math.abs(a.length - b.length) >= limit) return limit;
-  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    const cur = [i];
-    for (let j = 1; j <= b.length; j++) cur[j] = Math.min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
-    prev = cur;
-  }
-  return prev[b.length];
 }
 
 /** A guess for an id that is in neither table: embedding-looking ids are embedding models. */

@@ -5,7 +5,8 @@ import { gatewayTarget } from '../cortex/gateway.js';
 import type { Deployment, UpstreamAuth } from '../config/types.js';
 import type { ChatRequest } from '../core/types.js';
 import type { Wire } from '../cortex/wire.js';
-import { editDistance, modelInfo } from '../cortex/models.js';
+import { modelInfo } from '../cortex/models.js';
+import { editDistance } from '../core/edit-distance.js';
 import { scrubSnowflakeText } from '../cortex/snowflake-errors.js';
 import { call, NetworkFailure, type Answer, type Target } from './http.js';
 
