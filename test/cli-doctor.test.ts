@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { startEmulator, type Emulator } from '../src/emulator/index.js';
 import { cleanEnv, runCli, startProxy, tempDir } from './helpers.js';
 import { freePort, jwtPat, rs256Jwt, STRONG_KEY, writeAccount } from './setup-helpers.js';
-import { runChecks } from '../src/cli/doctor.js';
+import { runChecks, type Check } from '../src/cli/doctor.js';
 import { loadContext } from '../src/cli/config-context.js';
 
 const PAT = jwtPat(60);
@@ -18,14 +18,6 @@ before(async () => {
 });
 after(() => emu?.close());
 beforeEach(() => emu.reset());
-
-interface Check {
-  id: string;
-  title: string;
-  status: 'ok' | 'fail' | 'warn' | 'skip';
-  detail: string;
-  fix?: string;
-}
 
 // The CLI runs doctor as a child process in a few tests below; the failure classes run its checks in this process
 // (runChecks is what `doctor --json` prints), which keeps the file fast on a busy machine.

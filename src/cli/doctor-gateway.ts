@@ -11,14 +11,7 @@ import type { Target } from '../snowflake/http.js';
 import { splitGatewayBase } from '../cortex/gateway.js';
 import { normaliseApiBase } from '../config/account.js';
 import { scrubSnowflakeText } from '../cortex/snowflake-errors.js';
-
-interface Check {
-  id: string;
-  title: string;
-  status: 'ok' | 'fail' | 'warn' | 'skip';
-  detail: string;
-  fix?: string;
-}
+import type { Check } from './offline-checks.js';
 
 /** The gateway endpoint a SHOW AI GATEWAYS row names, normalised like an api_base, or undefined. */
 function endpointOf(raw: string | null | undefined): string | undefined {
