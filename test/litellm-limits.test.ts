@@ -2,13 +2,14 @@
 // Cortex (a timeout error in ~2 s, not a 200 after the stall), max_retries / num_retries, rpm / tpm (429 with
 // Retry-After), extra_headers reaching Cortex (never the credential headers). Config errors through loadConfig;
 // serving through the real CLI with the openai SDK against the emulator.
-import { after, before, beforeEach, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import OpenAI from 'openai';
 import { request } from 'undici';
 import type { ConfigError } from '../src/config/load.js';
-import { startEmulator, type Emulator } from '../src/emulator/index.js';
-import { cleanEnv, configErrorOf, loadYaml, modelEntry, startProxy, tempDir, writeFiles, type RunningProxy } from './helpers.js';
+import { startEmulator } from '../src/emulator/index.js';
+import { cleanEnv, configErrorOf, loadYaml, modelEntry, startProxy, tempDir, writeFiles } from './helpers.js';
+import { useProxyRig } from './proxy-rig.js';
 
 const PAT = 'limits-pat-' + 'm'.repeat(40);
 const BASE = 'https://acme-main.snowflakecomputing.com/api/v2';
@@ -60,16 +61,12 @@ describe('config: timeouts, retries, limits and headers', () => {
 const retryAfter = (h: unknown) => (h instanceof Headers ? h.get('retry-after') : (h as Record<string, string> | undefined)?.['retry-after']);
 
 describe('serving: timeouts, retries, limits, headers', () => {
-  let emu: Emulator;
-  let proxy: RunningProxy;
-  let client: OpenAI;
-
-  before(async () => {
-    emu = await startEmulator({ pats: [PAT], quiet: true });
-    const dir = tempDir();
-    const e = (name: string, id: string, extra = '') => modelEntry(name, `snowflake/${id}`, emu.apiBase, extra);
-    writeFiles(dir, {
-      'cortex-proxy.yaml':
+  const rig = useProxyRig({
+    pat: PAT,
+    env: { WH: 'SMALL_WH' },
+    config: (apiBase) => {
+      const e = (name: string, id: string, extra = '') => modelEntry(name, `snowflake/${id}`, apiBase, extra);
+      return (
         'model_list:\n' +
         e('slow', 'claude-4-sonnet', '      timeout: 2\n') +
         e('no-retry', 'openai-gpt-4.1', '      max_retries: 0\n') +
@@ -78,24 +75,18 @@ describe('serving: timeouts, retries, limits, headers', () => {
         e('token-limited', 'mistral-large2', '      tpm: 30\n') +
         e('embed-limited', 'snowflake-arctic-embed-m-v1.5', '      rpm: 1\n') +
         e('headed', 'claude-4-sonnet', '      extra_headers:\n        X-Snowflake-Role: CORTEX_APP\n        X-Snowflake-Warehouse: os.environ/WH\n') +
-        'litellm_settings:\n  num_retries: 2\n',
-    });
-    proxy = await startProxy([], { cwd: dir, env: cleanEnv({ SNOWFLAKE_PAT: PAT, WH: 'SMALL_WH' }) });
-    client = new OpenAI({ baseURL: `${proxy.url}/v1`, apiKey: 'x', maxRetries: 0 });
+        'litellm_settings:\n  num_retries: 2\n'
+      );
+    },
   });
-  after(async () => {
-    await proxy?.stop();
-    await emu?.close();
-  });
-  beforeEach(() => emu.reset());
 
-  const ask = (model: string) => client.chat.completions.create({ model, messages: [{ role: 'user', content: 'hi' }] });
+  const ask = (model: string) => rig.openai.chat.completions.create({ model, messages: [{ role: 'user', content: 'hi' }] });
 
   test('timeout: 2 against a stalled Cortex → a timeout error in about 2 s (non-streaming and streaming)', async () => {
     for (const stream of [false, true]) {
-      emu.inject({ hangBeforeHeaders: true });
+      rig.emu.inject({ hangBeforeHeaders: true });
       const t0 = performance.now();
-      const r = await fetch(`${proxy.url}/v1/chat/completions`, {
+      const r = await fetch(`${rig.proxy.url}/v1/chat/completions`, {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
         body: JSON.stringify({ model: 'slow', stream, messages: [{ role: 'user', content: 'hi' }] }),
@@ -105,34 +96,34 @@ describe('serving: timeouts, retries, limits, headers', () => {
       assert.equal(r.status, 504, `stream=${stream}: ${JSON.stringify(body)}`);
       assert.ok(ms >= 1900 && ms < 6000, `stream=${stream}: answered after ${Math.round(ms)} ms`);
       assert.match(body.error.message, /2 s \(litellm_params\.timeout of 'slow'\)/);
-      await emu.waitForAbort();
+      await rig.emu.waitForAbort();
     }
   });
 
   test('timeout: 2 against a Cortex that would answer 200 after 12 s → 504 in about 2 s, the slow call aborted', async () => {
-    emu.setKnobs({ ttfbMs: 12_000 });
+    rig.emu.setKnobs({ ttfbMs: 12_000 });
     const t0 = performance.now();
     await assert.rejects(ask('slow'), (e: InstanceType<typeof OpenAI.APIError>) => e.status === 504 && /did not answer within 2 s|sent nothing for 2 s/.test(e.message));
     const ms = performance.now() - t0;
     assert.ok(ms >= 1900 && ms < 6000, `answered after ${Math.round(ms)} ms`);
-    await emu.waitForAbort(); // the proxy hung up on Cortex: no tokens for nobody
+    await rig.emu.waitForAbort(); // the proxy hung up on Cortex: no tokens for nobody
   });
 
   test('max_retries per deployment over the global num_retries', async () => {
-    emu.inject({ status: 429, retryAfter: 0 });
+    rig.emu.inject({ status: 429, retryAfter: 0 });
     await assert.rejects(ask('no-retry'), (e: InstanceType<typeof OpenAI.APIError>) => e.status === 429);
-    assert.equal(emu.requests.length, 1, 'max_retries: 0 → no retry although num_retries is 2');
-    emu.reset();
-    emu.inject({ status: 503, retryAfter: 0 }, { status: 503, retryAfter: 0 }, { status: 503, retryAfter: 0 });
-    emu.script({ text: 'fourth time lucky' });
+    assert.equal(rig.emu.requests.length, 1, 'max_retries: 0 → no retry although num_retries is 2');
+    rig.emu.reset();
+    rig.emu.inject({ status: 503, retryAfter: 0 }, { status: 503, retryAfter: 0 }, { status: 503, retryAfter: 0 });
+    rig.emu.script({ text: 'fourth time lucky' });
     assert.equal((await ask('retrying')).choices[0].message.content, 'fourth time lucky');
-    assert.equal(emu.requests.length, 4, 'max_retries: 3 → three retries');
+    assert.equal(rig.emu.requests.length, 4, 'max_retries: 3 → three retries');
   });
 
   test('rpm: over the limit → 429 with Retry-After, without calling Cortex', async () => {
     await ask('limited');
     await ask('limited');
-    const r = await fetch(`${proxy.url}/v1/chat/completions`, {
+    const r = await fetch(`${rig.proxy.url}/v1/chat/completions`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ model: 'limited', messages: [{ role: 'user', content: 'hi' }] }),
@@ -141,27 +132,27 @@ describe('serving: timeouts, retries, limits, headers', () => {
     const wait = Number(r.headers.get('retry-after'));
     assert.ok(wait >= 1 && wait <= 60, `Retry-After ${wait}`);
     assert.match(((await r.json()) as { error: { message: string } }).error.message, /rpm\/tpm/);
-    assert.equal(emu.requests.length, 2);
+    assert.equal(rig.emu.requests.length, 2);
     // Another model is not affected.
     assert.ok((await ask('headed')).choices[0].message.content);
   });
 
   test('rpm holds for embeddings too', async () => {
-    await client.embeddings.create({ model: 'embed-limited', input: 'a' });
-    await assert.rejects(client.embeddings.create({ model: 'embed-limited', input: 'b' }), (e: InstanceType<typeof OpenAI.APIError>) => e.status === 429);
-    assert.equal(emu.requests.length, 1);
+    await rig.openai.embeddings.create({ model: 'embed-limited', input: 'a' });
+    await assert.rejects(rig.openai.embeddings.create({ model: 'embed-limited', input: 'b' }), (e: InstanceType<typeof OpenAI.APIError>) => e.status === 429);
+    assert.equal(rig.emu.requests.length, 1);
   });
 
   test('tpm: the tokens of finished exchanges count', async () => {
-    emu.script({ text: 'a', usage: { prompt_tokens: 25, completion_tokens: 10 } });
+    rig.emu.script({ text: 'a', usage: { prompt_tokens: 25, completion_tokens: 10 } });
     await ask('token-limited');
     await assert.rejects(ask('token-limited'), (e: InstanceType<typeof OpenAI.APIError>) => e.status === 429 && Number(retryAfter(e.headers)) >= 1);
-    assert.equal(emu.requests.length, 1);
+    assert.equal(rig.emu.requests.length, 1);
   });
 
   test('extra_headers reach Cortex; the credential is still the configured one', async () => {
     await ask('headed');
-    const h = emu.requests.at(-1)!.headers;
+    const h = rig.emu.requests.at(-1)!.headers;
     assert.equal(h['x-snowflake-role'], 'CORTEX_APP');
     assert.equal(h['x-snowflake-warehouse'], 'SMALL_WH');
     assert.equal(h.authorization, `Bearer ${PAT}`);

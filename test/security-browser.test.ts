@@ -1,31 +1,26 @@
 // Attacks from a web browser (issue 13 item 1; server/browser-guard.ts), each next to its legitimate twin. The proxy
 // runs without a master key (zero-config's default: the case where a web page could otherwise spend the credits),
 // with allowed_hosts and cors_origins set. "Nothing spent" = the emulator received no request.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import os from 'node:os';
 import { request } from 'undici';
-import { startEmulator, type Emulator } from '../src/emulator/index.js';
 import { ROUTES } from '../src/server/app.js';
 import { BrowserGuard } from '../src/server/browser-guard.js';
-import { startProxy, tempDir, writeFiles, cleanEnv, runCli, type RunningProxy } from './helpers.js';
+import { tempDir, writeFiles, cleanEnv, runCli } from './helpers.js';
+import { useProxyRig } from './proxy-rig.js';
 import { PATHS, bodyFor, envelopeError, type DialectName } from './reliability-helpers.js';
 
 const PAT = 'browser-pat-' + 'b'.repeat(30);
 const ALLOWED_ORIGIN = 'https://chat.example.com';
-let emu: Emulator;
-let proxy: RunningProxy;
-let port: string;
-
-before(async () => {
-  emu = await startEmulator({ pats: [PAT], quiet: true });
-  const dir = tempDir();
-  writeFiles(dir, {
-    'cortex-proxy.yaml': `model_list:
+const rig = useProxyRig({
+  pat: PAT,
+  args: ['--quiet'],
+  config: (apiBase) => `model_list:
   - model_name: m
     litellm_params:
       model: snowflake/claude-sonnet-4-5
-      api_base: ${emu.apiBase}
+      api_base: ${apiBase}
       api_key: os.environ/SNOWFLAKE_PAT
       cortex_api: complete
 general_settings:
@@ -33,20 +28,14 @@ general_settings:
   allowed_hosts: [gateway.corp.example, "*.lan.example", "pinned.example:8443"]
   cors_origins: ["${ALLOWED_ORIGIN}"]
 `,
-  });
-  proxy = await startProxy(['--quiet'], { cwd: dir, env: cleanEnv({ SNOWFLAKE_PAT: PAT }) });
-  port = new URL(proxy.url).port;
 });
-after(async () => {
-  await proxy?.stop();
-  await emu?.close();
-});
+const port = () => new URL(rig.proxy.url).port;
 
 async function post(d: DialectName, headers: Record<string, string>, body: string = JSON.stringify(bodyFor(d, 'm', 'hi', false))) {
-  const before = emu.requests.length;
-  const r = await request(proxy.url + PATHS[d], { method: 'POST', headers, body });
+  const before = rig.emu.requests.length;
+  const r = await request(rig.proxy.url + PATHS[d], { method: 'POST', headers, body });
   const text = await r.body.text();
-  return { status: r.statusCode, headers: r.headers, text, spent: emu.requests.length - before, error: safeEnvelope(d, text) };
+  return { status: r.statusCode, headers: r.headers, text, spent: rig.emu.requests.length - before, error: safeEnvelope(d, text) };
 }
 function safeEnvelope(d: DialectName, text: string) {
   try {
@@ -84,26 +73,26 @@ test('cross-site text/plain, form and multipart POSTs (what a page sends without
 
 test('a foreign Origin with a JSON body is refused (403, route envelope, nothing spent); the same-origin page and no Origin work', async () => {
   for (const d of ['chat', 'messages', 'responses'] as const) {
-    for (const origin of ['https://evil.example', 'http://localhost:3000', `http://127.0.0.1:${Number(port) + 1}`, 'null', `http://127.0.0.1.evil.example:${port}`]) {
+    for (const origin of ['https://evil.example', 'http://localhost:3000', `http://127.0.0.1:${Number(port()) + 1}`, 'null', `http://127.0.0.1.evil.example:${port()}`]) {
       const r = await post(d, { 'content-type': 'application/json', origin });
       assert.equal(r.status, 403, `${d} ${origin}`);
       assert.equal(r.spent, 0);
       assert.ok(r.error, `${d}: in the route's own envelope: ${r.text}`);
       assert.deepEqual(corsHeaders(r.headers), []);
     }
-    const same = await post(d, { 'content-type': 'application/json', origin: `http://127.0.0.1:${port}`, 'sec-fetch-site': 'same-origin' });
+    const same = await post(d, { 'content-type': 'application/json', origin: `http://127.0.0.1:${port()}`, 'sec-fetch-site': 'same-origin' });
     assert.equal(same.status, 200, same.text);
     assert.deepEqual(corsHeaders(same.headers), [], 'same origin needs no CORS grant');
   }
   // Sec-Fetch-Site cross-site without an Origin (an <img>, a no-cors GET) is refused too.
-  const img = await request(`${proxy.url}/v1/models`, { headers: { 'sec-fetch-site': 'cross-site', 'sec-fetch-mode': 'no-cors', 'sec-fetch-dest': 'image' } });
+  const img = await request(`${rig.proxy.url}/v1/models`, { headers: { 'sec-fetch-site': 'cross-site', 'sec-fetch-mode': 'no-cors', 'sec-fetch-dest': 'image' } });
   assert.equal(img.statusCode, 403);
   await img.body.dump();
   // Twin: following a link to the dashboard from elsewhere (a top-level navigation the page cannot read) works.
-  const nav = await request(`${proxy.url}/ui`, { headers: { 'sec-fetch-site': 'cross-site', 'sec-fetch-mode': 'navigate', 'sec-fetch-dest': 'document' } });
+  const nav = await request(`${rig.proxy.url}/ui`, { headers: { 'sec-fetch-site': 'cross-site', 'sec-fetch-mode': 'navigate', 'sec-fetch-dest': 'document' } });
   assert.equal(nav.statusCode, 200);
   await nav.body.dump();
-  const dashboard = await request(`${proxy.url}/ui/api/stats`, { headers: { 'sec-fetch-site': 'same-origin', 'sec-fetch-mode': 'cors' } });
+  const dashboard = await request(`${rig.proxy.url}/ui/api/stats`, { headers: { 'sec-fetch-site': 'same-origin', 'sec-fetch-mode': 'cors' } });
   assert.equal(dashboard.statusCode, 200, 'the dashboard fetches its statistics same-origin');
   await dashboard.body.dump();
 });
@@ -112,27 +101,27 @@ test('DNS rebinding: a foreign Host is refused with 421 on every GET route (and 
   const gets = Object.entries(ROUTES).filter(([, r]) => r.method === 'GET').map(([p]) => p);
   assert.ok(gets.length >= 12, gets.join(' '));
   for (const p of gets) {
-    for (const host of [`evil.example:${port}`, 'evil.example', `localhost.evil.example:${port}`, `2130706433:${port}`]) {
-      const r = await request(proxy.url + p, { headers: { host } });
+    for (const host of [`evil.example:${port()}`, 'evil.example', `localhost.evil.example:${port()}`, `2130706433:${port()}`]) {
+      const r = await request(rig.proxy.url + p, { headers: { host } });
       const text = await r.body.text();
       assert.equal(r.statusCode, 421, `${p} Host ${host}: ${text.slice(0, 200)}`);
       assert.match(JSON.parse(text).error.message, /does not name this proxy.*general_settings\.allowed_hosts/);
       assert.ok(!text.includes('"models"') && !text.includes('cortex_proxy_'), 'nothing of the route leaks');
     }
   }
-  const rebound = await post('messages', { 'content-type': 'application/json', host: `evil.example:${port}` });
+  const rebound = await post('messages', { 'content-type': 'application/json', host: `evil.example:${port()}` });
   assert.equal(rebound.status, 421);
   assert.equal(rebound.spent, 0);
   assert.equal(JSON.parse(rebound.text).type, 'error', "Anthropic's envelope on /v1/messages");
   // Twins: loopback names and addresses (any port: docker -p and ssh -L forward), IPs, allowed_hosts entries.
-  const hosts = [`localhost:${port}`, 'localhost', `LOCALHOST.:${port}`, `127.0.0.1:${port}`, `[::1]:${port}`, '10.1.2.3:4000', `gateway.corp.example:${port}`, 'gateway.corp.example', 'a.lan.example', 'b.c.lan.example:443', 'pinned.example:8443'];
+  const hosts = [`localhost:${port()}`, 'localhost', `LOCALHOST.:${port()}`, `127.0.0.1:${port()}`, `[::1]:${port()}`, '10.1.2.3:4000', `gateway.corp.example:${port()}`, 'gateway.corp.example', 'a.lan.example', 'b.c.lan.example:443', 'pinned.example:8443'];
   for (const host of hosts) {
-    const r = await request(`${proxy.url}/v1/models`, { headers: { host } });
+    const r = await request(`${rig.proxy.url}/v1/models`, { headers: { host } });
     assert.equal(r.statusCode, 200, host);
     await r.body.dump();
   }
   for (const host of ['lan.example', 'pinned.example:8444', 'pinned.example', 'xgateway.corp.example']) {
-    const r = await request(`${proxy.url}/health`, { headers: { host } });
+    const r = await request(`${rig.proxy.url}/health`, { headers: { host } });
     assert.equal(r.statusCode, 421, host);
     await r.body.dump();
   }
@@ -140,7 +129,7 @@ test('DNS rebinding: a foreign Host is refused with 421 on every GET route (and 
 
 test('CORS: a preflight from a foreign origin gets 403 and no grant; from a cors_origins origin, a proper grant, and the answer carries it', async () => {
   const preflight = (origin: string, path = PATHS.chat) =>
-    request(proxy.url + path, { method: 'OPTIONS', headers: { origin, 'access-control-request-method': 'POST', 'access-control-request-headers': 'authorization, content-type, x-stainless-os' } });
+    request(rig.proxy.url + path, { method: 'OPTIONS', headers: { origin, 'access-control-request-method': 'POST', 'access-control-request-headers': 'authorization, content-type, x-stainless-os' } });
   for (const p of Object.values(PATHS)) {
     const foreign = await preflight('https://evil.example', p);
     assert.equal(foreign.statusCode, 403);
@@ -180,7 +169,7 @@ test('the guard: allowed_hosts "*" turns the Host check off; every interface add
 
 test('config: allowed_hosts and cors_origins are checked at start-up with an example', async () => {
   const dir = tempDir();
-  const base = `model_list:\n  - model_name: m\n    litellm_params:\n      model: snowflake/claude-sonnet-4-5\n      api_base: ${emu.apiBase}\n      api_key: os.environ/SNOWFLAKE_PAT\ngeneral_settings:\n`;
+  const base = `model_list:\n  - model_name: m\n    litellm_params:\n      model: snowflake/claude-sonnet-4-5\n      api_base: ${rig.emu.apiBase}\n      api_key: os.environ/SNOWFLAKE_PAT\ngeneral_settings:\n`;
   for (const [bad, want] of [
     ['  cors_origins: ["null"]', /cors_origins: 'null' is not an origin/],
     ['  cors_origins: ["chat.example.com"]', /is not an origin/],
