@@ -7,16 +7,20 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { request } from 'undici';
+import { WIRES } from '../src/cortex/wires.js';
+import { deploymentInfo } from '../src/cortex/models.js';
 import { useProxyRig, wireModels } from './proxy-rig.js';
 
 const PAT = 'mode-pat-' + 'm'.repeat(40);
-const MODELS: Record<string, [string, string]> = {
-  'claude-complete': ['claude-sonnet-4-5', 'complete'],
-  'claude-openai': ['claude-sonnet-4-5', 'openai'],
-  'claude-anthropic': ['claude-sonnet-4-5', 'anthropic'],
-  'gpt-complete': ['openai-gpt-4.1', 'complete'],
-  'gpt-openai': ['openai-gpt-4.1', 'openai'],
-};
+/** model_name → [Cortex model, cortex_api]: claude-<wire> and gpt-<wire> for every registered wire that serves the
+ * family, so a new wire is in the matrix without an edit here. */
+const MODELS: Record<string, [string, string]> = Object.fromEntries(
+  Object.values(WIRES).flatMap((w) =>
+    Object.entries({ claude: 'claude-sonnet-4-5', gpt: 'openai-gpt-4.1' })
+      .filter(([, id]) => !w.serves || w.serves.test(deploymentInfo({ cortexModel: id } as never)))
+      .map(([family, id]) => [`${family}-${w.name}`, [id, w.name]]),
+  ),
+);
 
 const rig = useProxyRig({
   pat: PAT,
