@@ -4,7 +4,7 @@
 //
 //   cp -r dist /tmp/before && <change, npm run build> && node --import tsx bench/ab.ts /tmp/before/cli.mjs dist/cli.mjs
 // A build written `file.mjs#quiet` runs with --log-level silent and disable_spend_logs: true (what logging and the
-// usage log cost); `file.mjs#workers=2` runs `serve --workers 2`, unpinned (its CPU figures sum the primary and the
+// usage log cost); `file.mjs#workers=2` runs `serve --workers 2` on every core (its CPU figures sum the primary and the
 // workers), for the multi-worker row (issue 16: throughput with 1 and with N workers, e.g. `--concurrency 128`):
 //
 //   node --import tsx bench/ab.ts dist/cli.mjs 'dist/cli.mjs#workers=2' --concurrency 128

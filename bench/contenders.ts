@@ -4,6 +4,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { createServer, type AddressInfo } from 'node:net';
+import os from 'node:os';
 import path from 'node:path';
 import type { Target } from './driver.js';
 import { cpuUs, processTree } from './procfs.js';
@@ -59,8 +60,8 @@ export function cleanEnv(): NodeJS.ProcessEnv {
 
 export const hasTaskset = spawnSync('taskset', ['-p', String(process.pid)], { stdio: 'ignore' }).status === 0;
 
-/** `taskset -c CORE cmd …` where taskset exists (it execs cmd: the pid is the contender's own). */
-export function pinned(core: number, cmd: string, args: string[]): [string, string[]] {
+/** `taskset -c CORES cmd …` where taskset exists (it execs cmd: the pid is the contender's own). */
+export function pinned(core: number | string, cmd: string, args: string[]): [string, string[]] {
   return hasTaskset ? ['taskset', ['-c', String(core), cmd, ...args]] : [cmd, args];
 }
 
@@ -173,7 +174,7 @@ export function cortexProxyConfig(dir: string, apiBase: string, model: string, w
 export interface CortexProxyOptions {
   /** The CLI to run (default: the published entry point, bin → dist/cli.mjs). */
   entry?: string;
-  /** serve --workers N: several processes need several cores, so not pinned; cold start lasts until all listen. */
+  /** serve --workers N: several processes need several cores, so all of them (not core 0 alone); cold start lasts until all listen. */
   workers?: number;
   /** --log-level silent (with a config that sets disable_spend_logs: what logging and the usage log cost). */
   quiet?: boolean;
@@ -185,7 +186,8 @@ export function cortexProxyLaunch(dir: string, config: string, port: number, pro
   const serveArgs = [o.entry ?? path.join(ROOT, 'bin/cortex-proxy.js'), 'serve', '--config', config, '--port', String(port), '--quiet'];
   if (o.quiet) serveArgs.push('--log-level', 'silent');
   if (workers > 1) serveArgs.push('--workers', String(workers));
-  const [cmd, args] = workers > 1 ? [process.execPath, serveArgs] : pinned(0, process.execPath, serveArgs);
+  // N workers get every core explicitly: a child inherits the affinity of the bench, which keeps itself on core 1.
+  const [cmd, args] = pinned(workers > 1 ? `0-${os.cpus().length - 1}` : 0, process.execPath, serveArgs);
   const name = workers > 1 ? `cortex-proxy --workers ${workers}` : 'cortex-proxy';
   return { name, cmd, args, port, log: path.join(dir, `cortex-proxy.log`), probe, readyText: workers > 1 ? 'listening on http' : undefined };
 }

@@ -50,6 +50,8 @@ export interface JobResult {
   peakRssKb?: number;
   /** CPU time of peerPids over the measured part, µs. */
   peerCpuUs?: number;
+  /** CPU time of the pids themselves, without their descendants (serve --workers: the primary), µs. */
+  rootCpuUs?: number;
   /** Busy fraction of each CPU over the measured part (/proc/stat): shows foreign load and a saturated core. */
   coreBusy?: number[];
 }
@@ -133,6 +135,7 @@ export async function runJob(job: Job): Promise<JobResult> {
     const sampler = job.rssEveryMs && pids.length ? setInterval(() => (peak = Math.max(peak, rssKb(pids))), job.rssEveryMs) : undefined;
     const cpu0 = pids.length ? cpuUs(pids) : 0;
     const peerCpu0 = job.peerPids ? cpuUs(job.peerPids) : 0;
+    const rootCpu0 = job.pids?.length ? cpuUs(job.pids) : 0;
     const cores0 = coreTimes();
     const start = performance.now();
     const end = job.durationMs ? start + job.durationMs : Infinity;
@@ -150,6 +153,7 @@ export async function runJob(job: Job): Promise<JobResult> {
     res.coreBusy = cores1.map(([b, t], i) => (t - cores0[i][1] > 0 ? (b - cores0[i][0]) / (t - cores0[i][1]) : NaN));
     if (pids.length) res.cpuUs = cpuUs(pids) - cpu0;
     if (job.peerPids) res.peerCpuUs = cpuUs(job.peerPids) - peerCpu0;
+    if (job.pids?.length) res.rootCpuUs = cpuUs(job.pids) - rootCpu0;
     if (sampler) {
       clearInterval(sampler);
       res.peakRssKb = Math.max(peak, rssKb(pids));

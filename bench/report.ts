@@ -53,8 +53,9 @@ export interface WorkersRun {
   workers: number;
   rps: number;
   errors: number;
-  /** CPU of the whole server (primary and workers) per request, µs. */
+  /** CPU of the whole server (primary and workers) per request, µs; of it, the primary's (N workers only). */
   cpuUsPerReq: number;
+  primaryUsPerReq?: number;
   /** Cores' worth of CPU the server used, and the load generator with the emulator (they share one core). */
   proxyCores: number;
   peerCores: number;
@@ -76,6 +77,7 @@ export function workersFigures(p: WorkersPhase, workers: number) {
   return {
     rps: median(rs.map((r) => r.rps)),
     cpuUsPerReq: median(rs.map((r) => r.cpuUsPerReq)),
+    primaryUsPerReq: median(rs.map((r) => r.primaryUsPerReq ?? NaN)),
     proxyCores: median(rs.map((r) => r.proxyCores)),
     peerCores: median(rs.map((r) => r.peerCores)),
     coreBusy: Array.from({ length: cores }, (_, i) => median(rs.map((r) => r.coreBusy[i]))),
@@ -252,6 +254,7 @@ export function workersTable(p: WorkersPhase): string {
   const rows: Array<[string, string, string, string]> = [
     [`throughput c=${p.concurrency} (req/s)`, int(one.rps), int(many.rps), ratio(many.rps, one.rps)],
     ['CPU per request, every process of the server (µs)', int(one.cpuUsPerReq), int(many.cpuUsPerReq), ratio(many.cpuUsPerReq, one.cpuUsPerReq)],
+    ['of it in the primary (hands out connections, writes the usage log from the workers\' records; µs)', '–', int(many.primaryUsPerReq), ''],
     ['cores used by cortex-proxy', fmt(one.proxyCores), fmt(many.proxyCores), ''],
     ['cores used by the load generator + emulator', fmt(one.peerCores), fmt(many.peerCores), ''],
     ['cores used by other work on the machine', fmt(otherCores(one)), fmt(otherCores(many)), ''],
@@ -272,7 +275,7 @@ export function workersTable(p: WorkersPhase): string {
       : `The machine had room left, so ${scaling} is cortex-proxy's own scaling here.`);
   return [
     `**Every core** (\`serve --workers ${p.n}\` against one worker; cortex-proxy (complete), non-streaming, c=${p.concurrency}, ${(p.durationMs / 1000).toFixed(1)} s per run, a fresh server per run, alternating; medians of ${p.runs.length / 2} rounds). ` +
-      `One worker is pinned to core 0 like every contender; the ${p.n} workers are not pinned, and share the cores with the load generator and the emulator (pinned to core 1).`,
+      `One worker is pinned to core 0 like every contender; the ${p.n} workers may use every core (taskset 0-${p.n - 1}), so they share core 1 with the load generator and the emulator.`,
     '',
     `| | 1 worker | ${p.n} workers | ${p.n} ÷ 1 |`,
     '|---|---:|---:|---:|',

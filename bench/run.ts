@@ -450,7 +450,7 @@ async function main(): Promise<number> {
 
 /**
  * Throughput at c=128 of a fresh `serve` with one worker (pinned to core 0, as every contender) and with N (one per
- * core, unpinned), alternating over the rounds, with the CPU the load generator and the emulator used meanwhile:
+ * core, on every core), alternating over the rounds, with the CPU the load generator and the emulator used meanwhile:
  * on a small box they share the cores with the workers, which caps the scaling the bench can show.
  */
 async function everyCore(config: string, target: (port: number) => Target): Promise<WorkersPhase> {
@@ -467,6 +467,7 @@ async function everyCore(config: string, target: (port: number) => Target): Prom
         const us = j.elapsedMs * 1000;
         phase.runs.push({
           round: r + 1, workers, rps: j.n / (j.elapsedMs / 1000), errors: j.errors, cpuUsPerReq: (j.cpuUs ?? NaN) / j.n,
+          primaryUsPerReq: workers > 1 ? (j.rootCpuUs ?? NaN) / j.n : undefined,
           proxyCores: (j.cpuUs ?? NaN) / us, peerCores: (j.peerCpuUs ?? NaN) / us, coreBusy: (j.coreBusy ?? []).map((x) => Math.round(x * 1000) / 1000),
         });
         if (j.errors) log(`  ${workers} worker(s): ${j.errors} failed requests (${j.firstError})`);
