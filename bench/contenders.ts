@@ -105,7 +105,7 @@ export async function launch(l: Launch, timeoutMs = 30_000): Promise<{ m: Manage
     }
     last = await probeOnce(probe);
     if (last === 200 && (!l.readyText || readFileSync(l.log, 'utf8').slice(logStart).includes(l.readyText))) break;
-    if (last !== 0) {
+    if (last !== 0 && last !== 200) {
       child.kill('SIGKILL');
       throw new Error(`${l.name} answered ${last} to the probe request; see ${l.log}:\n${tail(l.log)}`);
     }
