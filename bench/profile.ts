@@ -34,7 +34,7 @@ function moduleOf(file: string, line: number): string {
     marks = [];
     try {
       readFileSync(file, 'utf8').split('\n').forEach((l, i) => {
-        const m = /^\/\/ ((?:src|node_modules|scripts)\/\S+)$/.exec(l);
+        const m = /^\/\/ (?:\.\.\/[^/\s]+\/)*((?:src|node_modules|scripts)\/\S+)$/.exec(l); // also a linked node_modules (../main/node_modules/…)
         if (m) marks!.push([i, m[1]]);
       });
     } catch {
