@@ -16,33 +16,6 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import vm from 'node:vm';
 
-const LEVELS = ['debug', 'info', 'warn', 'error', 'silent'];
-const VALUE_FLAGS = { '-c': 'config', '--config': 'config', '-p': 'port', '--port': 'port', '--host': 'host', '--log-level': 'logLevel', '--workers': 'workers' };
-
-/** The options of a plain `serve` command line (commander's defaults), or undefined for anything else. */
-function plainServe(argv) {
-  let i = 0;
-  if (argv[0] === 'serve') i = 1;
-  else if (argv.length && !argv[0].startsWith('-')) return undefined; // another command
-  const o = { port: process.env.PORT ?? '4000', host: '127.0.0.1', logLevel: 'info' };
-  for (; i < argv.length; i++) {
-    let flag = argv[i];
-    let value;
-    const eq = flag.startsWith('--') ? flag.indexOf('=') : -1;
-    if (eq > 0) [flag, value] = [flag.slice(0, eq), flag.slice(eq + 1)];
-    if ((flag === '-q' || flag === '--quiet') && value === undefined) {
-      o.quiet = true;
-      continue;
-    }
-    const key = VALUE_FLAGS[flag];
-    if (!key) return undefined;
-    if (value === undefined) value = argv[++i];
-    if (value === undefined || value === '' || value.startsWith('-')) return undefined; // commander says what is wrong
-    o[key] = value;
-  }
-  return LEVELS.includes(o.logLevel) ? o : undefined;
-}
-
 function cacheDir() {
   if (process.env.CORTEX_PROXY_CACHE_DIR) return process.env.CORTEX_PROXY_CACHE_DIR;
   if (process.env.XDG_CACHE_HOME) return path.join(process.env.XDG_CACHE_HOME, 'cortex-proxy');
@@ -82,7 +55,17 @@ function loadServeBundle(file, debug) {
   return { serve: module.exports.serve, save };
 }
 
-const opts = process.env.CORTEX_PROXY_CODE_CACHE === '0' ? undefined : plainServe(process.argv.slice(2));
+/** A plain serve's options (src/cli/serve-argv.ts, built to dist/serve-argv.cjs), or undefined: take the full CLI. */
+function plainServeArgs() {
+  if (process.env.CORTEX_PROXY_CODE_CACHE === '0') return undefined;
+  try {
+    return createRequire(import.meta.url)('../dist/serve-argv.cjs').plainServe(process.argv.slice(2));
+  } catch {
+    return undefined; // no build yet: dist/cli.mjs's import below says so
+  }
+}
+
+const opts = plainServeArgs();
 const bundle = fileURLToPath(new URL('../dist/serve.cjs', import.meta.url));
 if (opts && existsSync(bundle)) {
   const { serve, save } = loadServeBundle(bundle, opts.logLevel === 'debug');

@@ -77,6 +77,8 @@ await build({
   define: { 'import.meta.url': '__cpImportMetaUrl' },
   banner: { js: "var __cpImportMetaUrl = require('node:url').pathToFileURL(__filename).href;" },
 });
+// What a plain `serve` command line means (src/cli/serve-argv.ts), for bin/cortex-proxy.js to pick the fast path.
+await build({ ...common, entryPoints: { 'serve-argv': 'src/cli/serve-argv.ts' }, outExtension: { '.js': '.cjs' }, format: 'cjs', sourcemap: false });
 {
   // Non-ASCII characters (in comments and regular expressions; esbuild escapes strings) as \\uXXXX, which means the
   // same there: one such character would make V8 keep the whole 1.5 MB text as UTF-16 (≈ 2.5 MB more RSS, measured).

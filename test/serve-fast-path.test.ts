@@ -9,6 +9,7 @@ import { request } from 'undici';
 import { startEmulator, type Emulator } from '../src/emulator/index.js';
 import { cleanEnv, runCli, startProxy, tempDir, writeFiles } from './helpers.js';
 import { waitUntil } from './reliability-helpers.js';
+import { plainServe } from '../src/cli/serve-argv.js';
 
 const PAT = 'fast-path-pat-' + 'f'.repeat(40);
 let emu: Emulator;
@@ -118,4 +119,15 @@ test('anything but a plain serve goes through commander: its errors, --help and 
   assert.match(help.stdout, /--workers <n>/);
   const version = await runCli(['--version'], { cwd: dir, env });
   assert.match(version.stdout, /^\d+\.\d+\.\d+/);
+});
+
+test('what a plain serve is (src/cli/serve-argv.ts, the one reading commander and the fast path share)', () => {
+  assert.deepEqual(plainServe([], {}), { port: '4000', host: '127.0.0.1', logLevel: 'info' });
+  assert.deepEqual(plainServe(['serve', '-c', 'x.yaml', '--port=8080', '-q', '--workers', 'auto'], { PORT: '9000' }), {
+    port: '8080', host: '127.0.0.1', logLevel: 'info', config: 'x.yaml', quiet: true, workers: 'auto',
+  });
+  assert.equal(plainServe(['serve'], { PORT: '9000' })?.port, '9000', '$PORT, as commander takes it');
+  for (const argv of [['doctor'], ['serve', '--tunnel'], ['--help'], ['serve', '--port'], ['--port', '-1'], ['--log-level', 'loud'], ['--log-level', 'toString'], ['-q=1']]) {
+    assert.equal(plainServe(argv, {}), undefined, `${argv.join(' ')} goes to commander`);
+  }
 });

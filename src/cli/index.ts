@@ -2,6 +2,8 @@
 import { Command, Option } from 'commander';
 import { VERSION } from '../server/app.js';
 import { addSetupCommands } from './setup-commands.js';
+import { DEFAULT_HOST, DEFAULT_LOG_LEVEL, defaultPort } from './serve-argv.js';
+import { LOG_LEVELS } from '../core/log.js';
 
 const program = new Command();
 program
@@ -14,9 +16,9 @@ program
   .command('serve', { isDefault: true })
   .description('run the proxy (demo mode against the built-in emulator when no account is configured)')
   .option('-c, --config <file>', 'LiteLLM-style config file (default: ./litellm_config.yaml or ./cortex-proxy.yaml if present)')
-  .option('-p, --port <port>', 'port to listen on (0 = any free port)', process.env.PORT ?? '4000')
-  .option('--host <host>', 'address to listen on; anything but loopback requires a master key', '127.0.0.1')
-  .addOption(new Option('--log-level <level>', 'log verbosity').choices(['debug', 'info', 'warn', 'error', 'silent']).default('info'))
+  .option('-p, --port <port>', 'port to listen on (0 = any free port)', defaultPort())
+  .option('--host <host>', 'address to listen on; anything but loopback requires a master key', DEFAULT_HOST)
+  .addOption(new Option('--log-level <level>', 'log verbosity').choices([...LOG_LEVELS]).default(DEFAULT_LOG_LEVEL))
   .option('-q, --quiet', 'no live status line (requests, tokens, errors) under the log on a terminal')
   .option('--tunnel [tool]', 'also start a public HTTPS tunnel (cloudflared or ngrok, if installed) for clients that call from the internet, such as Cursor; needs a strong master key')
   .option('--workers <n>', 'processes serving requests: a number, or auto (one per core); default general_settings.workers, else 1 (docs/workers.md)')

@@ -21,8 +21,11 @@ export interface Logger {
   redact(text: string): string;
 }
 
+/** The levels, quietest last: --log-level's choices. */
+export const LOG_LEVELS = Object.keys(ORDER) as LogLevel[];
+
 export function isLogLevel(v: string): v is LogLevel {
-  return v in ORDER;
+  return Object.hasOwn(ORDER, v); // not `in`: "toString" is in every object
 }
 
 export const MAX_ROTATING_SECRETS = 64;
