@@ -23,6 +23,13 @@ function cacheDir() {
   return home ? path.join(home, '.cache', 'cortex-proxy') : undefined; // never a shared temporary folder
 }
 
+/** This user's own, and not writable by its group or others (always true where there are no uids). */
+function ownOnly(p) {
+  if (typeof process.getuid !== 'function') return true;
+  const st = statSync(p);
+  return st.uid === process.getuid() && (st.mode & 0o022) === 0;
+}
+
 /** Compiles dist/serve.cjs (with the code cache when there is a usable one) and returns its exports. */
 function loadServeBundle(file, debug) {
   const source = readFileSync(file, 'utf8');
@@ -30,20 +37,25 @@ function loadServeBundle(file, debug) {
   const dir = tag ? cacheDir() : undefined;
   const cacheFile = dir && path.join(dir, `serve-${tag}-${process.version}-${process.arch}.v8`);
   let cached;
+  let untrusted = false;
   try {
-    // Only a cache in a folder of this user's own: the cache is code.
-    if (cacheFile && (typeof process.getuid !== 'function' || statSync(dir).uid === process.getuid())) cached = readFileSync(cacheFile);
+    // The cache is code: only one that this user owns, in a folder of its own, neither writable by anyone else.
+    if (cacheFile && existsSync(cacheFile)) {
+      if (ownOnly(dir) && ownOnly(cacheFile)) cached = readFileSync(cacheFile);
+      else untrusted = true;
+    }
   } catch {
     // none yet
   }
   const script = new vm.Script(`(function (exports, require, module, __filename, __dirname) {${source}\n})`, { filename: file, cachedData: cached });
   const used = cached !== undefined && !script.cachedDataRejected;
-  if (debug) process.stderr.write(`${new Date().toISOString()} DEBUG code cache: ${used ? 'used' : cached ? 'rejected' : 'none'} (${cacheFile ?? 'no cache folder'})\n`);
+  if (debug) process.stderr.write(`${new Date().toISOString()} DEBUG code cache: ${used ? 'used' : cached ? 'rejected' : untrusted ? 'not used (another user owns or may write it)' : 'none'} (${cacheFile ?? 'no cache folder'})\n`);
   const module = { exports: {} };
   script.runInThisContext()(module.exports, createRequire(file), module, file, path.dirname(file));
   if (used || !cacheFile) return { serve: module.exports.serve, save: () => {} };
   const save = () => {
     try {
+      if (existsSync(dir) && !ownOnly(dir)) return; // a folder others may write: no cache there at all
       mkdirSync(dir, { recursive: true, mode: 0o700 });
       const tmp = `${cacheFile}.${process.pid}.tmp`;
       writeFileSync(tmp, script.createCachedData(), { mode: 0o600 });

@@ -3,7 +3,7 @@
 // nothing but the speed), and every other command line still goes through commander with its messages.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { request } from 'undici';
 import { startEmulator, type Emulator } from '../src/emulator/index.js';
@@ -76,6 +76,45 @@ test('a plain serve writes the code cache after start-up, the next start uses it
     await waitUntil(() => readFileSync(file).length > 10_000, 10_000, 'the cache written anew');
   } finally {
     await third.proxy.stop();
+  }
+});
+
+test('a cache another user could have written is never run: a folder or file writable by others is not used', { timeout: 60_000 }, async () => {
+  const dir = project();
+  const home = tempDir('cortex-proxy-cache-');
+  const first = await serveOnce(dir, home);
+  try {
+    await waitUntil(() => cacheFiles(home).length === 1, 10_000, 'the code cache file');
+  } finally {
+    await first.proxy.stop();
+  }
+  const folder = path.join(home, 'cortex-proxy');
+  const file = path.join(folder, cacheFiles(home)[0]);
+  chmodSync(file, 0o666); // a file anyone may replace
+  const second = await serveOnce(dir, home);
+  try {
+    assert.match(second.line ?? '', /DEBUG code cache: not used \(another user owns or may write it\)/);
+    assert.equal(await chat(second.proxy.url), 200);
+    // Its own folder: the file is written anew, for this user only.
+    await waitUntil(() => (statSync(file).mode & 0o777) === 0o600, 10_000, 'the cache written anew, 0600');
+  } finally {
+    await second.proxy.stop();
+  }
+  chmodSync(folder, 0o777); // a folder anyone may write into
+  const third = await serveOnce(dir, home);
+  try {
+    assert.match(third.line ?? '', /DEBUG code cache: not used /);
+    assert.equal(await chat(third.proxy.url), 200);
+  } finally {
+    await third.proxy.stop();
+  }
+  // Back to the user's own folder: the cache is trusted again.
+  chmodSync(folder, 0o700);
+  const fourth = await serveOnce(dir, home);
+  try {
+    assert.match(fourth.line ?? '', /DEBUG code cache: used /);
+  } finally {
+    await fourth.proxy.stop();
   }
 });
 
