@@ -295,9 +295,21 @@ async function pumpEvents(
   limit: CallTimeouts,
 ): Promise<void> {
   const timeoutMs = limit.silenceMs;
+  // The connection failed after the headers: the client's error event (or, before output, its HTTP error).
+  const brokeOff = (err: unknown, what: string) => {
+    const e = connectionError(err, apiBase, timeoutMs, limit.setting);
+    emit({ type: 'error', error: new ProxyError(e.kind, `the Cortex ${what} broke off: ${e.message}`, { requestId: up.requestId }) });
+    return flush();
+  };
   if (!up.contentType.includes('text/event-stream')) {
     // A 200 that is not a stream: a stream:false answer or an error dressed as success (e.g. 390112).
-    const text = await up.body.text();
+    let text: string;
+    try {
+      text = await up.body.text();
+    } catch (err) {
+      await brokeOff(err, 'answer');
+      return;
+    }
     let parsed: unknown;
     try {
       parsed = JSON.parse(text);
@@ -324,10 +336,7 @@ async function pumpEvents(
     });
     if (stopped) return;
   } catch (err) {
-    const e = connectionError(err, apiBase, timeoutMs, limit.setting);
-    e.requestId = up.requestId;
-    emit({ type: 'error', error: new ProxyError(e.kind, `the Cortex stream broke off: ${e.message}`, { requestId: up.requestId }) });
-    await flush();
+    await brokeOff(err, 'stream');
     return;
   }
   decoder.end(emit);

@@ -1,12 +1,13 @@
-// A character whose UTF-8 bytes arrive from Cortex in two TCP reads reaches the client whole, in every dialect:
-// the proxy decodes the upstream bytes with a decoder that keeps a split character for the next read.
+// What the proxy does with the bytes of a 200 answer as they come off the socket, from a bare upstream server:
+// a character whose UTF-8 bytes arrive in two TCP reads reaches the client whole, in every dialect (the decoder keeps
+// a split character for the next read); a JSON answer cut off after its headers is the client's 502, not a 500.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { request } from 'undici';
 import { cleanEnv, startProxy, tempDir, writeFiles, type RunningProxy } from './helpers.js';
-import { DIALECTS, PATHS, bodyFor, readStream } from './reliability-helpers.js';
+import { DIALECTS, PATHS, bodyFor, envelopeError, readStream } from './reliability-helpers.js';
 
 const frame = (content: string, last = false) =>
   `data: ${JSON.stringify({ id: 'split-1', model: 'claude-sonnet-4-5', choices: [{ delta: { content }, ...(last ? { finish_reason: 'stop' } : {}) }], usage: last ? { prompt_tokens: 3, completion_tokens: 2, total_tokens: 5 } : {} })}\n\n`;
@@ -19,11 +20,19 @@ let upstream: Server;
 let proxy: RunningProxy;
 /** Resolved by the test once the client has the first frame's text: then the rest of the character goes out. */
 let firstSeen: () => void = () => undefined;
+/** What the upstream answers next. */
+let scenario: 'split' | 'json-cut' = 'split';
 
 before(async () => {
   upstream = createServer((req, res) => {
     req.resume();
     req.on('end', () => {
+      if (scenario === 'json-cut') {
+        // A stream:false answer that promises 400 bytes and stops after 40: the connection is reset mid-body.
+        res.writeHead(200, { 'content-type': 'application/json', 'content-length': '400' });
+        res.write('{"id":"cut-1","model":"claude-sonnet-4-5",', () => res.destroy());
+        return;
+      }
       res.writeHead(200, { 'content-type': 'text/event-stream' });
       res.write(Buffer.concat([Buffer.from(frame('A')), second.subarray(0, cut)]));
       new Promise<void>((resolve) => (firstSeen = resolve)).then(() => res.end(second.subarray(cut)));
@@ -43,6 +52,23 @@ after(async () => {
 });
 
 for (const d of DIALECTS) {
+  test(`${d}: a JSON answer cut off after its headers is a 502 that says so, in the ${d} envelope`, { timeout: 20_000 }, async () => {
+    scenario = 'json-cut';
+    try {
+      const res = await request(proxy.url + PATHS[d], {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'anthropic-version': '2023-06-01' },
+        body: JSON.stringify(bodyFor(d, 'm', 'say hi', false)),
+      });
+      const text = await res.body.text();
+      assert.equal(res.statusCode, 502, text);
+      assert.match(text, /the Cortex answer broke off: connection to 127\.0\.0\.1:\d+ failed/);
+      assert.match(envelopeError(d, JSON.parse(text))?.message ?? '', /broke off/, 'in the dialect\'s own error envelope');
+    } finally {
+      scenario = 'split';
+    }
+  });
+
   test(`${d}: a character split between two upstream reads arrives whole`, { timeout: 20_000 }, async () => {
     const res = await request(proxy.url + PATHS[d], {
       method: 'POST',
