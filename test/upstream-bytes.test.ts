@@ -1,6 +1,6 @@
 // What the proxy does with the bytes of a 200 answer as they come off the socket, from a bare upstream server:
 // a character whose UTF-8 bytes arrive in two TCP reads reaches the client whole, in every dialect (the decoder keeps
-// a split character for the next read); a JSON answer cut off after its headers is the client's 502, not a 500.
+// a split character for the next read); a JSON answer cut off after its headers, or a 200 that is not JSON, is the client's 502, not a 500.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
@@ -21,12 +21,17 @@ let proxy: RunningProxy;
 /** Resolved by the test once the client has the first frame's text: then the rest of the character goes out. */
 let firstSeen: () => void = () => undefined;
 /** What the upstream answers next. */
-let scenario: 'split' | 'json-cut' = 'split';
+let scenario: 'split' | 'json-cut' | 'html-200' = 'split';
 
 before(async () => {
   upstream = createServer((req, res) => {
     req.resume();
     req.on('end', () => {
+      if (scenario === 'html-200') {
+        // A proxy in front of Snowflake that answers 200 with its own page.
+        res.writeHead(200, { 'content-type': 'text/html', 'x-snowflake-request-id': 'html-1' }).end('<html>maintenance</html>');
+        return;
+      }
       if (scenario === 'json-cut') {
         // A stream:false answer that promises 400 bytes and stops after 40: the connection is reset mid-body.
         res.writeHead(200, { 'content-type': 'application/json', 'content-length': '400' });
@@ -64,6 +69,24 @@ for (const d of DIALECTS) {
       assert.equal(res.statusCode, 502, text);
       assert.match(text, /the Cortex answer broke off: connection to 127\.0\.0\.1:\d+ failed/);
       assert.match(envelopeError(d, JSON.parse(text))?.message ?? '', /broke off/, 'in the dialect\'s own error envelope');
+    } finally {
+      scenario = 'split';
+    }
+  });
+
+  test(`${d}: a 200 whose body is not JSON is a 502 naming Snowflake's request id, for a streaming client too`, { timeout: 20_000 }, async () => {
+    scenario = 'html-200';
+    try {
+      for (const stream of [false, true]) {
+        const res = await request(proxy.url + PATHS[d], {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', 'anthropic-version': '2023-06-01' },
+          body: JSON.stringify(bodyFor(d, 'm', 'say hi', stream)),
+        });
+        const text = await res.body.text();
+        assert.equal(res.statusCode, 502, text);
+        assert.match(envelopeError(d, JSON.parse(text))?.message ?? '', /Cortex answered 200 with a body that is not JSON \(Snowflake request id: html-1\)/);
+      }
     } finally {
       scenario = 'split';
     }

@@ -310,14 +310,7 @@ async function pumpEvents(
       await brokeOff(err, 'answer');
       return;
     }
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(text);
-    } catch {
-      emit({ type: 'error', error: new ProxyError('upstream', `Snowflake answered 200 with an unreadable ${up.contentType || 'untyped'} body`, { requestId: up.requestId }) });
-      return;
-    }
-    wire.decodeJson(parsed, decodeCtx, emit);
+    wire.decodeJson(text, decodeCtx, emit); // parsed there once; text that is not JSON is its upstream error (cortex/decoder.ts bodyJson)
     await flush();
     return;
   }
