@@ -52,10 +52,7 @@ export function sendJson(res: ServerResponse, status: number, body: unknown, hea
     'content-type': 'application/json',
     'content-length': Buffer.byteLength(text),
   });
-  res.end(text);
-  // node:http corks the socket and writes on the next tick, which waits for every pending promise job first — here
-  // the exchange's bookkeeping (usage record, metrics, log line): write the answer now instead.
-  res.socket?.uncork();
+  res.end(text); // end() uncorks at once: the answer is on the socket before the exchange's bookkeeping runs (test/answer-first.test.ts)
 }
 
 export const SSE_HEADERS = {
